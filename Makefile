@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both do their own set-up.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install run test bench ig lint clean definitions
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,postgres]'
+	@touch $(STAMP)
+
+definitions: $(STAMP)
+	$(PY) -m fhir_service.conformance.package
+
+install: $(STAMP) definitions
+
+run: install
+	$(VENV)/bin/cm-fhir serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench.run
+
+ig: install
+	bash profiles/build.sh
+
+lint: install
+	$(VENV)/bin/ruff check fhir_service tests bench
+
+clean:
+	rm -rf $(VENV) var

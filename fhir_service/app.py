@@ -1,0 +1,37 @@
+"""The one composition root: settings → definitions, storage, router, operations, HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from fhir_service import __version__
+from fhir_service.context import FhirContext, build_context
+from fhir_service.http.adapter import install
+from fhir_service.router import Router
+from fhir_service.settings import Settings
+
+
+def create_app(settings: Settings | None = None, context: FhirContext | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    ctx = context or build_context(settings)
+    router = Router(ctx)
+    app = FastAPI(title="cm-fhir", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.ctx = ctx
+    app.state.router = router
+    install(app, router, settings.base_path, settings.public_base_url, settings.max_body_bytes)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Any:
+        return RedirectResponse(url=f"{settings.base_path}/metadata")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Any:
+        return JSONResponse({"status": "ok"})
+
+    logging.getLogger("cm_fhir").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,309 @@
+"""Structural checks of FHIR JSON driven by StructureDefinition snapshots.
+
+https://hl7.org/fhir/R4/json.html and https://hl7.org/fhir/R4/elementdefinition.html —
+element names (choice types ``value[x]`` included), cardinality, JSON types of primitives and
+their regular expressions (read from the primitive types' StructureDefinitions, never
+re-typed), no empty strings/objects/arrays, no nulls outside primitive arrays, primitive
+extensions (``_name``), contained resources. Used on write for the R4 types that have no
+matching ``fhir.resources`` R4B model, and as the base of the profile validator.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from fhir_service.conformance.registry import Registry
+from fhir_service.outcomes import Issue
+
+_REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
+_FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
+_NUMBER_TYPES = {"integer", "positiveInt", "unsignedInt", "decimal"}
+_INTEGER_TYPES = {"integer", "positiveInt", "unsignedInt"}
+
+
+@dataclass
+class Child:
+    name: str
+    path: str  # element path in the defining SD, e.g. "CarePlan.activity.detail"
+    min: int
+    max: str
+    types: tuple[str, ...]
+    choice: bool
+    content_ref: str | None = None
+
+
+@dataclass
+class TypeTree:
+    """Children per element path for one type (resource or datatype)."""
+
+    name: str
+    children: dict[str, dict[str, Child]] = field(default_factory=dict)
+
+
+def _type_code(t: dict[str, Any]) -> str:
+    code = t.get("code", "")
+    if code.startswith("http://hl7.org/fhirpath/System."):
+        for ext in t.get("extension", []):
+            if ext.get("url") == _FHIR_TYPE_EXT:
+                return str(ext.get("valueUrl"))
+        return code.rsplit(".", 1)[-1].lower()
+    return str(code)
+
+
+def _upper_first(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+class StructureChecker:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._trees: dict[str, TypeTree] = {}
+        self._primitive_regex: dict[str, re.Pattern[str] | None] = {}
+
+    # --- definitions ---------------------------------------------------------------------
+
+    def tree(self, type_name: str) -> TypeTree | None:
+        if type_name in self._trees:
+            return self._trees[type_name]
+        sd = self.registry.type_definition(type_name)
+        if sd is None or "snapshot" not in sd:
+            return None
+        tree = TypeTree(type_name)
+        for el in sd["snapshot"]["element"]:
+            path = el["path"]
+            if "." not in path:
+                continue
+            parent, name = path.rsplit(".", 1)
+            if name in ("id",) and parent == type_name and sd.get("kind") != "resource":
+                pass
+            choice = name.endswith("[x]")
+            child = Child(
+                name=name[:-3] if choice else name,
+                path=path,
+                min=int(el.get("min", 0)),
+                max=str(el.get("max", "*")),
+                types=tuple(_type_code(t) for t in el.get("type", [])),
+                choice=choice,
+                content_ref=el.get("contentReference"),
+            )
+            tree.children.setdefault(parent, {})[child.name] = child
+        self._trees[type_name] = tree
+        return tree
+
+    def is_primitive(self, type_name: str) -> bool:
+        sd = self.registry.type_definition(type_name)
+        return bool(sd and sd.get("kind") == "primitive-type") or type_name in (
+            "string",
+            "boolean",
+        )
+
+    def primitive_regex(self, type_name: str) -> re.Pattern[str] | None:
+        if type_name in self._primitive_regex:
+            return self._primitive_regex[type_name]
+        pattern = None
+        sd = self.registry.type_definition(type_name)
+        if sd is not None:
+            for el in sd.get("snapshot", {}).get("element", []):
+                if el["path"] == f"{type_name}.value":
+                    for t in el.get("type", []):
+                        for ext in t.get("extension", []):
+                            if ext.get("url") == _REGEX_EXT:
+                                pattern = re.compile(ext["valueString"], re.ASCII)
+        self._primitive_regex[type_name] = pattern
+        return pattern
+
+    # --- checking ------------------------------------------------------------------------
+
+    def check_resource(self, resource: Any, path: str | None = None) -> list[Issue]:
+        issues: list[Issue] = []
+        self._check_resource(resource, path, issues)
+        return issues
+
+    def _check_resource(self, resource: Any, path: str | None, issues: list[Issue]) -> None:
+        if not isinstance(resource, dict):
+            issues.append(Issue("error", "structure", "A resource must be a JSON object",
+                                (path or "Resource",)))
+            return
+        rtype = resource.get("resourceType")
+        here = path or (rtype if isinstance(rtype, str) else "Resource")
+        sd = self.registry.type_definition(rtype) if isinstance(rtype, str) else None
+        if sd is None or sd.get("kind") != "resource" or sd.get("abstract"):
+            issues.append(Issue("error", "structure",
+                                f"Unknown resourceType '{rtype}'", (here,)))
+            return
+        tree = self.tree(rtype)
+        assert tree is not None
+        self._check_object(resource, tree, rtype, here, issues, is_resource=True)
+
+    def _check_object(
+        self,
+        obj: dict[str, Any],
+        tree: TypeTree,
+        el_path: str,
+        fhirpath: str,
+        issues: list[Issue],
+        is_resource: bool = False,
+    ) -> None:
+        children = tree.children.get(el_path, {})
+        if el_path in tree.children or is_resource:
+            pass
+        seen: set[str] = set()
+        for key, value in obj.items():
+            if is_resource and key == "resourceType":
+                continue
+            base = key[1:] if key.startswith("_") else key
+            child, type_name = self._find_child(children, base)
+            loc = f"{fhirpath}.{base}"
+            if child is None:
+                issues.append(Issue("error", "structure",
+                                    f"Unknown element '{key}' at {fhirpath}", (loc,)))
+                continue
+            seen.add(child.name)
+            if key.startswith("_"):
+                if not self.is_primitive(type_name):
+                    issues.append(Issue("error", "structure",
+                                        f"'{key}' is only allowed for primitive elements", (loc,)))
+                    continue
+                self._check_values(value, child, "Element", loc, issues, primitive_ext=True)
+                continue
+            self._check_values(value, child, type_name, loc, issues)
+        for name, child in children.items():
+            if child.min > 0 and name not in seen:
+                shown = f"{name}[x]" if child.choice else name
+                issues.append(Issue("error", "required",
+                                    f"Missing required element '{shown}' at {fhirpath}",
+                                    (f"{fhirpath}.{name}",)))
+
+    def _find_child(self, children: dict[str, Child], key: str) -> tuple[Child | None, str]:
+        child = children.get(key)
+        if child is not None and not child.choice:
+            return child, child.types[0] if child.types else "BackboneElement"
+        for candidate in children.values():
+            if candidate.choice and key.startswith(candidate.name):
+                suffix = key[len(candidate.name):]
+                for t in candidate.types:
+                    if _upper_first(t) == suffix:
+                        return candidate, t
+        return None, ""
+
+    def _check_values(
+        self,
+        value: Any,
+        child: Child,
+        type_name: str,
+        loc: str,
+        issues: list[Issue],
+        primitive_ext: bool = False,
+    ) -> None:
+        if isinstance(value, list):
+            if child.max == "1" or child.max == "0":
+                issues.append(Issue("error", "structure",
+                                    f"'{child.name}' must not be an array (max {child.max})",
+                                    (loc,)))
+                return
+            if not value:
+                issues.append(Issue("error", "structure", "Arrays must not be empty", (loc,)))
+                return
+            for i, item in enumerate(value):
+                if item is None:
+                    if not (self.is_primitive(type_name) or primitive_ext):
+                        issues.append(Issue("error", "structure",
+                                            "null is not allowed here", (f"{loc}[{i}]",)))
+                    continue
+                self._check_value(item, child, type_name, f"{loc}[{i}]", issues, primitive_ext)
+            return
+        if child.max not in ("0", "1") and not primitive_ext:
+            issues.append(Issue("error", "structure",
+                                f"'{child.name}' must be an array (max {child.max})", (loc,)))
+            return
+        if value is None:
+            issues.append(Issue("error", "structure", "null is not allowed here", (loc,)))
+            return
+        self._check_value(value, child, type_name, loc, issues, primitive_ext)
+
+    def _check_value(
+        self,
+        value: Any,
+        child: Child,
+        type_name: str,
+        loc: str,
+        issues: list[Issue],
+        primitive_ext: bool,
+    ) -> None:
+        if primitive_ext:
+            if not isinstance(value, dict) or not value:
+                issues.append(Issue("error", "structure",
+                                    "A primitive extension must be a non-empty object", (loc,)))
+                return
+            tree = self.tree("Element")
+            if tree is not None:
+                self._check_object(value, tree, "Element", loc, issues)
+            return
+        if child.content_ref:
+            ref_path = child.content_ref.split("#", 1)[-1]
+            root = ref_path.split(".", 1)[0]
+            tree = self.tree(root)
+            if tree is None or not isinstance(value, dict):
+                issues.append(Issue("error", "structure", "Expected an object", (loc,)))
+                return
+            if not value:
+                issues.append(Issue("error", "structure", "Objects must not be empty", (loc,)))
+                return
+            self._check_object(value, tree, ref_path, loc, issues)
+            return
+        if self.is_primitive(type_name):
+            self._check_primitive(value, type_name, loc, issues)
+            return
+        if not isinstance(value, dict):
+            issues.append(Issue("error", "structure",
+                                f"Expected an object for '{child.name}' ({type_name})", (loc,)))
+            return
+        if not value:
+            issues.append(Issue("error", "structure", "Objects must not be empty", (loc,)))
+            return
+        if type_name == "Resource" or (
+            type_name not in ("BackboneElement", "Element")
+            and (sd := self.registry.type_definition(type_name)) is not None
+            and sd.get("kind") == "resource"
+        ):
+            self._check_resource(value, loc, issues)
+            return
+        if type_name in ("BackboneElement", "Element") or not child.types:
+            # inline element: children are defined in the same tree, under the element path
+            root = child.path.split(".", 1)[0]
+            tree = self.tree(root)
+            if tree is not None:
+                self._check_object(value, tree, child.path, loc, issues)
+            return
+        tree = self.tree(type_name)
+        if tree is None:
+            return
+        self._check_object(value, tree, type_name, loc, issues)
+
+    def _check_primitive(self, value: Any, type_name: str, loc: str, issues: list[Issue]) -> None:
+        if type_name == "boolean":
+            ok = isinstance(value, bool)
+        elif type_name in _NUMBER_TYPES:
+            ok = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+            if ok and type_name in _INTEGER_TYPES and not isinstance(value, int):
+                ok = False
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            issues.append(Issue("error", "structure",
+                                f"Wrong JSON type for a {type_name}: {value!r:.60}", (loc,)))
+            return
+        if isinstance(value, str):
+            if value == "" or (value.strip() == "" and type_name != "string"):
+                issues.append(Issue("error", "value", "Strings must not be empty", (loc,)))
+                return
+        pattern = self.primitive_regex(type_name)
+        if pattern is None:
+            return
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if pattern.fullmatch(text) is None:
+            issues.append(Issue("error", "value",
+                                f"'{text:.80}' is not a valid {type_name}", (loc,)))

@@ -1,0 +1,80 @@
+"""What every interaction needs: definitions, search parameters, checks, storage, a clock."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from fhir_service.conformance.package import ensure_core_package
+from fhir_service.conformance.registry import Registry, build_registry
+from fhir_service.conformance.structure import StructureChecker
+from fhir_service.search.params import SearchParamRegistry
+from fhir_service.search.query import QueryParser
+from fhir_service.settings import Settings
+from fhir_service.store.sqlstore import SqlRepository
+
+
+def instant(ts: float) -> str:
+    """FHIR instant with millisecond precision, UTC."""
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def http_date(ts: float) -> str:
+    from email.utils import formatdate
+
+    return formatdate(ts, usegmt=True)
+
+
+class Clock:
+    """Monotonic wall clock: never returns the same or an earlier instant twice (ms steps)."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
+        self._last = 0.0
+
+    def __call__(self) -> float:
+        t = round(self._now(), 3)
+        if t <= self._last:
+            t = round(self._last + 0.001, 3)
+        self._last = t
+        return t
+
+
+@dataclass
+class FhirContext:
+    settings: Settings
+    registry: Registry
+    params: SearchParamRegistry
+    checker: StructureChecker
+    repository: SqlRepository
+    parser: QueryParser
+    resource_types: list[str]
+    clock: Clock = field(default_factory=Clock)
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    operations: dict[str, object] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.repository.close()
+
+
+def build_context(settings: Settings) -> FhirContext:
+    core = ensure_core_package(settings.cache_dir)
+    registry = build_registry(core, settings.ig_packages)
+    types = registry.resource_types()
+    params = SearchParamRegistry(registry, types)
+    local_bases = (settings.public_base_url,) if settings.public_base_url else ()
+    repository = SqlRepository(settings.database_url, local_bases)
+    parser = QueryParser(params, settings.default_count, settings.max_count)
+    return FhirContext(
+        settings=settings,
+        registry=registry,
+        params=params,
+        checker=StructureChecker(registry),
+        repository=repository,
+        parser=parser,
+        resource_types=types,
+    )

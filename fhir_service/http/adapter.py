@@ -1,0 +1,149 @@
+"""FastAPI adapter: HTTP in → :class:`FhirRequest` → router → HTTP out. Nothing FHIR-specific
+is decided here except content negotiation (https://hl7.org/fhir/R4/http.html#mime-type).
+
+Only JSON is spoken: an XML ``Accept`` or ``_format`` answers 406, an XML body 415, each with
+an OperationOutcome. Logs are structured, carry a request id and never patient data (no query
+strings, no bodies, no resource ids).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from fhir_service import fhir
+from fhir_service.outcomes import FhirError, Issue, operation_outcome
+from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.router import Router
+
+log = logging.getLogger("cm_fhir.http")
+
+JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "json",
+              "text/json"}
+XML_MARKERS = ("xml",)
+BODY_TYPES = JSON_TYPES | {"application/json-patch+json", "application/x-www-form-urlencoded",
+                           "text/csv"}
+FHIR_CONTENT_TYPE = "application/fhir+json; charset=utf-8"
+
+
+def _format_param(query: list[tuple[str, str]]) -> str | None:
+    for key, value in query:
+        if key == "_format":
+            return value
+    return None
+
+
+def negotiate(req: FhirRequest) -> None:
+    fmt = _format_param(req.query)
+    if fmt is not None and fmt.split(";", 1)[0].strip().lower() not in JSON_TYPES:
+        raise FhirError("not-acceptable", f"_format={fmt[:40]} is not supported: this server "
+                        "speaks FHIR JSON only (application/fhir+json)", "_format")
+    accept = (req.header("accept") or "").lower()
+    if fmt is None and accept:
+        kinds = [a.split(";", 1)[0].strip() for a in accept.split(",")]
+        if not any(k in JSON_TYPES or k in ("*/*", "application/*", "")
+                   or k.endswith("+json") for k in kinds):
+            raise FhirError("not-acceptable", f"Accept: {accept[:60]} cannot be served: this "
+                            "server speaks FHIR JSON only (application/fhir+json)")
+    if req.body and req.method in ("POST", "PUT", "PATCH"):
+        ctype = (req.header("content-type") or "").split(";", 1)[0].strip().lower()
+        if ctype and ctype not in BODY_TYPES:
+            raise FhirError("unsupported-media-type", f"Content-Type {ctype[:60]} is not "
+                            "supported: send application/fhir+json")
+
+
+def _pretty(req: FhirRequest) -> bool:
+    return any(k == "_pretty" and v == "true" for k, v in req.query)
+
+
+def render(req: FhirRequest, resp: FhirResponse) -> Response:
+    headers = dict(resp.headers)
+    if req.request_id:
+        headers["X-Request-Id"] = req.request_id
+    if resp.body is None or resp.status in (204, 304):
+        return Response(status_code=resp.status, headers=headers)
+    body = resp.body if isinstance(resp.body, bytes) else fhir.dumps(resp.body)
+    if _pretty(req):
+        body = fhir.pretty_bytes(body)
+    return Response(content=body, status_code=resp.status, headers=headers,
+                    media_type=FHIR_CONTENT_TYPE)
+
+
+def error_response(req: FhirRequest, exc: FhirError) -> Response:
+    return render(req, FhirResponse(exc.status, exc.outcome(), dict(exc.headers)))
+
+
+def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
+            max_body_bytes: int) -> None:
+    base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
+
+    async def handle(request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id[:64]
+        raw_path = request.url.path[len(base_path):].strip("/")
+        segments = [unquote(s) for s in raw_path.split("/") if s]
+        base_url = public_base_url.rstrip("/") if public_base_url else (
+            f"{request.url.scheme}://{request.url.netloc}{base_path}")
+        req = FhirRequest(
+            method=request.method.upper(),
+            segments=segments,
+            query=list(request.query_params.multi_items()),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            base_url=base_url,
+            request_id=request_id,
+        )
+        status = 500
+        try:
+            req.body = await _read_body(request, max_body_bytes)
+            negotiate(req)
+            resp = await run_in_threadpool(router.dispatch, req)
+            response = render(req, resp)
+        except FhirError as exc:
+            response = error_response(req, exc)
+        except Exception:  # noqa: BLE001 - last resort: never leak, always an OperationOutcome
+            log.exception("unhandled error", extra={"request_id": request_id})
+            outcome = operation_outcome([Issue(
+                "error", "exception",
+                f"Internal error (request id {request_id}); nothing was written")])
+            response = Response(content=fhir.dumps(outcome), status_code=500,
+                                media_type=FHIR_CONTENT_TYPE,
+                                headers={"X-Request-Id": request_id})
+        status = response.status_code
+        log.info(json.dumps({
+            "event": "request", "request_id": request_id, "method": req.method,
+            "type": segments[0] if segments else "", "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }))
+        return response
+
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+    app.add_api_route(base_path or "/", handle, methods=methods, include_in_schema=False)
+    app.add_api_route(base_path + "/{path:path}", handle, methods=methods,
+                      include_in_schema=False)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise FhirError("too-large", f"The body is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise FhirError("too-large", f"The body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def info_page(base_url: str) -> dict[str, Any]:
+    return {"service": "cm-fhir", "fhirBase": base_url, "fhirVersion": fhir.FHIR_VERSION}

@@ -1,0 +1,40 @@
+"""update and conditional update — https://hl7.org/fhir/R4/http.html#update, #cond-update.
+
+Update-as-create with client ids; ``If-Match`` gives optimistic locking (412 on mismatch).
+"""
+
+from __future__ import annotations
+
+from fhir_service.context import FhirContext
+from fhir_service.interactions import write
+from fhir_service.interactions.common import (
+    check_type,
+    parse_etag,
+    parse_resource,
+    validate_resource,
+    write_response,
+)
+from fhir_service.request import FhirRequest, FhirResponse
+
+
+def update(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
+    check_type(ctx, rtype)
+    resource = parse_resource(ctx, req, rtype)
+    validate_resource(ctx, resource)
+    if_match = parse_etag(req.header("if-match"))
+    with ctx.repository.write_session() as session:
+        result = write.update(ctx, session, rtype, rid, resource, req.base_url, if_match)
+    assert result.stored is not None
+    return write_response(req, result.stored, result.status, result.message)
+
+
+def conditional_update(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
+    check_type(ctx, rtype)
+    resource = parse_resource(ctx, req, rtype)
+    validate_resource(ctx, resource)
+    if_match = parse_etag(req.header("if-match"))
+    with ctx.repository.write_session() as session:
+        result = write.conditional_update(ctx, session, rtype, req.query, resource,
+                                          req.base_url, if_match)
+    assert result.stored is not None
+    return write_response(req, result.stored, result.status, result.message)

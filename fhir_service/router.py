@@ -1,0 +1,139 @@
+"""Framework-free dispatch: (method, path) → interaction. No web framework in here.
+
+https://hl7.org/fhir/R4/http.html — the RESTful API's URL patterns.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from fhir_service import fhir
+from fhir_service.context import FhirContext
+from fhir_service.interactions import (
+    bundle,
+    create,
+    delete,
+    history,
+    patch,
+    read,
+    search,
+    update,
+)
+from fhir_service.interactions.capabilities import capability_statement
+from fhir_service.outcomes import FhirError
+from fhir_service.request import FhirRequest, FhirResponse
+
+Operation = Callable[[FhirContext, FhirRequest, "Router"], FhirResponse]
+
+
+class Router:
+    def __init__(self, ctx: FhirContext) -> None:
+        self.ctx = ctx
+        self._capabilities: dict[str, bytes] = {}
+        # operations: (level, type or "*", name) -> handler; level in system/type/instance
+        self.operations: dict[tuple[str, str, str], Operation] = {}
+
+    def add_operation(self, level: str, rtype: str, name: str, handler: Operation) -> None:
+        self.operations[(level, rtype, name)] = handler
+
+    def capabilities(self, base_url: str) -> bytes:
+        if base_url not in self._capabilities:
+            self._capabilities[base_url] = fhir.dumps(capability_statement(self.ctx, base_url))
+        return self._capabilities[base_url]
+
+    def dispatch(self, req: FhirRequest) -> FhirResponse:
+        ctx = self.ctx
+        seg = req.segments
+        method = req.method.upper()
+        n = len(seg)
+        if method == "HEAD":
+            req.method = "GET"
+            method = "GET"
+        if n == 0:
+            if method == "POST":
+                return bundle.process(ctx, req, self.dispatch)
+            if method == "GET":
+                return search.search_type(ctx, req, None)
+            raise self._not_allowed(method, "the base URL")
+        if seg[0] == "metadata" and n == 1:
+            if method != "GET":
+                raise self._not_allowed(method, "/metadata")
+            return FhirResponse(200, self.capabilities(req.base_url))
+        if seg[0] == "_history" and n == 1:
+            if method != "GET":
+                raise self._not_allowed(method, "/_history")
+            return history.history(ctx, req, None, None)
+        if seg[0].startswith("$"):
+            return self._operation(req, "system", "*", seg[0][1:])
+        rtype = seg[0]
+        if n == 1:
+            if method == "GET":
+                return search.search_type(ctx, req, rtype)
+            if method == "POST":
+                return create.create(ctx, req, rtype)
+            if method == "PUT":
+                return update.conditional_update(ctx, req, rtype)
+            if method == "DELETE":
+                return delete.conditional_delete(ctx, req, rtype)
+            raise self._not_allowed(method, rtype)
+        second = seg[1]
+        if n == 2 and second == "_search":
+            if method != "POST":
+                raise self._not_allowed(method, f"{rtype}/_search")
+            return search.search_type(ctx, req, rtype, search.check_search_body(req))
+        if n == 2 and second == "_history":
+            if method != "GET":
+                raise self._not_allowed(method, f"{rtype}/_history")
+            return history.history(ctx, req, rtype, None)
+        if second.startswith("$"):
+            if n != 2:
+                raise FhirError("not-found", "Unknown URL")
+            return self._operation(req, "type", rtype, second[1:])
+        rid = second
+        if n == 2:
+            if method == "GET":
+                return read.read(ctx, req, rtype, rid)
+            if method == "PUT":
+                return update.update(ctx, req, rtype, rid)
+            if method == "DELETE":
+                return delete.delete(ctx, req, rtype, rid)
+            if method == "PATCH":
+                return patch.patch(ctx, req, rtype, rid)
+            raise self._not_allowed(method, f"{rtype}/{rid}")
+        third = seg[2]
+        if third.startswith("$") and n == 3:
+            return self._operation(req, "instance", rtype, third[1:])
+        if third == "_history" and n == 3 and method == "GET":
+            return history.history(ctx, req, rtype, rid)
+        if third == "_history" and n == 4 and method == "GET":
+            return read.vread(ctx, req, rtype, rid, seg[3])
+        if n == 3 and method == "GET" and third in ctx.params.types():
+            return self._compartment(req, rtype, rid, third)
+        raise FhirError("not-found", f"Unknown URL /{'/'.join(seg)[:200]}")
+
+    def _operation(self, req: FhirRequest, level: str, rtype: str, name: str) -> FhirResponse:
+        handler = self.operations.get((level, rtype, name)) or self.operations.get(
+            (level, "*", name))
+        if handler is None:
+            raise FhirError("not-supported", f"Operation ${name} is not supported at "
+                            f"{level} level{'' if rtype == '*' else ' for ' + rtype}",
+                            f"${name}")
+        return handler(self.ctx, req, self)
+
+    def _compartment(self, req: FhirRequest, ctype: str, cid: str, rtype: str) -> FhirResponse:
+        """Patient/123/CarePlan: search the type for resources referencing the owner."""
+        from fhir_service.interactions.common import check_id, check_type
+
+        check_type(self.ctx, ctype)
+        check_id(cid)
+        params = self.ctx.params.for_type(rtype)
+        code = ctype.lower() if ctype.lower() in params else None
+        if code is None or params[code].type != "reference":
+            raise FhirError("not-supported", f"Compartment search {ctype}/{{id}}/{rtype} is not "
+                            "supported")
+        items = [(code, f"{ctype}/{cid}"), *req.query]
+        return search.search_type(self.ctx, req, rtype, items)
+
+    @staticmethod
+    def _not_allowed(method: str, where: str) -> FhirError:
+        return FhirError("method-not-allowed", f"{method} is not allowed on {where}")

@@ -1,0 +1,338 @@
+"""Parsing a FHIR search request into a typed query.
+
+https://hl7.org/fhir/R4/search.html — parameters with modifiers (``:exact :contains
+:missing :not :text :identifier :[type] :below :above``), prefixes (``eq ne gt lt ge le sa eb
+ap``), OR (comma) and AND (repetition), chaining (``subject:Patient.name=…``), reverse
+chaining (``_has:Observation:patient:code=…``), and the result parameters ``_count _sort
+_total _summary _elements _include _revinclude``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fhir_service.outcomes import FhirError, Issue
+from fhir_service.search.params import CONTROL_PARAMS, SearchParam, SearchParamRegistry
+
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+PREFIXED_TYPES = ("date", "number", "quantity")
+MODIFIERS_BY_TYPE = {
+    "string": {"exact", "contains", "missing"},
+    "token": {"not", "text", "missing", "of-type"},
+    "reference": {"missing", "identifier"},
+    "date": {"missing"},
+    "number": {"missing"},
+    "quantity": {"missing"},
+    "uri": {"missing", "below", "above"},
+}
+SPECIAL = {"_id", "_lastUpdated"}
+MAX_CHAIN_DEPTH = 3
+
+
+def split_values(raw: str) -> list[str]:
+    """Split at unescaped commas; ``\\,`` ``\\|`` ``\\$`` ``\\\\`` are escapes."""
+    values: list[str] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw):
+            buf.append(raw[i : i + 2])
+            i += 2
+            continue
+        if ch == ",":
+            values.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    values.append("".join(buf))
+    return [v for v in values if v != ""]
+
+
+def unescape(value: str) -> str:
+    return re.sub(r"\\([\\,|$])", r"\1", value)
+
+
+def split_token(value: str) -> tuple[str | None, str | None, bool]:
+    """(system, code, has_bar) of ``[system]|[code]`` honouring ``\\|`` escapes."""
+    match = re.search(r"(?<!\\)\|", value)
+    if match is None:
+        return None, unescape(value), False
+    return unescape(value[: match.start()]), unescape(value[match.end() :]), True
+
+
+@dataclass
+class Filter:
+    """One AND-ed condition: a parameter with OR-ed values, possibly chained."""
+
+    param: SearchParam | None  # None for _id / _lastUpdated
+    code: str
+    modifier: str | None
+    values: list[str]
+    chain: Filter | None = None  # for chained references: condition on the target
+    chain_type: str | None = None  # target resource type of the chain
+    has: HasFilter | None = None
+
+
+@dataclass
+class HasFilter:
+    """``_has:Type:param:...``: resources referenced by a ``Type`` whose ``param`` points here."""
+
+    source_type: str
+    ref_param: SearchParam
+    inner: Filter
+
+
+@dataclass
+class Include:
+    source_type: str
+    param_code: str  # "*" for all reference parameters
+    target_type: str | None
+    iterate: bool
+    reverse: bool
+
+
+@dataclass
+class SearchQuery:
+    resource_type: str | None
+    filters: list[Filter] = field(default_factory=list)
+    count: int = 20
+    sort: list[tuple[str, bool, str]] = field(default_factory=list)  # (code, desc, type)
+    total: str = "accurate"
+    summary: str | None = None
+    elements: list[str] = field(default_factory=list)
+    includes: list[Include] = field(default_factory=list)
+    cursor: int | None = None
+    offset: int = 0
+    snapshot: int | None = None
+    ignored: list[str] = field(default_factory=list)
+    # the parameters kept, in canonical order, for self/next links
+    used: list[tuple[str, str]] = field(default_factory=list)
+
+
+class QueryParser:
+    def __init__(self, params: SearchParamRegistry, default_count: int, max_count: int) -> None:
+        self.params = params
+        self.default_count = default_count
+        self.max_count = max_count
+
+    def parse(
+        self, rtype: str | None, items: list[tuple[str, str]], strict: bool = False
+    ) -> SearchQuery:
+        query = SearchQuery(rtype, count=self.default_count)
+        problems: list[Issue] = []
+        for name, raw in items:
+            try:
+                self._parse_item(query, rtype, name, raw, strict)
+            except FhirError as exc:
+                problems.extend(exc.issues)
+        if problems:
+            raise FhirError("invalid", problems[0].diagnostics, issues=problems)
+        return query
+
+    def _parse_item(
+        self, query: SearchQuery, rtype: str | None, name: str, raw: str, strict: bool
+    ) -> None:
+        base = name.split(":", 1)[0].split(".", 1)[0]
+        if base in CONTROL_PARAMS:
+            self._parse_control(query, rtype, name, raw)
+            return
+        if rtype is None:
+            if base in ("_id", "_lastUpdated"):
+                query.filters.append(Filter(None, base, None, split_values(raw)))
+                query.used.append((name, raw))
+                return
+            raise FhirError("not-supported", f"Parameter '{name}' is not supported in a "
+                            "system-level search", name)
+        filt = self.parse_filter(rtype, name, raw, strict)
+        if filt is None:
+            query.ignored.append(name)
+            return
+        query.filters.append(filt)
+        query.used.append((name, raw))
+
+    def parse_filter(
+        self, rtype: str, name: str, raw: str, strict: bool, depth: int = 0
+    ) -> Filter | None:
+        if depth > MAX_CHAIN_DEPTH:
+            raise FhirError("invalid", f"Chain too deep in '{name}'", name)
+        if name.startswith("_has:"):
+            return self._parse_has(rtype, name, raw, strict, depth)
+        head, _, rest = name.partition(".")
+        code, _, modifier = head.partition(":")
+        modifier_or_none = modifier or None
+        if code in SPECIAL:
+            if rest:
+                raise FhirError("invalid", f"'{code}' cannot be chained", name)
+            if modifier_or_none not in (None, "missing") or (
+                code == "_id" and modifier_or_none == "missing"
+            ):
+                raise FhirError("invalid", f"Modifier ':{modifier}' is not allowed on {code}",
+                                name)
+            values = split_values(raw)
+            if code == "_lastUpdated":
+                self._check_prefixed(name, values, "date")
+            return Filter(None, code, None, values)
+        param = self.params.get(rtype, code)
+        if param is None or (not param.indexed):
+            if strict:
+                raise FhirError("invalid", f"Unknown search parameter '{code}' for {rtype}",
+                                name)
+            return None
+        values = split_values(raw)
+        if rest:  # chaining
+            if param.type != "reference":
+                raise FhirError("invalid", f"'{code}' is not a reference parameter, it cannot "
+                                "be chained", name)
+            targets = [t for t in param.targets if t in self.params.types()]
+            if modifier_or_none:
+                if modifier_or_none not in targets:
+                    raise FhirError("invalid", f"'{modifier}' is not a target of '{code}'", name)
+                targets = [modifier_or_none]
+            inner_name = rest
+            inner_code = inner_name.split(":", 1)[0].split(".", 1)[0]
+            candidates = [t for t in targets if self.params.get(t, inner_code) or
+                          inner_code in SPECIAL or inner_code == "_has"]
+            if len(candidates) != 1:
+                raise FhirError("invalid", f"Chain '{name}' is ambiguous or unknown: name the "
+                                f"target type as '{code}:[type].{inner_name}' "
+                                f"(candidates: {', '.join(candidates) or 'none'})", name)
+            inner = self.parse_filter(candidates[0], inner_name, raw, True, depth + 1)
+            return Filter(param, code, None, values, chain=inner, chain_type=candidates[0])
+        allowed = MODIFIERS_BY_TYPE.get(param.type, {"missing"})
+        if modifier_or_none and modifier_or_none not in allowed:
+            if param.type == "reference" and modifier_or_none in self.params.types():
+                pass  # :[type]
+            else:
+                raise FhirError(
+                    "invalid" if modifier_or_none not in ("in", "not-in", "above", "below")
+                    else "not-supported",
+                    f"Modifier ':{modifier}' is not supported on {param.type} parameter "
+                    f"'{code}'", name)
+        if modifier_or_none == "missing":
+            if raw not in ("true", "false"):
+                raise FhirError("invalid", f"':missing' takes true or false, not '{raw}'", name)
+        elif param.type in PREFIXED_TYPES:
+            self._check_prefixed(name, values, param.type)
+        if not values:
+            raise FhirError("invalid", f"Parameter '{name}' has no value", name)
+        return Filter(param, code, modifier_or_none, values)
+
+    def _check_prefixed(self, name: str, values: list[str], ptype: str) -> None:
+        from fhir_service.search.extract import date_range
+
+        for value in values:
+            prefix, bare = split_prefix(value)
+            if ptype == "date" and date_range(bare) is None:
+                raise FhirError("invalid", f"'{value}' is not a valid date for '{name}'", name)
+            if ptype in ("number", "quantity"):
+                number = bare.split("|", 1)[0]
+                try:
+                    float(number)
+                except ValueError:
+                    raise FhirError("invalid", f"'{value}' is not a valid number for '{name}'",
+                                    name) from None
+
+    def _parse_has(
+        self, rtype: str, name: str, raw: str, strict: bool, depth: int
+    ) -> Filter:
+        parts = name.split(":", 3)
+        if len(parts) < 4:
+            raise FhirError("invalid", f"Malformed _has parameter '{name}': expected "
+                            "_has:Type:reference-param:search-param", name)
+        _, source_type, ref_code, inner_name = parts
+        if source_type not in self.params.types():
+            raise FhirError("invalid", f"Unknown resource type '{source_type}' in '{name}'", name)
+        ref_param = self.params.get(source_type, ref_code)
+        if ref_param is None or ref_param.type != "reference":
+            raise FhirError("invalid", f"'{ref_code}' is not a reference parameter of "
+                            f"{source_type}", name)
+        inner = self.parse_filter(source_type, inner_name, raw, True, depth + 1)
+        assert inner is not None
+        return Filter(None, "_has", None, [], has=HasFilter(source_type, ref_param, inner))
+
+    def _parse_control(self, query: SearchQuery, rtype: str | None, name: str, raw: str) -> None:
+        base = name.split(":", 1)[0]
+        if base == "_count":
+            try:
+                count = int(raw)
+            except ValueError:
+                raise FhirError("invalid", f"_count must be an integer, not '{raw}'",
+                                "_count") from None
+            if count < 0:
+                raise FhirError("invalid", "_count must not be negative", "_count")
+            query.count = min(count, self.max_count)
+            query.used.append(("_count", str(query.count)))
+        elif base == "_sort":
+            for item in raw.split(","):
+                desc = item.startswith("-")
+                code = item[1:] if desc else item
+                param = self.params.get(rtype, code) if rtype else None
+                if code not in SPECIAL and (param is None or not param.indexed
+                                            or param.type == "composite"):
+                    raise FhirError("invalid", f"Cannot sort by unknown parameter '{code}'",
+                                    "_sort")
+                query.sort.append((code, desc, param.type if param else "date"))
+            query.used.append(("_sort", raw))
+        elif base == "_total":
+            if raw not in ("none", "estimate", "accurate"):
+                raise FhirError("invalid", "_total must be none, estimate or accurate", "_total")
+            query.total = raw
+            query.used.append(("_total", raw))
+        elif base == "_summary":
+            if raw not in ("true", "false", "text", "data", "count"):
+                raise FhirError("invalid", "_summary must be true, false, text, data or count",
+                                "_summary")
+            query.summary = None if raw == "false" else raw
+            query.used.append(("_summary", raw))
+        elif base == "_elements":
+            query.elements.extend(e.strip() for e in raw.split(",") if e.strip())
+            query.used.append(("_elements", raw))
+        elif base in ("_include", "_revinclude"):
+            query.includes.append(self._parse_include(name, raw, base == "_revinclude"))
+            query.used.append((name, raw))
+        elif base == "_cursor":
+            query.cursor = _int_param(raw, "_cursor")
+        elif base == "_offset":
+            query.offset = _int_param(raw, "_offset")
+        elif base == "_snapshot":
+            query.snapshot = _int_param(raw, "_snapshot")
+        elif base in ("_format", "_pretty"):
+            pass
+        else:
+            query.ignored.append(name)
+
+    def _parse_include(self, name: str, raw: str, reverse: bool) -> Include:
+        iterate = name.endswith(":iterate") or name.endswith(":recurse")
+        parts = raw.split(":")
+        if parts == ["*"]:
+            raise FhirError("not-supported", f"{name}=* is not supported: name the parameter",
+                            name)
+        if len(parts) < 2 or len(parts) > 3:
+            raise FhirError("invalid", f"Malformed {name} value '{raw}': expected "
+                            "Type:param[:targetType]", name)
+        source, code = parts[0], parts[1]
+        target = parts[2] if len(parts) == 3 else None
+        if source not in self.params.types():
+            raise FhirError("invalid", f"Unknown resource type '{source}' in {name}", name)
+        if code != "*":
+            param = self.params.get(source, code)
+            if param is None or param.type != "reference":
+                raise FhirError("invalid", f"'{code}' is not a reference parameter of {source}",
+                                name)
+        return Include(source, code, target, iterate, reverse)
+
+
+def _int_param(raw: str, name: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise FhirError("invalid", f"{name} must be an integer", name) from None
+
+
+def split_prefix(value: str) -> tuple[str, str]:
+    if len(value) > 2 and value[:2] in PREFIXES and not value[2].isalpha():
+        return value[:2], value[2:]
+    return "eq", value

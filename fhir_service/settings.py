@@ -1,0 +1,50 @@
+"""Typed settings, in one place. Every field can be set by an environment variable
+``CM_FHIR_<NAME>`` (upper case), and the CLI overrides them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from fhir_service.conformance.package import default_cache_dir, project_root
+
+
+def _default_db() -> str:
+    return f"sqlite:///{project_root() / 'var' / 'cm-fhir.db'}"
+
+
+@dataclass
+class Settings:
+    database_url: str = field(default_factory=_default_db)
+    base_path: str = "/fhir"
+    public_base_url: str = ""  # e.g. https://fhir.example.org/fhir; derived from requests if empty
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    ig_packages: tuple[Path, ...] = ()
+    referential_integrity: bool = True
+    max_body_bytes: int = 20 * 1024 * 1024
+    default_count: int = 20
+    max_count: int = 1000
+    max_bundle_entries: int = 10_000
+    demo: bool = True
+    history_count: int = 50
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env = os.environ.get(f"CM_FHIR_{f.name.upper()}")
+            if env is None:
+                continue
+            if f.type in ("bool",):
+                values[f.name] = env.lower() in ("1", "true", "yes", "on")
+            elif f.type in ("int",):
+                values[f.name] = int(env)
+            elif f.name == "cache_dir":
+                values[f.name] = Path(env)
+            elif f.name == "ig_packages":
+                values[f.name] = tuple(Path(p) for p in env.split(os.pathsep) if p)
+            else:
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,100 @@
+"""The repository protocol every storage implementation provides (one contract suite).
+
+A repository hands out sessions: a *read* session sees one consistent state, a *write*
+session is one atomic database transaction (a FHIR transaction bundle is one write session).
+Access rules are passed in as a :class:`AccessFilter` that adds conditions to every query, so
+the database computes counts and pages over what the caller may see.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol
+
+from fhir_service.search.extract import IndexRows
+from fhir_service.search.query import SearchQuery
+
+
+@dataclass(frozen=True)
+class Stored:
+    pk: int
+    rtype: str
+    rid: str
+    version: int
+    updated: float
+    deleted: bool
+    content: bytes | None
+    method: str = "PUT"
+
+
+@dataclass
+class SearchPage:
+    pks: list[int]
+    total: int | None
+    has_more: bool
+    snapshot: int
+
+
+class AccessFilter(Protocol):
+    """Adds the caller's access rules to a query on the resources table (see security)."""
+
+    def condition(self, res: Any) -> Any | None: ...
+
+
+class Session(Protocol):
+    def get(self, rtype: str, rid: str) -> Stored | None: ...
+
+    def get_version(self, rtype: str, rid: str, version: int) -> Stored | None: ...
+
+    def fetch(self, pks: Iterable[int]) -> list[Stored]: ...
+
+    def search(self, query: SearchQuery, access: AccessFilter | None = None) -> SearchPage: ...
+
+    def count(self, query: SearchQuery, access: AccessFilter | None = None) -> int: ...
+
+    def include_targets(
+        self, pks: list[int], param: str | None, source_type: str, target_type: str | None
+    ) -> list[tuple[str, str]]: ...
+
+    def revinclude_sources(
+        self, keys: list[tuple[str, str]], source_type: str, param: str | None
+    ) -> list[int]: ...
+
+    def lookup(self, keys: list[tuple[str, str]]) -> list[Stored]: ...
+
+    def history(
+        self,
+        rtype: str | None,
+        rid: str | None,
+        since: float | None,
+        before: float | None,
+        count: int,
+        offset: int,
+    ) -> tuple[list[Stored], int]: ...
+
+    def referencing(self, rtype: str, rid: str, limit: int = 5) -> list[tuple[str, str]]: ...
+
+    def write(
+        self,
+        rtype: str,
+        rid: str,
+        version: int,
+        updated: float,
+        content: bytes,
+        method: str,
+        rows: IndexRows,
+        refs: list[tuple[str, str]],
+    ) -> Stored: ...
+
+    def delete(self, rtype: str, rid: str, version: int, updated: float) -> None: ...
+
+    def lock(self, rtype: str, rid: str) -> None: ...
+
+
+class Repository(Protocol):
+    def read_session(self) -> AbstractContextManager[Session]: ...
+
+    def write_session(self) -> AbstractContextManager[Session]: ...
+
+    def close(self) -> None: ...

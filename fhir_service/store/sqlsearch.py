@@ -1,0 +1,306 @@
+"""Compile search filters into SQL conditions on the ``resources`` table.
+
+Each filter becomes an ``EXISTS`` sub-query on the index table of its parameter type, so
+counts and paging are computed by the database (no filtering after the fact). Access rules
+are added the same way, as extra conditions (see ``SqlStore.search``).
+
+Comparison semantics: https://hl7.org/fhir/R4/search.html#prefix — a date or number search
+value is a range [low, high); ``eq`` means the target range lies within it, ``gt`` that the
+target extends above it, and so on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, false, not_, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from fhir_service.outcomes import FhirError
+from fhir_service.search.extract import date_range, normalize_string, parse_reference
+from fhir_service.search.query import Filter, split_prefix, split_token, unescape
+from fhir_service.store.schema import (
+    idx_date,
+    idx_number,
+    idx_quantity,
+    idx_reference,
+    idx_string,
+    idx_token,
+    idx_uri,
+    resources,
+)
+
+Condition = ColumnElement[bool]
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def number_range(text: str) -> tuple[float, float]:
+    """Implicit range of a number by its significant figures (spec: 100 means [99.5, 100.5))."""
+    from decimal import Decimal
+
+    dec = Decimal(text)
+    exponent = dec.as_tuple().exponent
+    half = Decimal(5) * (Decimal(10) ** (int(exponent) - 1)) if isinstance(exponent, int) else 0
+    return float(dec - half), float(dec + half)
+
+
+def range_condition(prefix: str, low_col: Any, high_col: Any, low: float, high: float) -> Condition:
+    """Target range [low_col, high_col) against search range [low, high)."""
+    eq = and_(low_col >= low, high_col <= high)
+    if prefix == "eq":
+        return eq
+    if prefix == "ne":
+        return not_(eq)
+    if prefix == "gt":
+        return high_col > high
+    if prefix == "lt":
+        return low_col < low
+    if prefix == "ge":
+        return or_(high_col > high, eq)
+    if prefix == "le":
+        return or_(low_col < low, eq)
+    if prefix == "sa":
+        return low_col >= high
+    if prefix == "eb":
+        return high_col <= low
+    if prefix == "ap":
+        width = (high - low) if high != float("inf") and low != float("-inf") else 0.0
+        margin = max(width, abs(low) * 0.1 if low not in (float("-inf"),) else 0.0)
+        return and_(low_col < high + margin, high_col > low - margin)
+    raise FhirError("invalid", f"Unknown prefix '{prefix}'")
+
+
+class FilterCompiler:
+    """Turns :class:`Filter` objects into SQL conditions correlated with ``res``."""
+
+    def __init__(self, local_base_urls: tuple[str, ...] = ()) -> None:
+        self.local_base_urls = tuple(u.rstrip("/") + "/" for u in local_base_urls)
+
+    def condition(self, filt: Filter, res: Any, rtype: str | None) -> Condition:
+        if filt.has is not None:
+            return self._has(filt, res)
+        if filt.code == "_id":
+            return res.c.rid.in_([unescape(v) for v in filt.values])
+        if filt.code == "_lastUpdated":
+            return or_(*[self._updated(v, res) for v in filt.values])
+        assert filt.param is not None
+        ptype = filt.param.type
+        if filt.chain is not None:
+            return self._chain(filt, res)
+        table = _TABLES[ptype]
+        base = and_(table.c.res_pk == res.c.pk, table.c.param == filt.code)
+        if rtype is not None:
+            base = and_(table.c.rtype == rtype, base)
+        if filt.modifier == "missing":
+            present = exists(select(1).where(base))
+            return not_(present) if filt.values[0] == "true" else present
+        method = getattr(self, f"_{ptype}")
+        if ptype == "token" and filt.modifier == "not":
+            values = or_(*[self._token(v, None, table) for v in filt.values])
+            return not_(exists(select(1).where(and_(base, values))))
+        values = or_(*[method(v, filt.modifier, table) for v in filt.values])
+        return exists(select(1).where(and_(base, values)))
+
+    # --- per type --------------------------------------------------------------------------
+
+    def _token(self, value: str, modifier: str | None, t: Any) -> Condition:
+        if modifier == "text":
+            return t.c.text.like(_like_escape(normalize_string(unescape(value))) + "%",
+                                 escape="\\")
+        system, code, has_bar = split_token(value)
+        if not has_bar:
+            return t.c.code == code
+        conds = []
+        if system == "":
+            conds.append(t.c.system.is_(None))
+        elif system is not None:
+            conds.append(t.c.system == system)
+        if code:
+            conds.append(t.c.code == code)
+        return and_(*conds) if conds else true()
+
+    def _string(self, value: str, modifier: str | None, t: Any) -> Condition:
+        raw = unescape(value)
+        if modifier == "exact":
+            return t.c.exact == raw
+        norm = _like_escape(normalize_string(raw))
+        if modifier == "contains":
+            return t.c.norm.like(f"%{norm}%", escape="\\")
+        return t.c.norm.like(f"{norm}%", escape="\\")
+
+    def _uri(self, value: str, modifier: str | None, t: Any) -> Condition:
+        raw = unescape(value)
+        if modifier == "below":
+            return t.c.value.like(_like_escape(raw) + "%", escape="\\")
+        if modifier == "above":
+            prefixes = [raw[:i] for i in range(1, len(raw) + 1) if raw[i - 1 : i] in ("/", "")]
+            prefixes.append(raw)
+            return t.c.value.in_(prefixes)
+        return t.c.value == raw
+
+    def _date(self, value: str, modifier: str | None, t: Any) -> Condition:
+        prefix, bare = split_prefix(value)
+        rng = date_range(bare)
+        assert rng is not None  # checked by the parser
+        return range_condition(prefix, t.c.low, t.c.high, rng[0], rng[1])
+
+    def _number(self, value: str, modifier: str | None, t: Any) -> Condition:
+        prefix, bare = split_prefix(value)
+        low, high = number_range(bare)
+        exact = float(bare)
+        return _point_condition(prefix, t.c.value, exact, low, high)
+
+    def _quantity(self, value: str, modifier: str | None, t: Any) -> Condition:
+        prefix, bare = split_prefix(value)
+        parts = bare.split("|")
+        number = parts[0]
+        low, high = number_range(number)
+        conds = [_point_condition(prefix, t.c.value, float(number), low, high)]
+        if len(parts) >= 3:
+            if parts[1]:
+                conds.append(t.c.system == parts[1])
+            if parts[2]:
+                conds.append(t.c.code == parts[2])
+        elif len(parts) == 2 and parts[1]:
+            conds.append(t.c.code == parts[1])
+        return and_(*conds)
+
+    def _reference(self, value: str, modifier: str | None, t: Any) -> Condition:
+        raw = unescape(value)
+        if modifier == "identifier":
+            system, code, has_bar = split_token(raw)
+            conds = [t.c.id_value == code]
+            if has_bar and system:
+                conds.append(t.c.id_system == system)
+            return and_(*conds)
+        for base in self.local_base_urls:
+            if raw.startswith(base):
+                raw = raw[len(base):]
+        rtype, rid, _ = parse_reference(raw)
+        type_filter = modifier if modifier and modifier[:1].isupper() else None
+        if rtype is not None and "://" not in raw:
+            if type_filter and type_filter != rtype:
+                return false()
+            return and_(t.c.ref_type == rtype, t.c.ref_id == rid)
+        if "://" in raw or raw.startswith("urn:"):
+            return t.c.ref_url == raw
+        conds = [t.c.ref_id == raw]
+        if type_filter:
+            conds.append(t.c.ref_type == type_filter)
+        return and_(*conds)
+
+    # --- composite forms -----------------------------------------------------------------
+
+    def _updated(self, value: str, res: Any) -> Condition:
+        prefix, bare = split_prefix(value)
+        rng = date_range(bare)
+        assert rng is not None
+        # a lastUpdated instant is the point range [u, u + 1 µs)
+        return range_condition(prefix, res.c.updated, res.c.updated + 0.000001, rng[0], rng[1])
+
+    def _chain(self, filt: Filter, res: Any) -> Condition:
+        assert filt.chain is not None and filt.chain_type is not None
+        target = resources.alias()
+        inner = self.condition(filt.chain, target, filt.chain_type)
+        ref = idx_reference
+        targets = select(target.c.rid).where(
+            and_(target.c.rtype == filt.chain_type, target.c.deleted == false(), inner)
+        )
+        return exists(
+            select(1).where(
+                and_(
+                    ref.c.res_pk == res.c.pk,
+                    ref.c.param == filt.code,
+                    ref.c.ref_type == filt.chain_type,
+                    ref.c.ref_id.in_(targets),
+                )
+            )
+        )
+
+    def _has(self, filt: Filter, res: Any) -> Condition:
+        assert filt.has is not None
+        has = filt.has
+        source = resources.alias()
+        ref = idx_reference.alias()
+        inner = self.condition(has.inner, source, has.source_type)
+        return exists(
+            select(1)
+            .select_from(ref.join(source, source.c.pk == ref.c.res_pk))
+            .where(
+                and_(
+                    ref.c.rtype == has.source_type,
+                    ref.c.param == has.ref_param.code,
+                    ref.c.ref_type == res.c.rtype,
+                    ref.c.ref_id == res.c.rid,
+                    source.c.deleted == false(),
+                    inner,
+                )
+            )
+        )
+
+
+def _point_condition(prefix: str, col: Any, exact: float, low: float, high: float) -> Condition:
+    if prefix == "eq":
+        return and_(col >= low, col < high)
+    if prefix == "ne":
+        return or_(col < low, col >= high)
+    if prefix in ("gt", "sa"):
+        return col > exact
+    if prefix in ("lt", "eb"):
+        return col < exact
+    if prefix == "ge":
+        return col >= exact
+    if prefix == "le":
+        return col <= exact
+    if prefix == "ap":
+        margin = abs(exact) * 0.1
+        return and_(col >= exact - margin, col <= exact + margin)
+    raise FhirError("invalid", f"Unknown prefix '{prefix}'")
+
+
+_TABLES = {
+    "token": idx_token,
+    "string": idx_string,
+    "date": idx_date,
+    "reference": idx_reference,
+    "number": idx_number,
+    "quantity": idx_quantity,
+    "uri": idx_uri,
+}
+
+
+def sort_expression(code: str, ptype: str, res: Any, descending: bool) -> Any:
+    """A scalar sub-query giving a resource's sort key for a parameter."""
+    if code == "_id":
+        return res.c.rid
+    if code == "_lastUpdated":
+        return res.c.updated
+    table = _TABLES[ptype]
+    column = {
+        "date": table.c.high if descending else table.c.low,
+        "string": getattr(table.c, "norm", None),
+        "token": getattr(table.c, "code", None),
+        "number": getattr(table.c, "value", None),
+        "quantity": getattr(table.c, "value", None),
+        "uri": getattr(table.c, "value", None),
+        "reference": getattr(table.c, "ref_id", None),
+    }[ptype]
+    from sqlalchemy import func
+
+    agg = func.max(column) if descending else func.min(column)
+    return (
+        select(agg)
+        .where(and_(table.c.res_pk == res.c.pk, table.c.param == code))
+        .scalar_subquery()
+    )
+
+
+def apply_page(stmt: Select[Any], res: Any, cursor: int | None, snapshot: int | None) -> Select[Any]:
+    if cursor is not None:
+        stmt = stmt.where(res.c.pk > cursor)
+    if snapshot is not None:
+        stmt = stmt.where(res.c.pk <= snapshot)
+    return stmt

@@ -1,0 +1,389 @@
+"""SQL implementation of the repository (SQLAlchemy Core): SQLite embedded, PostgreSQL.
+
+SQLite runs in WAL mode; a write session takes the database write lock at its start
+(``BEGIN IMMEDIATE``) so read-check-write sequences (``If-Match``, conditional create) are
+atomic. On PostgreSQL a write session locks the rows it is about to change
+(``SELECT … FOR UPDATE``) and serialises conditional creates with a transaction advisory lock.
+"""
+
+from __future__ import annotations
+
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import (
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from fhir_service.search.extract import IndexRows
+from fhir_service.search.query import SearchQuery
+from fhir_service.store.repository import AccessFilter, SearchPage, Stored
+from fhir_service.store.schema import (
+    INDEX_COLUMNS,
+    INDEX_TABLES,
+    history,
+    idx_reference,
+    metadata,
+    refs,
+    resources,
+)
+from fhir_service.store.sqlsearch import FilterCompiler, sort_expression
+
+_RES_COLS = (
+    resources.c.pk,
+    resources.c.rtype,
+    resources.c.rid,
+    resources.c.version,
+    resources.c.updated,
+    resources.c.deleted,
+    resources.c.content,
+)
+
+
+def _stored(row: Any, method: str = "PUT") -> Stored:
+    return Stored(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], method)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=8)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute("PRAGMA temp_store=MEMORY")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("cm_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+
+class SqlSession:
+    def __init__(self, conn: Connection, compiler: FilterCompiler, write: bool) -> None:
+        self.conn = conn
+        self.compiler = compiler
+        self.is_write = write
+        self.postgres = conn.dialect.name == "postgresql"
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, rtype: str, rid: str) -> Stored | None:
+        row = self.conn.execute(
+            select(*_RES_COLS).where(resources.c.rtype == rtype, resources.c.rid == rid)
+        ).first()
+        return _stored(row) if row else None
+
+    def get_version(self, rtype: str, rid: str, version: int) -> Stored | None:
+        row = self.conn.execute(
+            select(
+                history.c.res_pk, history.c.rtype, history.c.rid, history.c.version,
+                history.c.updated, history.c.content.is_(None), history.c.content,
+                history.c.method,
+            ).where(history.c.rtype == rtype, history.c.rid == rid, history.c.version == version)
+        ).first()
+        return _stored(row, row[7]) if row else None
+
+    def fetch(self, pks: Iterable[int]) -> list[Stored]:
+        pks = list(pks)
+        if not pks:
+            return []
+        rows = self.conn.execute(select(*_RES_COLS).where(resources.c.pk.in_(pks))).all()
+        by_pk = {r[0]: _stored(r) for r in rows}
+        return [by_pk[pk] for pk in pks if pk in by_pk]
+
+    def _conditions(self, query: SearchQuery, access: AccessFilter | None) -> list[Any]:
+        res = resources
+        conds: list[Any] = [res.c.deleted == false()]
+        if query.resource_type:
+            conds.append(res.c.rtype == query.resource_type)
+        for filt in query.filters:
+            conds.append(self.compiler.condition(filt, res, query.resource_type))
+        if access is not None:
+            extra = access.condition(res)
+            if extra is not None:
+                conds.append(extra)
+        return conds
+
+    def max_pk(self) -> int:
+        return int(self.conn.execute(select(func.coalesce(func.max(resources.c.pk), 0))).scalar_one())
+
+    def search(self, query: SearchQuery, access: AccessFilter | None = None) -> SearchPage:
+        res = resources
+        snapshot = query.snapshot if query.snapshot is not None else self.max_pk()
+        conds = self._conditions(query, access)
+        conds.append(res.c.pk <= snapshot)
+        stmt = select(res.c.pk).where(and_(*conds))
+        if query.sort:
+            order = []
+            for code, desc, ptype in query.sort:
+                expr = sort_expression(code, ptype, res, desc)
+                order.append(expr.desc() if desc else expr.asc())
+            order.append(res.c.pk.asc())
+            stmt = stmt.order_by(*order).offset(query.offset)
+        else:
+            if query.cursor is not None:
+                stmt = stmt.where(res.c.pk > query.cursor)
+            stmt = stmt.order_by(res.c.pk.asc())
+        pks: list[int] = []
+        if query.count > 0:
+            pks = [r[0] for r in self.conn.execute(stmt.limit(query.count + 1))]
+        has_more = len(pks) > query.count
+        pks = pks[: query.count]
+        total: int | None = None
+        if query.total != "none" or query.count == 0:
+            first_page = query.cursor is None and query.offset == 0
+            if first_page and not has_more and query.count > 0:
+                total = len(pks)
+            else:
+                total = int(self.conn.execute(select(func.count()).where(and_(*conds))).scalar_one())
+        return SearchPage(pks, total, has_more, snapshot)
+
+    def count(self, query: SearchQuery, access: AccessFilter | None = None) -> int:
+        conds = self._conditions(query, access)
+        return int(self.conn.execute(select(func.count()).where(and_(*conds))).scalar_one())
+
+    def include_targets(
+        self, pks: list[int], param: str | None, source_type: str, target_type: str | None
+    ) -> list[tuple[str, str]]:
+        if not pks:
+            return []
+        ref = idx_reference
+        conds = [ref.c.res_pk.in_(pks), ref.c.rtype == source_type, ref.c.ref_id.is_not(None),
+                 ref.c.ref_type.is_not(None)]
+        if param and param != "*":
+            conds.append(ref.c.param == param)
+        if target_type:
+            conds.append(ref.c.ref_type == target_type)
+        rows = self.conn.execute(select(ref.c.ref_type, ref.c.ref_id).where(and_(*conds)).distinct())
+        return [(r[0], r[1]) for r in rows]
+
+    def revinclude_sources(
+        self, keys: list[tuple[str, str]], source_type: str, param: str | None
+    ) -> list[int]:
+        if not keys:
+            return []
+        ref = idx_reference
+        conds = [ref.c.rtype == source_type, tuple_(ref.c.ref_type, ref.c.ref_id).in_(keys)]
+        if param and param != "*":
+            conds.append(ref.c.param == param)
+        rows = self.conn.execute(select(ref.c.res_pk).where(and_(*conds)).distinct())
+        return sorted(r[0] for r in rows)
+
+    def lookup(
+        self, keys: list[tuple[str, str]], access: AccessFilter | None = None
+    ) -> list[Stored]:
+        if not keys:
+            return []
+        conds = [tuple_(resources.c.rtype, resources.c.rid).in_(keys),
+                 resources.c.deleted == false()]
+        if access is not None and (extra := access.condition(resources)) is not None:
+            conds.append(extra)
+        rows = self.conn.execute(select(*_RES_COLS).where(and_(*conds)).order_by(resources.c.pk))
+        return [_stored(r) for r in rows]
+
+    def filter_visible(self, pks: list[int], access: AccessFilter | None) -> list[int]:
+        if access is None or not pks or (extra := access.condition(resources)) is None:
+            return pks
+        rows = self.conn.execute(select(resources.c.pk).where(resources.c.pk.in_(pks), extra))
+        keep = {r[0] for r in rows}
+        return [pk for pk in pks if pk in keep]
+
+    def history(
+        self,
+        rtype: str | None,
+        rid: str | None,
+        since: float | None,
+        before: float | None,
+        count: int,
+        offset: int,
+        snapshot: int | None = None,
+    ) -> tuple[list[Stored], int, int]:
+        h = history
+        conds: list[Any] = []
+        if rtype:
+            conds.append(h.c.rtype == rtype)
+        if rid:
+            conds.append(h.c.rid == rid)
+        if since is not None:
+            conds.append(h.c.updated >= since)
+        if before is not None:
+            conds.append(h.c.updated < before)
+        if snapshot is None:
+            snapshot = int(self.conn.execute(select(func.coalesce(func.max(h.c.hpk), 0))).scalar_one())
+        conds.append(h.c.hpk <= snapshot)
+        where = and_(*conds)
+        total = int(self.conn.execute(select(func.count()).select_from(h).where(where)).scalar_one())
+        rows = self.conn.execute(
+            select(h.c.res_pk, h.c.rtype, h.c.rid, h.c.version, h.c.updated,
+                   h.c.content.is_(None), h.c.content, h.c.method)
+            .where(where)
+            .order_by(h.c.hpk.desc())
+            .limit(count)
+            .offset(offset)
+        ).all()
+        return [_stored(r, r[7]) for r in rows], total, snapshot
+
+    def referencing(self, rtype: str, rid: str, limit: int = 5) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            select(resources.c.rtype, resources.c.rid)
+            .select_from(refs.join(resources, resources.c.pk == refs.c.res_pk))
+            .where(refs.c.target_type == rtype, refs.c.target_id == rid,
+                   resources.c.deleted == false())
+            .limit(limit)
+        ).all()
+        return [(r[0], r[1]) for r in rows if (r[0], r[1]) != (rtype, rid)]
+
+    def existing(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = self.conn.execute(
+                select(resources.c.rtype, resources.c.rid).where(
+                    tuple_(resources.c.rtype, resources.c.rid).in_(chunk),
+                    resources.c.deleted == false(),
+                )
+            )
+            found.update((r[0], r[1]) for r in rows)
+        return found
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def lock(self, rtype: str, rid: str) -> None:
+        """Serialise writers on one resource (SQLite: the write lock is already held)."""
+        if self.postgres:
+            key = zlib.crc32(f"{rtype}/{rid}".encode()) - (1 << 31)
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    def lock_type(self, rtype: str) -> None:
+        """Serialise conditional creates of one type (PostgreSQL)."""
+        if self.postgres:
+            key = zlib.crc32(f"type:{rtype}".encode()) - (1 << 31)
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    def write(
+        self,
+        rtype: str,
+        rid: str,
+        version: int,
+        updated: float,
+        content: bytes,
+        method: str,
+        rows: IndexRows,
+        refs_out: list[tuple[str, str]],
+        existing_pk: int | None = None,
+    ) -> Stored:
+        if existing_pk is None:
+            pk = self.conn.execute(
+                insert(resources).values(
+                    rtype=rtype, rid=rid, version=version, updated=updated, deleted=False,
+                    content=content,
+                ).returning(resources.c.pk)
+            ).scalar_one()
+        else:
+            pk = existing_pk
+            self.conn.execute(
+                update(resources)
+                .where(resources.c.pk == pk)
+                .values(version=version, updated=updated, deleted=False, content=content)
+            )
+            self._clear_index(pk)
+        self.conn.execute(
+            insert(history).values(
+                res_pk=pk, rtype=rtype, rid=rid, version=version, updated=updated,
+                method=method, content=content,
+            )
+        )
+        self._insert_index(pk, rtype, rows, refs_out)
+        return Stored(pk, rtype, rid, version, updated, False, content, method)
+
+    def delete(self, pk: int, rtype: str, rid: str, version: int, updated: float) -> None:
+        self.conn.execute(
+            update(resources)
+            .where(resources.c.pk == pk)
+            .values(version=version, updated=updated, deleted=True, content=None)
+        )
+        self.conn.execute(
+            insert(history).values(
+                res_pk=pk, rtype=rtype, rid=rid, version=version, updated=updated,
+                method="DELETE", content=None,
+            )
+        )
+        self._clear_index(pk)
+
+    def _clear_index(self, pk: int) -> None:
+        for table in INDEX_TABLES.values():
+            self.conn.execute(delete(table).where(table.c.res_pk == pk))
+        self.conn.execute(delete(refs).where(refs.c.res_pk == pk))
+
+    def _insert_index(
+        self, pk: int, rtype: str, rows: IndexRows, refs_out: list[tuple[str, str]]
+    ) -> None:
+        for ptype, table in INDEX_TABLES.items():
+            values = getattr(rows, ptype)
+            if not values:
+                continue
+            cols = INDEX_COLUMNS[ptype]
+            self.conn.execute(
+                insert(table),
+                [{"res_pk": pk, "rtype": rtype, **dict(zip(cols, v))} for v in values],
+            )
+        if refs_out:
+            self.conn.execute(
+                insert(refs),
+                [{"res_pk": pk, "target_type": t, "target_id": i} for t, i in set(refs_out)],
+            )
+
+
+class SqlRepository:
+    def __init__(self, url: str, local_base_urls: tuple[str, ...] = ()) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        metadata.create_all(self.engine)
+        self.compiler = FilterCompiler(local_base_urls)
+
+    @contextmanager
+    def read_session(self) -> Iterator[SqlSession]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield SqlSession(conn, self.compiler, write=False)
+
+    @contextmanager
+    def write_session(self) -> Iterator[SqlSession]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(cm_write=True)
+            with conn.begin():
+                yield SqlSession(conn, self.compiler, write=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["SqlRepository", "SqlSession", "make_engine", "or_"]

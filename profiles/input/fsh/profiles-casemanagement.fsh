@@ -212,8 +212,10 @@ Description: "Le consentement de la personne au partage de son projet, de son é
 * category ^slicing.discriminator.type = #pattern
 * category ^slicing.discriminator.path = "$this"
 * category ^slicing.rules = #open
-* category contains sharing 1..1 MS
+* category contains sharing 1..1 MS and patientConsent 0..1
 * category[sharing] = CMConsentCategory#shared-care-plan
+* category[patientConsent] = $loinc#59284-0
+* category[patientConsent] ^short = "LOINC 59284-0 Patient Consent (comme Gravity SDOH) | as in Gravity SDOH"
 * patient 1..1 MS
 * patient only Reference(CMPatient)
 * dateTime 1..1 MS

@@ -25,7 +25,7 @@ Expression: "status = 'finished' implies period.end.exists()"
 Invariant: cm-cp-1
 Description: "Un projet accepté par la personne la compte parmi ses contributeurs (co-construction). A plan the person agreed with lists the person as a contributor."
 Severity: #error
-Expression: "extension('https://interop.cm-sante-mentale.fr/fhir/StructureDefinition/cm-person-agreement').extension('status').where(value = 'agree').exists() implies contributor.reference.intersect(subject.reference).exists()"
+Expression: "extension.where(url = 'https://interop.cm-sante-mentale.fr/fhir/StructureDefinition/cm-person-agreement').extension.where(url = 'status').where(value = 'agree').exists() implies contributor.reference.intersect(subject.reference).exists()"
 
 Invariant: cm-cp-2
 Description: "Une action ne vise que des objectifs du projet (CarePlan.goal). An action only addresses goals of the plan."
@@ -45,7 +45,7 @@ Expression: "lifecycleStatus = 'completed' implies achievementStatus.exists()"
 Invariant: cm-pat-1
 Description: "L'INS (NIR ou NIA) n'est transmis qu'avec une identité qualifiée (statut QUAL), règle d'identitovigilance (RNIV). The INS is only sent with a qualified identity."
 Severity: #error
-Expression: "identifier.where(system = 'urn:oid:1.2.250.1.213.1.4.8' or system = 'urn:oid:1.2.250.1.213.1.4.9' or system = 'urn:oid:1.2.250.1.213.1.4.10' or system = 'urn:oid:1.2.250.1.213.1.4.11').exists() implies extension('https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability').extension('identityStatus').value.ofType(Coding).where(system = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0445' and code = 'QUAL').exists()"
+Expression: "identifier.where(system = 'urn:oid:1.2.250.1.213.1.4.8' or system = 'urn:oid:1.2.250.1.213.1.4.9' or system = 'urn:oid:1.2.250.1.213.1.4.10' or system = 'urn:oid:1.2.250.1.213.1.4.11').exists() implies extension.where(url = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability').extension.where(url = 'identityStatus').value.ofType(Coding).where(system = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0445' and code = 'QUAL').exists()"
 
 Invariant: cm-rp-1
 Description: "Le rôle de la personne de l'entourage est codé dans TRE_R260 (aidant, personne de confiance, responsable légal, personne à prévenir). The role of a related person is coded with TRE_R260."

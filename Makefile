@@ -23,7 +23,7 @@ run: install
 	$(VENV)/bin/cm-fhir serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run

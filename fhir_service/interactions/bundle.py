@@ -13,15 +13,16 @@ A batch runs each entry on its own; an entry's failure is reported in its respon
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import orjson
 
 from fhir_service import fhir
-from fhir_service.context import FhirContext, http_date, instant
+from fhir_service.context import FhirContext, instant
 from fhir_service.interactions import write
 from fhir_service.interactions.common import (
     ID_RE,
@@ -35,6 +36,7 @@ from fhir_service.request import FhirRequest, FhirResponse
 from fhir_service.store.repository import Stored
 
 Dispatch = Callable[[FhirRequest], FhirResponse]
+_CONDITIONAL_REF = re.compile(r"^[A-Z][A-Za-z]+\?")
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
 
@@ -362,7 +364,7 @@ def _rewrite_references(ctx: FhirContext, session: Any, entries: list[Entry],
             ref = ref_obj["reference"]
             if ref in mapping:
                 ref_obj["reference"] = mapping[ref]
-            elif "?" in ref and "://" not in ref and not ref.startswith("urn:"):
+            elif _CONDITIONAL_REF.match(ref):
                 if ref not in cache:
                     cache[ref] = _conditional_reference(ctx, session, entry, ref)
                 ref_obj["reference"] = cache[ref]
@@ -439,5 +441,3 @@ def _full_url(req: FhirRequest, entry: Entry) -> str:
     assert entry.stored is not None
     return f"{req.base_url}/{entry.stored.rtype}/{entry.stored.rid}"
 
-
-__all__ = ["process", "http_date", "urlsplit"]

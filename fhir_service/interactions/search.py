@@ -33,7 +33,7 @@ def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
     if rtype is not None:
         check_type(ctx, rtype)
     items = req.query if items is None else items
-    query = ctx.parser.parse(rtype, items, strict=req.strict)
+    query = ctx.parser.parse(rtype, items, strict=req.strict, base_url=req.base_url)
     with ctx.repository.read_session() as session:
         page = session.search(query, access)
         matches = session.fetch(page.pks)

@@ -117,11 +117,17 @@ class QueryParser:
         self.params = params
         self.default_count = default_count
         self.max_count = max_count
+        self._base: str | None = None
 
     def parse(
-        self, rtype: str | None, items: list[tuple[str, str]], strict: bool = False
+        self,
+        rtype: str | None,
+        items: list[tuple[str, str]],
+        strict: bool = False,
+        base_url: str | None = None,
     ) -> SearchQuery:
         query = SearchQuery(rtype, count=self.default_count)
+        self._base = base_url.rstrip("/") + "/" if base_url else None
         problems: list[Issue] = []
         for name, raw in items:
             try:
@@ -218,6 +224,8 @@ class QueryParser:
             self._check_prefixed(name, values, param.type)
         if not values:
             raise FhirError("invalid", f"Parameter '{name}' has no value", name)
+        if param.type == "reference" and self._base:
+            values = [v[len(self._base):] if v.startswith(self._base) else v for v in values]
         return Filter(param, code, modifier_or_none, values)
 
     def _check_prefixed(self, name: str, values: list[str], ptype: str) -> None:

@@ -2,17 +2,18 @@
 # Compile the FSH sources of the implementation guide with SUSHI, offline, and build the
 # FHIR npm package.
 #
-#   bash profiles/build.sh           compile into profiles/fsh-generated/ and build
-#                                    build/ig/<id>-<version>.tgz (+ build/ig/package/)
+#   bash profiles/build.sh           compile into profiles/fsh-generated/, build
+#                                    build/ig/<id>-<version>.tgz (+ build/ig/package/) and
+#                                    regenerate the documentation in docs/ig/
 #   bash profiles/build.sh --check   compile into a temporary folder and compare with the
 #                                    committed profiles/fsh-generated/ (CI); nothing is written
 #
 # Steps: (1) make sure the FHIR R4 core package is in the local FHIR package cache
 # (.cache/fhir-home/.fhir/packages/hl7.fhir.r4.core#4.0.1); (2) install the pinned SUSHI into
 # .cache/sushi/ if it is not there; (3) run SUSHI with HOME=.cache/fhir-home so that it reads
-# that cache; (4) package the generated resources. Exits non-zero on any SUSHI error, and in
+# that cache; (4) package the generated resources; (5) generate docs/ig/. Exits non-zero on any SUSHI error, and in
 # --check mode also on any warning that sushi-ignoreWarnings.txt does not explain, or on any
-# difference with the committed JSON.
+# difference with the committed JSON or documentation.
 set -euo pipefail
 
 SUSHI_VERSION="3.21.0"
@@ -24,6 +25,8 @@ FHIR_HOME="$CACHE/fhir-home"
 SUSHI_PREFIX="$CACHE/sushi"
 SUSHI_BIN="$SUSHI_PREFIX/node_modules/.bin/sushi"
 OUT_DIR="$ROOT/build/ig"
+DOCS_DIR="$ROOT/docs/ig"
+CORE_DIR="$FHIR_HOME/.fhir/packages/hl7.fhir.r4.core#4.0.1/package"
 
 MODE="build"
 case "${1:-}" in
@@ -93,6 +96,12 @@ if [ "$MODE" = "check" ]; then
     exit 1
   fi
   "${PY[@]}" "$PROFILES/scripts/make_package.py" --check "$tmp/fsh-generated/resources"
+  "${PY[@]}" "$PROFILES/scripts/make_docs.py" "$tmp/fsh-generated/resources" "$tmp/docs" "$CORE_DIR" >/dev/null
+  if ! diff -r "$tmp/docs" "$DOCS_DIR" >"$tmp/diff.txt"; then
+    head -50 "$tmp/diff.txt" >&2
+    echo "docs/ig/ is not what the definitions generate: run 'make ig' and commit the result" >&2
+    exit 1
+  fi
   echo "IG check passed: committed JSON matches a fresh SUSHI $SUSHI_VERSION compile (0 errors, 0 unexplained warnings)"
   exit 0
 fi
@@ -107,4 +116,6 @@ run_sushi "$PROFILES"
   --sushi-config "$PROFILES/sushi-config.yaml" \
   --out "$OUT_DIR" \
   --fhir-home "$FHIR_HOME"
+# (5) Readable documentation, generated from the definitions (committed in docs/ig/).
+"${PY[@]}" "$PROFILES/scripts/make_docs.py" "$PROFILES/fsh-generated/resources" "$DOCS_DIR" "$CORE_DIR"
 echo "SUSHI $SUSHI_VERSION: 0 errors, $SUSHI_WARNINGS unexplained warning(s)"

@@ -87,7 +87,7 @@ def index_entry(filename: str, res: dict) -> dict:
 
 
 def sushi_setting(config: Path, key: str) -> str:
-    match = re.search(rf"^{key}:\s*(\S+)\s*$", config.read_text(encoding="utf-8"), re.M)
+    match = re.search(rf"^{key}:\s*(\S+)\s*$", config.read_text(encoding="utf-8"), re.MULTILINE)
     if not match:
         raise SystemExit(f"{config}: no '{key}'")
     return match.group(1)
@@ -141,13 +141,18 @@ def build(args: argparse.Namespace) -> None:
     _write_tree(unpacked.parent, files, "package")
     if args.fhir_home:
         cache = (
-            Path(args.fhir_home) / ".fhir" / "packages" / f"{manifest['name']}#{manifest['version']}"
+            Path(args.fhir_home)
+            / ".fhir"
+            / "packages"
+            / f"{manifest['name']}#{manifest['version']}"
         )
         _write_tree(cache, files, "package")
     n_def, n_ex = len(index[""]), len(index["example/"])
     print(f"FHIR package {tgz} ({n_def} definitions, {n_ex} examples); unpacked in {unpacked}")
     if args.fhir_home:
-        print(f"installed in the local FHIR package cache as {manifest['name']}#{manifest['version']}")
+        print(
+            f"installed in the local FHIR package cache as {manifest['name']}#{manifest['version']}"
+        )
 
 
 def _write_tree(parent: Path, files: dict[str, bytes], top: str) -> None:

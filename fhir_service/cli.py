@@ -18,7 +18,6 @@ from fhir_service import fhir
 app = typer.Typer(help="FHIR R4 service for case management in French mental health.",
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
-DEMO_BUNDLE = Path(__file__).parent / "demo" / "diego-transaction.json"
 
 
 @app.callback()
@@ -57,9 +56,11 @@ def serve(
     console.print("Loading FHIR R4 definitions…")
     ctx = build_context(settings)
     application = create_app(settings, ctx)
+    n = install_conformance(application)
+    console.print(f"{n} conformance resources of the implementation guide(s) installed.")
     if demo:
-        n = load_demo(application)
-        console.print(f"Demo scenario loaded ({n} resources).")
+        n = load_demo(application, settings)
+        console.print(f"Demo scenarios loaded ({n} resources: Diego and Nadia).")
     base = f"http://{host}:{port}{settings.base_path}"
     console.print(f"[bold green]cm-fhir is serving FHIR R4 at {base}[/] "
                   f"(database: {_safe_url(settings.database_url)})")
@@ -74,17 +75,38 @@ def _safe_url(url: str) -> str:
     return url
 
 
-def load_demo(application: Any) -> int:
-    """Load the demo transaction (idempotent: PUT with fixed ids)."""
+def _post_local(application: Any, body: bytes) -> None:
     from fhir_service.request import FhirRequest
 
     router = application.state.router
-    body = DEMO_BUNDLE.read_bytes()
     resp = router.dispatch(FhirRequest("POST", [], body=body, base_url="http://localhost/fhir",
                                        headers={"content-type": "application/fhir+json"}))
     if resp.status != 200:
-        raise RuntimeError(f"demo load failed: {resp.body!r}")
-    return len(json.loads(body)["entry"])
+        raise RuntimeError(f"loading failed: {resp.body!r}")
+
+
+def install_conformance(application: Any) -> int:
+    """Store the IG packages' conformance resources (idempotent: PUT, unchanged = no version),
+    so that GET /StructureDefinition/…, /CodeSystem/… serve them and search finds them."""
+    from fhir_service.demo import conformance_transaction
+
+    ctx = application.state.ctx
+    bundle = conformance_transaction(ctx.registry)
+    if bundle["entry"]:
+        _post_local(application, fhir.dumps(bundle))
+    return len(bundle["entry"])
+
+
+def load_demo(application: Any, settings: Any) -> int:
+    """Load the demo scenarios: the IG's example transaction bundles (PUT with fixed ids)."""
+    from fhir_service.demo import demo_bundles
+
+    total = 0
+    for path in demo_bundles(settings):
+        body = path.read_bytes()
+        _post_local(application, body)
+        total += len(json.loads(body)["entry"])
+    return total
 
 
 def _read_json(path: Path) -> bytes:

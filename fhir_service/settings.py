@@ -10,6 +10,12 @@ from pathlib import Path
 from fhir_service.conformance.package import default_cache_dir, project_root
 
 
+def _default_igs() -> tuple[Path, ...]:
+    """The project's own implementation guide (profiles/), when present."""
+    profiles = project_root() / "profiles"
+    return (profiles,) if (profiles / "package-manifest.json").exists() else ()
+
+
 def _default_db() -> str:
     return f"sqlite:///{project_root() / 'var' / 'cm-fhir.db'}"
 
@@ -20,7 +26,7 @@ class Settings:
     base_path: str = "/fhir"
     public_base_url: str = ""  # e.g. https://fhir.example.org/fhir; derived from requests if empty
     cache_dir: Path = field(default_factory=default_cache_dir)
-    ig_packages: tuple[Path, ...] = ()
+    ig_packages: tuple[Path, ...] = field(default_factory=_default_igs)
     referential_integrity: bool = True
     max_body_bytes: int = 20 * 1024 * 1024
     default_count: int = 20

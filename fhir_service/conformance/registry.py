@@ -86,8 +86,24 @@ def _load_tgz(path: Path, types: Iterable[str]) -> Package:
     return Package(manifest["name"], manifest["version"], manifest.get("canonical"), resources)
 
 
+def _load_sushi_project(folder: Path, types: Iterable[str]) -> Package:
+    """A SUSHI project folder: ``package-manifest.json`` + ``fsh-generated/resources``."""
+    manifest = json.loads((folder / "package-manifest.json").read_text(encoding="utf-8"))
+    wanted = set(types)
+    resources = []
+    for path in sorted((folder / "fsh-generated" / "resources").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("resourceType") in wanted:
+            resources.append(data)
+    return Package(manifest["name"], manifest["version"], manifest.get("canonical"), resources)
+
+
 def load_package(path: Path, types: Iterable[str] = CONFORMANCE_TYPES) -> Package:
+    """Load a FHIR package: a folder (``package/`` inside or not), a ``.tgz``, or a SUSHI
+    project folder with ``package-manifest.json`` and ``fsh-generated/resources``."""
     path = Path(path)
+    if path.is_dir() and (path / "package-manifest.json").exists():
+        return _load_sushi_project(path, types)
     if path.is_dir():
         folder = path / "package" if (path / "package" / "package.json").exists() else path
         return _load_folder(folder, types)

@@ -1,0 +1,96 @@
+"""Start-up: the IG package is loaded (profiles, SearchParameters as data), its conformance
+resources are served, the demo scenarios load idempotently, and `cm-fhir serve` starts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from fhir_service.cli import install_conformance, load_demo
+
+
+@pytest.fixture
+def app_and_client(ctx: Any) -> Any:
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+
+    app = create_app(ctx.settings, ctx)
+    with TestClient(app, base_url="http://test") as c:
+        yield app, c
+
+
+def test_ig_conformance_and_demo_are_idempotent(app_and_client: Any, ctx: Any) -> None:
+    app, c = app_and_client
+    if not ctx.settings.ig_packages:
+        pytest.skip("the project's IG (profiles/) is absent")
+    n_conf = install_conformance(app)
+    n_demo = load_demo(app, ctx.settings)
+    assert n_conf > 20 and n_demo > 20
+    before = c.get("/fhir/_history?_count=0").json()["total"]
+    install_conformance(app)
+    load_demo(app, ctx.settings)
+    assert c.get("/fhir/_history?_count=0").json()["total"] == before  # no new versions
+    sd = c.get("/fhir/StructureDefinition/cm-care-plan").json()
+    assert sd["url"].endswith("/StructureDefinition/cm-care-plan")
+    assert c.get("/fhir/CodeSystem?url=" + sd["url"].replace(
+        "StructureDefinition/cm-care-plan", "CodeSystem/cm-life-domain")).json()["total"] == 1
+
+
+def test_ig_search_parameters_plug_in_as_data(app_and_client: Any, ctx: Any) -> None:
+    app, c = app_and_client
+    if not ctx.settings.ig_packages:
+        pytest.skip("the project's IG (profiles/) is absent")
+    load_demo(app, ctx.settings)
+    episode = c.get("/fhir/EpisodeOfCare?patient=diego-patient").json()["entry"][0]["resource"]
+    plans = c.get(f"/fhir/CarePlan?episode-of-care=EpisodeOfCare/{episode['id']}"
+                  "&_include=CarePlan:goal").json()
+    assert plans["total"] == 1
+    assert sum(1 for e in plans["entry"] if e["search"]["mode"] == "include") >= 3
+    cs = c.get("/fhir/metadata").json()
+    careplan = [r for r in cs["rest"][0]["resource"] if r["type"] == "CarePlan"][0]
+    assert any(p.endswith("/cm-care-plan") for p in careplan["supportedProfile"])
+    assert "episode-of-care" in {p["name"] for p in careplan["searchParam"]}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_cm_fhir_serve_starts_with_demo_and_prints_url(tmp_path: Path) -> None:
+    port = _free_port()
+    exe = Path(sys.executable).with_name("cm-fhir")
+    if not exe.exists():
+        pytest.skip("the cm-fhir console script is not installed in this environment")
+    env = {**os.environ, "CM_FHIR_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}/fhir"
+        deadline = time.monotonic() + 90
+        ok = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                ok = requests.get(f"{base}/metadata", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                ok = False
+            if ok:
+                break
+            time.sleep(0.2)  # readiness poll of a separate process, bounded by the deadline
+        assert ok, "the server did not answer /metadata"
+        plans = requests.get(f"{base}/CarePlan", timeout=5).json()
+        assert plans["total"] >= 2  # Diego and Nadia
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/fhir" in output

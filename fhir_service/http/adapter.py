@@ -105,7 +105,10 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
         try:
             req.body = await _read_body(request, max_body_bytes)
             negotiate(req)
-            resp = await run_in_threadpool(router.dispatch, req)
+            if _is_fast(req):  # read/vread by id: a primary-key look-up, cheaper than a thread hop
+                resp = router.dispatch(req)
+            else:
+                resp = await run_in_threadpool(router.dispatch, req)
             response = render(req, resp)
         except FhirError as exc:
             response = error_response(req, exc)
@@ -129,6 +132,14 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
     app.add_api_route(base_path or "/", handle, methods=methods, include_in_schema=False)
     app.add_api_route(base_path + "/{path:path}", handle, methods=methods,
                       include_in_schema=False)
+
+
+def _is_fast(req: FhirRequest) -> bool:
+    n = len(req.segments)
+    return req.method == "GET" and not req.query and (
+        (n == 2 and not req.segments[1].startswith(("$", "_")))
+        or (n == 4 and req.segments[2] == "_history")
+    )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

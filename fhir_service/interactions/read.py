@@ -17,8 +17,7 @@ from fhir_service.request import FhirRequest, FhirResponse
 def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
     check_type(ctx, rtype)
     check_id(rid)
-    with ctx.repository.read_session() as session:
-        stored = session.get(rtype, rid)
+    stored = ctx.repository.read_current(rtype, rid)
     if stored is None:
         raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
     if stored.deleted:

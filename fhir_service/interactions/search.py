@@ -36,7 +36,7 @@ def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
     query = ctx.parser.parse(rtype, items, strict=req.strict, base_url=req.base_url)
     with ctx.repository.read_session() as session:
         page = session.search(query, access)
-        matches = session.fetch(page.pks)
+        matches = page.rows
         included = _includes(session, query, matches, access)
     bundle = _bundle(ctx, req, rtype, query, page.total, page.has_more, page.snapshot, matches,
                      included)

@@ -9,7 +9,7 @@ the database computes counts and pages over what the caller may see.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
 from fhir_service.search.extract import IndexRows
@@ -34,6 +34,7 @@ class SearchPage:
     total: int | None
     has_more: bool
     snapshot: int
+    rows: list[Stored] = field(default_factory=list)
 
 
 class AccessFilter(Protocol):

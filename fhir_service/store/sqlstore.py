@@ -136,11 +136,13 @@ class SqlSession:
         return int(self.conn.execute(select(func.coalesce(func.max(resources.c.pk), 0))).scalar_one())
 
     def search(self, query: SearchQuery, access: AccessFilter | None = None) -> SearchPage:
+        """One page of matches (rows included), the total when asked, and the snapshot bound
+        (highest key) that the next pages keep, so later writes shift nothing."""
         res = resources
-        snapshot = query.snapshot if query.snapshot is not None else self.max_pk()
         conds = self._conditions(query, access)
-        conds.append(res.c.pk <= snapshot)
-        stmt = select(res.c.pk).where(and_(*conds))
+        if query.snapshot is not None:
+            conds.append(res.c.pk <= query.snapshot)
+        stmt = select(*_RES_COLS).where(and_(*conds))
         if query.sort:
             order = []
             for code, desc, ptype in query.sort:
@@ -152,19 +154,24 @@ class SqlSession:
             if query.cursor is not None:
                 stmt = stmt.where(res.c.pk > query.cursor)
             stmt = stmt.order_by(res.c.pk.asc())
-        pks: list[int] = []
+        rows: list[Stored] = []
         if query.count > 0:
-            pks = [r[0] for r in self.conn.execute(stmt.limit(query.count + 1))]
-        has_more = len(pks) > query.count
-        pks = pks[: query.count]
+            rows = [_stored(r) for r in self.conn.execute(stmt.limit(query.count + 1))]
+        has_more = len(rows) > query.count
+        rows = rows[: query.count]
+        # same transaction, so the bound is consistent with the page just read
+        snapshot = query.snapshot if query.snapshot is not None else (
+            self.max_pk() if has_more else 0)
+        if snapshot and query.snapshot is None:
+            conds.append(res.c.pk <= snapshot)
         total: int | None = None
         if query.total != "none" or query.count == 0:
             first_page = query.cursor is None and query.offset == 0
             if first_page and not has_more and query.count > 0:
-                total = len(pks)
+                total = len(rows)
             else:
                 total = int(self.conn.execute(select(func.count()).where(and_(*conds))).scalar_one())
-        return SearchPage(pks, total, has_more, snapshot)
+        return SearchPage([r.pk for r in rows], total, has_more, snapshot, rows)
 
     def count(self, query: SearchQuery, access: AccessFilter | None = None) -> int:
         conds = self._conditions(query, access)
@@ -368,6 +375,27 @@ class SqlRepository:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
         self.compiler = FilterCompiler(local_base_urls)
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        self._read_sql = (
+            "SELECT pk, rtype, rid, version, updated, deleted, content FROM resources "
+            f"WHERE rtype = {mark} AND rid = {mark}"
+        )
+        self._raw_needs_rollback = self.engine.dialect.name != "sqlite"
+
+    def read_current(self, rtype: str, rid: str) -> Stored | None:
+        """Hot path of read-by-id: one prepared SELECT on a pooled DBAPI connection, no
+        explicit transaction (a single statement sees one consistent state)."""
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute(self._read_sql, (rtype, rid))
+            row = cur.fetchone()
+            cur.close()
+            if self._raw_needs_rollback:
+                conn.rollback()
+        finally:
+            conn.close()
+        return _stored(row) if row else None
 
     @contextmanager
     def read_session(self) -> Iterator[SqlSession]:

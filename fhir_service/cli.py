@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,14 +29,16 @@ def main() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8080,
-    database: Annotated[Optional[str], typer.Option(
+    database: Annotated[str | None, typer.Option(
         "--database", help="SQLAlchemy URL (default: SQLite under var/)")] = None,
-    demo: Annotated[bool, typer.Option("--demo/--no-demo",
-                                       help="Load the demo case-management scenario")] = True,
-    referential_integrity: Annotated[bool, typer.Option(
+    demo: Annotated[bool | None, typer.Option(
+        "--demo/--no-demo",
+        help="Load the demo scenarios (default on; env CM_FHIR_DEMO)")] = None,
+    referential_integrity: Annotated[bool | None, typer.Option(
         "--referential-integrity/--no-referential-integrity",
-        help="Require references to resolve; refuse deleting referenced resources")] = True,
-    ig: Annotated[Optional[list[Path]], typer.Option(
+        help="Require references to resolve; refuse deleting referenced resources "
+             "(default on; env CM_FHIR_REFERENTIAL_INTEGRITY)")] = None,
+    ig: Annotated[list[Path] | None, typer.Option(
         "--ig", help="IG package folder or .tgz to load (repeatable)")] = None,
 ) -> None:
     """Start the FHIR server (default http://127.0.0.1:8080/fhir)."""
@@ -58,7 +60,7 @@ def serve(
     application = create_app(settings, ctx)
     n = install_conformance(application)
     console.print(f"{n} conformance resources of the implementation guide(s) installed.")
-    if demo:
+    if settings.demo:
         n = load_demo(application, settings)
         console.print(f"Demo scenarios loaded ({n} resources: Diego and Nadia).")
     base = f"http://{host}:{port}{settings.base_path}"
@@ -120,7 +122,7 @@ def _read_json(path: Path) -> bytes:
 def load(
     files: Annotated[list[Path], typer.Argument(help="JSON resources or bundles (.json, .json.bz2)")],
     url: Annotated[str, typer.Option(help="FHIR base URL")] = "http://127.0.0.1:8080/fhir",
-    token: Annotated[Optional[str], typer.Option(help="Bearer token")] = None,
+    token: Annotated[str | None, typer.Option(help="Bearer token")] = None,
 ) -> None:
     """Post bundles (batch/transaction) or single resources to a running server."""
     import requests

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from fhir_service.conformance.package import ensure_core_package
 from fhir_service.conformance.registry import Registry, build_registry
@@ -19,7 +19,7 @@ from fhir_service.store.sqlstore import SqlRepository
 
 def instant(ts: float) -> str:
     """FHIR instant with millisecond precision, UTC."""
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 

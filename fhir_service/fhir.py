@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import orjson
@@ -52,8 +52,7 @@ def loads(data: bytes | str) -> Any:
             ) from None
     else:
         text = data
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     try:
         return _decoder.decode(text)
     except json.JSONDecodeError as exc:
@@ -100,7 +99,7 @@ def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
 # --- models -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def model_class(resource_type: str) -> Any | None:
     """The fhir.resources R4B model for a type, or None when R4B has none."""
     from fhir.resources.R4B import get_fhir_model_class

@@ -5,7 +5,7 @@ https://hl7.org/fhir/R4/http.html — the RESTful API's URL patterns.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from fhir_service import fhir
 from fhir_service.context import FhirContext

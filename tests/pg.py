@@ -13,8 +13,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -54,7 +54,7 @@ def postgres_server() -> Iterator[str]:
     user = None
     if os.geteuid() == 0:  # initdb refuses to run as root
         user = "postgres"
-        if subprocess.run(["id", "-u", user], capture_output=True).returncode != 0:
+        if subprocess.run(["id", "-u", user], capture_output=True, check=False).returncode:
             pytest.skip("running as root without a 'postgres' user to run PostgreSQL")
     tmp = Path(tempfile.mkdtemp(prefix="cm-fhir-pg-"))
     data = tmp / "data"

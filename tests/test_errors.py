@@ -99,6 +99,7 @@ def test_methods_and_urls(client: Any) -> None:
 def test_concurrent_if_match_updates_one_wins(ctx: Any) -> None:
     """Two updates with the same If-Match: exactly one 200, one 412, no lost update."""
     from fhir_service import fhir
+    from fhir_service.outcomes import FhirError
     from fhir_service.request import FhirRequest
     from fhir_service.router import Router
 
@@ -121,8 +122,8 @@ def test_concurrent_if_match_updates_one_wins(ctx: Any) -> None:
                                     {"resourceType": "Patient", "id": "race", "gender": gender},
                                     **{"if-match": 'W/"1"'}))
             statuses.append(r.status)
-        except Exception as exc:  # FhirError carries the status
-            statuses.append(getattr(exc, "status", 500))
+        except FhirError as exc:
+            statuses.append(exc.status)
 
     threads = [threading.Thread(target=attempt, args=(g,)) for g in ("male", "female")]
     for t in threads:

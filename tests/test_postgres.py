@@ -4,15 +4,16 @@ run here unchanged with a PostgreSQL-backed context (module-level ``ctx`` overri
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from fhir_service.context import FhirContext
 from tests.pg import fresh_database, postgres_server
-from tests.test_bundles import *  # noqa: F403 - re-collected against PostgreSQL
-from tests.test_rest_crud import *  # noqa: F403
-from tests.test_search import *  # noqa: F403
+from tests.test_bundles import *
+from tests.test_rest_crud import *
+from tests.test_search import *
 
 _counter = itertools.count()
 
@@ -23,7 +24,7 @@ def pg_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def make_context(make_context: Callable[..., FhirContext], pg_server: str) -> Any:  # noqa: F811
+def make_context(make_context: Callable[..., FhirContext], pg_server: str) -> Any:
     def make(url: str | None = None, **overrides: Any) -> FhirContext:
         db = fresh_database(pg_server, f"cmfhir_test_{next(_counter)}")
         return make_context(url or db, **overrides)
@@ -32,7 +33,7 @@ def make_context(make_context: Callable[..., FhirContext], pg_server: str) -> An
 
 
 @pytest.fixture
-def ctx(make_context: Callable[..., FhirContext]) -> FhirContext:  # noqa: F811
+def ctx(make_context: Callable[..., FhirContext]) -> FhirContext:
     return make_context()
 
 

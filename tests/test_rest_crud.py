@@ -176,7 +176,7 @@ def test_history_type_and_system_with_since_and_count(client: Any) -> None:
                 headers=H)
     t = client.get("/fhir/Patient/_history?_count=2").json()
     assert t["total"] == 5 and len(t["entry"]) == 2
-    nxt = [link["url"] for link in t["link"] if link["relation"] == "next"][0]
+    nxt = next(link["url"] for link in t["link"] if link["relation"] == "next")
     page2 = client.get(nxt.replace("http://test", "")).json()
     ids1 = {e["resource"]["id"] for e in t["entry"]}
     ids2 = {e["resource"]["id"] for e in page2["entry"]}

@@ -238,7 +238,7 @@ def test_unknown_parameters_lenient_and_strict(world: Any) -> None:
     assert lenient.status_code == 200
     body = lenient.json()
     assert ids(body) == ["diego"]
-    outcome = [e for e in body["entry"] if e["search"]["mode"] == "outcome"][0]["resource"]
+    outcome = next(e for e in body["entry"] if e["search"]["mode"] == "outcome")["resource"]
     assert "foo" in outcome["issue"][0]["diagnostics"]
     assert "foo" not in body["link"][0]["url"]
     strict = world.get("/fhir/Patient?foo=bar", headers={"Prefer": "handling=strict"})
@@ -261,7 +261,7 @@ def test_paging_is_stable_under_concurrent_writes(client: Any) -> None:
     put(client, {"resourceType": "Goal", "id": "p01", "lifecycleStatus": "active",
                  "description": {"text": "goal 1, revised"}, "subject": {"display": "x"}})
     assert client.delete("/fhir/Goal/p24").status_code == 204
-    url = [link["url"] for link in first["link"] if link["relation"] == "next"][0]
+    url = next(link["url"] for link in first["link"] if link["relation"] == "next")
     while url:
         page = client.get(url.replace("http://test", "")).json()
         seen += ids(page)

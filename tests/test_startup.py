@@ -56,7 +56,7 @@ def test_ig_search_parameters_plug_in_as_data(app_and_client: Any, ctx: Any) -> 
     assert plans["total"] == 1
     assert sum(1 for e in plans["entry"] if e["search"]["mode"] == "include") >= 3
     cs = c.get("/fhir/metadata").json()
-    careplan = [r for r in cs["rest"][0]["resource"] if r["type"] == "CarePlan"][0]
+    careplan = next(r for r in cs["rest"][0]["resource"] if r["type"] == "CarePlan")
     assert any(p.endswith("/cm-care-plan") for p in careplan["supportedProfile"])
     assert "episode-of-care" in {p["name"] for p in careplan["searchParam"]}
 
@@ -94,3 +94,16 @@ def test_cm_fhir_serve_starts_with_demo_and_prints_url(tmp_path: Path) -> None:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}/fhir" in output
+
+
+def test_environment_settings_survive_cli_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI passes None for options left out, so CM_FHIR_* variables still apply."""
+    from fhir_service.settings import Settings
+
+    monkeypatch.setenv("CM_FHIR_REFERENTIAL_INTEGRITY", "false")
+    monkeypatch.setenv("CM_FHIR_DEMO", "0")
+    monkeypatch.setenv("CM_FHIR_MAX_COUNT", "77")
+    s = Settings.from_env(referential_integrity=None, demo=None, database_url=None)
+    assert (s.referential_integrity, s.demo, s.max_count) == (False, False, 77)
+    s = Settings.from_env(referential_integrity=True)
+    assert s.referential_integrity is True  # an explicit flag wins over the environment

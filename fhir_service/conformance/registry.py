@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 CONFORMANCE_TYPES = (
     "StructureDefinition",
@@ -78,9 +79,10 @@ def _load_tgz(path: Path, types: Iterable[str]) -> Package:
             data = json.load(io.TextIOWrapper(extracted, encoding="utf-8"))
             if name == "package.json":
                 manifest = data
-            elif "/" not in name and isinstance(data, dict):
-                if data.get("resourceType") in wanted:
-                    resources.append(data)
+            elif "/" not in name and isinstance(data, dict) and (
+                data.get("resourceType") in wanted
+            ):
+                resources.append(data)
     if not manifest:
         raise ValueError(f"{path}: not a FHIR package (no package/package.json)")
     return Package(manifest["name"], manifest["version"], manifest.get("canonical"), resources)

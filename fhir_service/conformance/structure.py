@@ -154,7 +154,7 @@ class StructureChecker:
         for key, value in obj.items():
             if is_resource and key == "resourceType":
                 continue
-            base = key[1:] if key.startswith("_") else key
+            base = key.removeprefix("_")
             child, type_name = self._find_child(children, base)
             loc = f"{fhirpath}.{base}"
             if child is None:
@@ -296,10 +296,11 @@ class StructureChecker:
             issues.append(Issue("error", "structure",
                                 f"Wrong JSON type for a {type_name}: {value!r:.60}", (loc,)))
             return
-        if isinstance(value, str):
-            if value == "" or (value.strip() == "" and type_name != "string"):
-                issues.append(Issue("error", "value", "Strings must not be empty", (loc,)))
-                return
+        if isinstance(value, str) and (
+            value == "" or (value.strip() == "" and type_name != "string")
+        ):
+            issues.append(Issue("error", "value", "Strings must not be empty", (loc,)))
+            return
         pattern = self.primitive_regex(type_name)
         if pattern is None:
             return

@@ -112,7 +112,7 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
             response = render(req, resp)
         except FhirError as exc:
             response = error_response(req, exc)
-        except Exception:  # noqa: BLE001 - last resort: never leak, always an OperationOutcome
+        except Exception:
             log.exception("unhandled error", extra={"request_id": request_id})
             outcome = operation_outcome([Issue(
                 "error", "exception",

@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -368,7 +369,7 @@ def _rewrite_references(ctx: FhirContext, session: Any, entries: list[Entry],
                 if ref not in cache:
                     cache[ref] = _conditional_reference(ctx, session, entry, ref)
                 ref_obj["reference"] = cache[ref]
-            elif ref.startswith("urn:uuid:") or ref.startswith("urn:oid:"):
+            elif ref.startswith(("urn:uuid:", "urn:oid:")):
                 raise FhirError("invalid", f"Bundle.entry[{entry.index}]: reference '{ref}' "
                                 "matches no fullUrl in the transaction",
                                 f"Bundle.entry[{entry.index}].resource")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from fhir_service import fhir
 from fhir_service.context import FhirContext, http_date, instant
@@ -85,7 +86,7 @@ def local_reference(ctx: FhirContext, ref: str, base_url: str) -> tuple[str, str
     for base in (base_url, ctx.settings.public_base_url):
         if base and ref.startswith(base.rstrip("/") + "/"):
             ref = ref[len(base.rstrip("/")) + 1 :]
-    if "://" in ref or ref.startswith("urn:") or ref.startswith("#"):
+    if "://" in ref or ref.startswith(("urn:", "#")):
         return None
     rtype, rid, _ = parse_reference(ref)
     if rtype is None or rid is None or rtype not in ctx.params.types():

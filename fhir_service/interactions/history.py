@@ -40,7 +40,7 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
             since = rng[0]
             kept.append((key, value))
         elif key == "_at":
-            prefix, bare = split_prefix(value)
+            _prefix, bare = split_prefix(value)
             rng = date_range(bare)
             if rng is None:
                 raise FhirError("invalid", f"_at '{value}' is not a valid date", "_at")
@@ -66,7 +66,7 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
     path = "/".join(p for p in (req.base_url, rtype, rid, "_history") if p)
     links = [{"relation": "self", "url": f"{path}?{urlencode(kept)}" if kept else path}]
     if offset + len(rows) < total:
-        nxt = kept + [("_offset", str(offset + count)), ("_snapshot", str(snap))]
+        nxt = [*kept, ("_offset", str(offset + count)), ("_snapshot", str(snap))]
         links.append({"relation": "next", "url": f"{path}?{urlencode(nxt)}"})
     entries: list[dict[str, Any]] = []
     for row in rows:

@@ -109,14 +109,14 @@ def _bundle(
                                        [("_snapshot", str(snapshot))])})
     if query.offset > 0 or query.cursor is not None:
         links.append({"relation": "first",
-                      "url": _link_url(req, rtype, query.used + [("_snapshot", str(snapshot))])})
+                      "url": _link_url(req, rtype, [*query.used, ("_snapshot", str(snapshot))])})
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
         "meta": {"lastUpdated": instant(ctx.clock())},
         "type": "searchset",
     }
-    if total is not None and query.total != "none" or query.summary == "count":
+    if (total is not None and query.total != "none") or query.summary == "count":
         bundle["total"] = total
     bundle["link"] = links
     entries = []

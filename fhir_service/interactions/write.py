@@ -113,9 +113,12 @@ def update(
         stored = session.write(rtype, rid, 1, updated, prepared.content, "PUT", prepared.rows,
                                prepared.refs)
         return WriteResult(201, stored, "Created")
-    if not current.deleted and current.content is not None:
-        if fhir.same_content(fhir.loads(current.content), resource):
-            return WriteResult(200, current, "No change: the content equals the current version")
+    if (
+        not current.deleted
+        and current.content is not None
+        and fhir.same_content(fhir.loads(current.content), resource)
+    ):
+        return WriteResult(200, current, "No change: the content equals the current version")
     return _replace(ctx, session, current, resource, base_url, 201 if current.deleted else 200,
                     pending)
 

@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,7 @@ def date_range(value: str) -> tuple[float, float] | None:
     if match is None:
         return None
     g = match.groupdict()
-    tz = timezone.utc
+    tz = UTC
     if g["tz"] and g["tz"] != "Z":
         sign = 1 if g["tz"][0] == "+" else -1
         hours, minutes = int(g["tz"][1:3]), int(g["tz"][4:6])
@@ -221,7 +221,7 @@ def extract(resource: dict[str, Any], params: list[SearchParam]) -> IndexRows:
         assert param.evaluate is not None
         try:
             values = param.evaluate(resource)
-        except Exception as exc:  # noqa: BLE001 - reported, never swallowed
+        except Exception as exc:
             raise SearchParamError(
                 f"search parameter {param.resource_type}.{param.code} "
                 f"('{param.expression}') failed: {exc}"

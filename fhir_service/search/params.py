@@ -17,8 +17,9 @@ An expression that does not compile fails loudly at start-up (:class:`SearchPara
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.models import models as fhirpath_models
@@ -119,13 +120,12 @@ def _reference_type_check(match: re.Match[str]) -> str:
 def expression_for_type(expression: str, rtype: str) -> str | None:
     """The part of a multi-type expression that applies to ``rtype`` (None if none does)."""
     kept = []
-    for part in split_union(expression):
-        part = _rewrite_part(part)
+    for raw in split_union(expression):
+        part = _rewrite_part(raw)
         match = _ROOT.match(part)
         root = match.group(1) if match else None
         if root in ("Resource", "DomainResource"):
-            part = re.sub(r"\b(Resource|DomainResource)\.", f"{rtype}.", part, count=1)
-            kept.append(part)
+            kept.append(re.sub(r"\b(Resource|DomainResource)\.", f"{rtype}.", part, count=1))
         elif root == rtype or root is None:
             kept.append(part)
     if not kept:
@@ -136,7 +136,7 @@ def expression_for_type(expression: str, rtype: str) -> str | None:
 def compile_expression(expression: str) -> Callable[[dict[str, Any]], list[Any]]:
     try:
         fn = fhirpath_compile(expression, FHIRPATH_MODEL)
-    except Exception as exc:  # noqa: BLE001 - any compiler failure is fatal at start-up
+    except Exception as exc:
         raise SearchParamError(f"cannot compile '{expression}': {exc}") from exc
     return fn  # type: ignore[no-any-return]
 

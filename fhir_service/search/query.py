@@ -225,14 +225,14 @@ class QueryParser:
         if not values:
             raise FhirError("invalid", f"Parameter '{name}' has no value", name)
         if param.type == "reference" and self._base:
-            values = [v[len(self._base):] if v.startswith(self._base) else v for v in values]
+            values = [v.removeprefix(self._base) for v in values]
         return Filter(param, code, modifier_or_none, values)
 
     def _check_prefixed(self, name: str, values: list[str], ptype: str) -> None:
         from fhir_service.search.extract import date_range
 
         for value in values:
-            prefix, bare = split_prefix(value)
+            _prefix, bare = split_prefix(value)
             if ptype == "date" and date_range(bare) is None:
                 raise FhirError("invalid", f"'{value}' is not a valid date for '{name}'", name)
             if ptype in ("number", "quantity"):
@@ -313,7 +313,7 @@ class QueryParser:
             query.ignored.append(name)
 
     def _parse_include(self, name: str, raw: str, reverse: bool) -> Include:
-        iterate = name.endswith(":iterate") or name.endswith(":recurse")
+        iterate = name.endswith((":iterate", ":recurse"))
         parts = raw.split(":")
         if parts == ["*"]:
             raise FhirError("not-supported", f"{name}=* is not supported: name the parameter",

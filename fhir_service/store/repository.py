@@ -8,9 +8,10 @@ the database computes counts and pages over what the caller may see.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from fhir_service.search.extract import IndexRows
 from fhir_service.search.query import SearchQuery

@@ -177,8 +177,7 @@ class FilterCompiler:
                 conds.append(t.c.id_system == system)
             return and_(*conds)
         for base in self.local_base_urls:
-            if raw.startswith(base):
-                raw = raw[len(base):]
+            raw = raw.removeprefix(base)
         rtype, rid, _ = parse_reference(raw)
         type_filter = modifier if modifier and modifier[:1].isupper() else None
         if rtype is not None and "://" not in raw:

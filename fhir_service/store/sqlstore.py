@@ -9,9 +9,10 @@ atomic. On PostgreSQL a write session locks the rows it is about to change
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import (
     Engine,
@@ -360,7 +361,7 @@ class SqlSession:
             cols = INDEX_COLUMNS[ptype]
             self.conn.execute(
                 insert(table),
-                [{"res_pk": pk, "rtype": rtype, **dict(zip(cols, v))} for v in values],
+                [{"res_pk": pk, "rtype": rtype, **dict(zip(cols, v, strict=False))} for v in values],
             )
         if refs_out:
             self.conn.execute(
@@ -399,14 +400,13 @@ class SqlRepository:
 
     @contextmanager
     def read_session(self) -> Iterator[SqlSession]:
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield SqlSession(conn, self.compiler, write=False)
+        with self.engine.connect() as conn, conn.begin():
+            yield SqlSession(conn, self.compiler, write=False)
 
     @contextmanager
     def write_session(self) -> Iterator[SqlSession]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(cm_write=True)
+        with self.engine.connect() as plain:
+            conn = plain.execution_options(cm_write=True)
             with conn.begin():
                 yield SqlSession(conn, self.compiler, write=True)
 

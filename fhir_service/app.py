@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fhir_service import __version__
 from fhir_service.context import FhirContext, build_context
 from fhir_service.http.adapter import install
+from fhir_service.operations import install_all as install_operations
 from fhir_service.router import Router
 from fhir_service.settings import Settings
 
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
     settings = settings or Settings.from_env()
     ctx = context or build_context(settings)
     router = Router(ctx)
+    install_operations(router)
     app = FastAPI(title="cm-fhir", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.ctx = ctx

@@ -56,6 +56,8 @@ class FhirContext:
     clock: Clock = field(default_factory=Clock)
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     operations: dict[str, object] = field(default_factory=dict)
+    # profile validation on write (set by the validator operation module); returns issues
+    profile_validator: Callable[[dict[str, Any]], list[Issue]] | None = None
 
     def close(self) -> None:
         self.repository.close()

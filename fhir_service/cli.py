@@ -158,5 +158,29 @@ def load(
         raise typer.Exit(1)
 
 
+# Commands contributed by other modules: (module, command name, function name).
+OPTIONAL_COMMANDS = (
+    ("fhir_service.conformance.validator.cli", "validate", "validate_command"),
+    ("fhir_service.mapping.cli", "import", "import_command"),
+    ("fhir_service.mapping.cli", "export", "export_command"),
+)
+
+
+def _register_optional_commands() -> None:
+    import importlib
+
+    for module_name, command, function in OPTIONAL_COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                continue  # not written yet
+            raise
+        app.command(name=command)(getattr(module, function))
+
+
+_register_optional_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from fhir_service.conformance.package import ensure_core_package
 from fhir_service.conformance.registry import Registry, build_registry
 from fhir_service.conformance.structure import StructureChecker
+from fhir_service.outcomes import Issue
 from fhir_service.search.params import SearchParamRegistry
 from fhir_service.search.query import QueryParser
 from fhir_service.settings import Settings

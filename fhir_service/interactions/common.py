@@ -57,6 +57,8 @@ def validate_resource(ctx: FhirContext, resource: dict[str, Any], where: str = "
     issues = ctx.checker.check_resource(resource)
     if not issues:
         issues = fhir.validate_with_model(resource)
+    if not issues and ctx.profile_validator is not None:
+        issues = ctx.profile_validator(resource)
     if "id" in resource and isinstance(resource["id"], str) and not ID_RE.match(resource["id"]):
         issues.append(Issue("error", "value", f"'{resource['id'][:80]}' is not a valid id",
                             (f"{rtype}.id",)))

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fhir_service import __version__
 from fhir_service.context import FhirContext, build_context
 from fhir_service.http.adapter import install
+from fhir_service.http.igdocs import install as install_ig_docs
 from fhir_service.operations import install_all as install_operations
 from fhir_service.router import Router
 from fhir_service.settings import Settings
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
     app.state.ctx = ctx
     app.state.router = router
     install(app, router, settings.base_path, settings.public_base_url, settings.max_body_bytes)
+    install_ig_docs(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> Any:

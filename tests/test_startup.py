@@ -107,3 +107,17 @@ def test_environment_settings_survive_cli_defaults(monkeypatch: pytest.MonkeyPat
     assert (s.referential_integrity, s.demo, s.max_count) == (False, False, 77)
     s = Settings.from_env(referential_integrity=True)
     assert s.referential_integrity is True  # an explicit flag wins over the environment
+
+
+def test_ig_documentation_is_served(client: Any, tmp_path: Path) -> None:
+    from fhir_service.http.igdocs import DOCS, build
+
+    if not (DOCS / "index.md").exists():
+        pytest.skip("docs/ig is absent")
+    page = client.get("/ig/index.html")
+    assert page.status_code == 200 and "<table>" in page.text
+    assert 'href="StructureDefinition-cm-care-plan.html"' in page.text
+    assert client.get("/ig/StructureDefinition-cm-care-plan.html").status_code == 200
+    assert client.get("/ig/../../etc/passwd").status_code == 404
+    assert client.get("/ig/nothing.html").status_code == 404
+    assert build(tmp_path) == len(list(DOCS.glob("*.md")))

@@ -242,8 +242,9 @@ class HL7Validator:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._log_fh = None
         self._lock = threading.Lock()
+        self._pump_thread: threading.Thread | None = None
         self._seq = 0
-        self._tmp = tempfile.TemporaryDirectory(prefix="hl7-oracle-")
+        self._tmp: str | None = None  # for resources given as dicts; made when first needed
         self.start_seconds: float | None = None
         self.packages: str | None = None
         self.last_job_ms: int | None = None
@@ -278,7 +279,8 @@ class HL7Validator:
             bufsize=1,
         )
         self._lines = queue.Queue()
-        threading.Thread(target=self._pump, args=(self._proc, self._lines), daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, args=(self._proc, self._lines), daemon=True)
+        self._pump_thread.start()
         ready = self._read_json(self.start_timeout, "start-up")
         if not ready.get("ready"):
             self.close()
@@ -313,7 +315,7 @@ class HL7Validator:
                 continue
             if line is None:
                 rc = self._proc.wait() if self._proc else None
-                self._proc = None
+                self.close()
                 raise OracleError(f"HL7 validator JVM exited (code {rc}) during {what}\n{self._log_tail()}")
             line = line.strip()
             if line.startswith("{"):
@@ -329,9 +331,22 @@ class HL7Validator:
             except Exception:  # noqa: BLE001 - best effort, then kill
                 proc.kill()
                 proc.wait()
+        if proc is not None:
+            if self._pump_thread is not None:
+                self._pump_thread.join(timeout=10)
+                self._pump_thread = None
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     def __enter__(self) -> HL7Validator:
         self.start()
@@ -339,14 +354,16 @@ class HL7Validator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-        self._tmp.cleanup()
 
     # -- validation ------------------------------------------------------------------------
     def _materialise(self, sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]]) -> list[str]:
         paths = []
-        job_dir = Path(self._tmp.name) / f"job{self._seq}"
+        job_dir = None
         for n, src in enumerate(sources):
             if isinstance(src, Mapping):
+                if self._tmp is None:
+                    self._tmp = tempfile.mkdtemp(prefix="hl7-oracle-")
+                job_dir = Path(self._tmp) / f"job{self._seq}"
                 job_dir.mkdir(parents=True, exist_ok=True)
                 name = f"{n:04d}-{src.get('resourceType', 'Resource')}-{src.get('id', 'x')}.json"
                 target = job_dir / "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
@@ -366,6 +383,7 @@ class HL7Validator:
         igs: Sequence[str | os.PathLike[str]] = (),
         profiles: Sequence[str] = (),
         options: Mapping[str, Any] | None = None,
+        load_sources: bool = True,
         timeout: float | None = None,
     ) -> list[FileResult]:
         """Validate files and/or resources (dicts) in one job; one FileResult per source, in order.
@@ -373,6 +391,9 @@ class HL7Validator:
         ``igs``: folders, files or .tgz packages with our definitions (loaded for this job only).
         ``profiles``: canonical URLs to validate against (like the CLI's ``-profile``).
         ``options``: InstanceValidatorParameters settings, e.g. ``{"allowExampleUrls": True}``.
+        ``load_sources``: as the CLI does, load every source into the job's context first, so
+        sources validated together resolve each other (a CodeSystem or profile among them is
+        used for the others); False validates each source on its own.
         """
         if not sources:
             return []
@@ -385,6 +406,7 @@ class HL7Validator:
                 "sources": paths,
                 "igs": [str(Path(i).resolve()) if Path(i).exists() else str(i) for i in igs],
                 "profiles": list(profiles),
+                "loadSources": bool(load_sources),
             }
             if options:
                 job["options"] = {k: v for k, v in options.items()}

@@ -24,7 +24,8 @@
  *                {"id":"..","ms":N,"results":[{"file":path,"outcome":{OperationOutcome}}]}
  *     or         {"id":"..","error":"message"}.
  *     Each job runs on a copy of the base engine, so a job's igs and sources never leak into
- *     the next one. "options" maps InstanceValidatorParameters setters (e.g. "bestPracticeLevel":
+ *     the next one. Within a job, the sources are loaded into the context before validation,
+ *     as the CLI does ("loadSources": false to validate each source on its own). "options" maps InstanceValidatorParameters setters (e.g. "bestPracticeLevel":
  *     "Ignore", "allowExampleUrls": true). Logs go to stderr.
  *
  * Licence of the engine: Apache-2.0 (HL7 / HAPI). This file: Apache-2.0, part of cm-fhir.
@@ -202,7 +203,10 @@ public class OracleValidator {
       applyOptions(p, job.getJsonObject("options"));
     }
     List<ValidatorUtils.SourceFile> refs = new ArrayList<>();
-    Resource r = engine.validate(strings(job, "sources"), p, refs, null, loader, false, 0, true);
+    // like the CLI, every source is first loaded into the (job's copy of the) context, so sources
+    // validated together can resolve each other; "loadSources": false validates each on its own
+    boolean loadSources = !job.has("loadSources") || job.asBoolean("loadSources");
+    Resource r = engine.validate(strings(job, "sources"), p, refs, null, loadSources ? loader : null, false, 0, true);
     if (r == null) {
       throw new IllegalArgumentException("no source found to validate");
     }

@@ -21,6 +21,7 @@ Nothing here needs a network: the engine runs with ``-tx n/a`` and network acces
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -130,6 +131,7 @@ def ensure_setup(timeout: float = 1800.0) -> tuple[bool, str]:
             text=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return False, f"tools/hl7-validator/setup.sh did not finish within {timeout:.0f} s"
@@ -234,7 +236,9 @@ class HL7Validator:
         self.base_igs = [str(Path(i).resolve()) if Path(i).exists() else str(i) for i in igs]
         self.paths = Paths(cache or cache_dir())
         env_opts = os.environ.get("HL7_VALIDATOR_JAVA_OPTS")
-        self.java_opts = list(java_opts if java_opts is not None else (env_opts.split() if env_opts else DEFAULT_JAVA_OPTS))
+        if java_opts is None:
+            java_opts = env_opts.split() if env_opts else DEFAULT_JAVA_OPTS
+        self.java_opts = list(java_opts)
         self.start_timeout = start_timeout
         self.job_timeout = job_timeout
         self.log_path = log_path or self.paths.out / "oracle-jvm.log"
@@ -266,7 +270,7 @@ class HL7Validator:
             raise OracleUnavailable(reason)
         env = dict(os.environ, HOME=str(self.paths.home))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_fh = open(self.log_path, "w", encoding="utf-8")
+        self._log_fh = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         t0 = time.monotonic()
         self._proc = subprocess.Popen(
             self.command(),
@@ -337,10 +341,8 @@ class HL7Validator:
                 self._pump_thread = None
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
-                    try:
+                    with contextlib.suppress(OSError):
                         stream.close()
-                    except OSError:
-                        pass
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
@@ -441,7 +443,5 @@ class HL7Validator:
             results.append(FileResult(path=p, issues=issues_from_outcome(outcome), outcome=outcome))
         return results
 
-    def validate_one(
-        self, source: str | os.PathLike[str] | Mapping[str, Any], **kwargs: Any
-    ) -> FileResult:
+    def validate_one(self, source: str | os.PathLike[str] | Mapping[str, Any], **kwargs: Any) -> FileResult:
         return self.validate([source], **kwargs)[0]

@@ -19,7 +19,6 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ CASES_DIR = (PROJECT_ROOT / ".." / "shared" / "testdata" / "fhir-validator-cases
 
 # what the official runner sets for every case
 BASE_OPTIONS = {"bestPracticeLevel": "Ignore", "allowExampleUrls": True}
+
 
 # manifest flags -> InstanceValidatorParameters options
 def _case_options(case: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -155,7 +155,9 @@ def run(validator: HL7Validator, runs: list[CaseRun], timeout: float = 120.0) ->
             )
             continue
         try:
-            res = validator.validate([r.file], igs=r.igs, profiles=r.profiles, options=r.options, timeout=timeout)[0]
+            res = validator.validate(
+                [r.file], igs=r.igs, profiles=r.profiles, options=r.options, timeout=timeout
+            )[0]
             r.actual_errors = len(res.errors)
             r.error_messages = [str(i) for i in res.errors][:5]
             r.ms = validator.last_job_ms
@@ -244,8 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         for m, b in s["by_module"].items():
             print(f"  module {m:14s} {b['agree']}/{b['runs']}")
         for d in s["disagreements"]:
-            print(f"- {d['name']} [{d['kind']}, {d['module']}] expected {d['expected_errors']} errors,"
-                  f" got {d['actual_errors']} {d['unmapped_flags'] or ''} {d['failure'] or ''}")
+            print(
+                f"- {d['name']} [{d['kind']}, {d['module']}] expected {d['expected_errors']} errors,"
+                f" got {d['actual_errors']} {d['unmapped_flags'] or ''} {d['failure'] or ''}"
+            )
             for e in d["errors"][:3]:
                 print(f"    {e[:220]}")
     if args.json:

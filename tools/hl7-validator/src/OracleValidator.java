@@ -12,7 +12,8 @@
  * Two modes:
  *
  *   one-shot (like the CLI):
- *     OracleValidator [-version 4.0.1] [-tx n/a] [-ig X]... [-profile URL]... [-output F] SOURCE...
+ *     OracleValidator [-version 4.0.1] [-tx n/a] [-ig X]... [-profile URL]... [-output F]
+ *                     [-allow-example-urls true] [-option name=value]... SOURCE...
  *     prints a summary; -output writes the OperationOutcome (one source) or a Bundle of them
  *     (several) as JSON; exit code 1 when any error/fatal issue was found.
  *
@@ -67,6 +68,7 @@ public class OracleValidator {
     List<String> igs = new ArrayList<>();
     List<String> profiles = new ArrayList<>();
     List<String> sources = new ArrayList<>();
+    JsonObject options = new JsonObject();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -76,6 +78,13 @@ public class OracleValidator {
         case "-profile": profiles.add(args[++i]); break;
         case "-output": output = args[++i]; break;
         case "-server": server = true; break;
+        case "-allow-example-urls": options.add("allowExampleUrls", args[++i]); break;
+        case "-option": {
+          String kv = args[++i];
+          int eq = kv.indexOf('=');
+          options.add(kv.substring(0, eq), kv.substring(eq + 1));
+          break;
+        }
         default:
           if (a.startsWith("-")) {
             System.err.println("Unknown option " + a);
@@ -108,7 +117,8 @@ public class OracleValidator {
     JsonArray pr = new JsonArray();
     for (String p : profiles) pr.add(p);
     job.add("profiles", pr);
-    Resource r = runJob(base, job, false);
+    job.add("options", options);
+    Resource r = runJob(base, job, true);
     int errors = 0;
     for (OperationOutcome oo : outcomes(r)) {
       int e = 0, w = 0, n = 0;
@@ -140,6 +150,10 @@ public class OracleValidator {
     ep.setSv(version);
     ep.setTxServer("n/a".equals(tx) ? null : tx);
     ep.setIgs(new ArrayList<>(igs));
+    // keep the engine's terminology cache beside its package cache (HOME), not in /tmp
+    java.io.File txCache = new java.io.File(System.getProperty("user.home"), "tx-cache");
+    txCache.mkdirs();
+    ep.setTxCache(txCache.getAbsolutePath());
     service.putBaseEngine(BASE, ep, new InstanceValidatorParameters());
     return service.getBaseEngine(BASE);
   }

@@ -1,0 +1,278 @@
+"""Import: source document → one FHIR transaction executed through the router, so atomicity,
+validation and referential integrity come from the FHIR core.
+
+Identity and ownership come from the mapping set's ``identity.json``:
+
+- *owned* resources have the id derived from ``source.system`` + the map's key; an existing
+  one written by another source is a conflict (the file is rejected);
+- *shared* resources are matched in the store by their identifiers, in the rule's order
+  (``$source`` = the importing source's namespace). A new one takes the id of its strongest
+  identifier. On a match, the source that first wrote the resource (``meta.source``) owns
+  it: its re-import replaces its data and keeps the other sources' local identifiers;
+  another source only adds its own local identifier, never overwrites, and every differing
+  value comes back as a warning.
+
+Every write that changes nothing is a no-op of the core (no new version); a Provenance is
+added only when something is created or updated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_service import fhir
+from fhir_service.mapping.forward import Mapped, Unit, map_document, uuid_for
+from fhir_service.mapping.loader import MappingSet
+from fhir_service.mapping.template import Cursor, Problem, RenderEnv, render
+from fhir_service.outcomes import FhirError, Issue, operation_outcome
+from fhir_service.request import FhirRequest
+
+_URN = re.compile(r"urn:uuid:[0-9a-f-]{36}")
+
+
+@dataclass
+class ImportResult:
+    outcome: dict[str, Any]
+    response: dict[str, Any] | None
+    bundle: dict[str, Any]  # the transaction that was executed
+    summary: dict[str, Counter[str]] = field(default_factory=dict)  # status -> type -> n
+    warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.summary.get("created") or self.summary.get("updated"))
+
+
+def problems_error(problems: list[Problem], what: str = "The file") -> FhirError:
+    issues = [Issue("error", p.code if p.code in ("code-invalid", "structure", "conflict")
+                    else "invalid", f"{p.path}: {p.message}", (p.path,)) for p in problems]
+    return FhirError("invalid", f"{what} breaks the contract ({len(issues)} problem(s)); "
+                     "nothing was written", issues=issues)
+
+
+class Importer:
+    def __init__(self, mset: MappingSet, dispatch: Any, base_url: str = "http://localhost/fhir",
+                 headers: dict[str, str] | None = None) -> None:
+        self.mset = mset
+        self.dispatch = dispatch
+        self.base_url = base_url
+        self.headers = {k: v for k, v in (headers or {}).items()
+                        if k in ("authorization", "prefer")}
+
+    # --- store access through the router ----------------------------------------------------
+
+    def _get(self, segments: list[str], query: list[tuple[str, str]] | None = None) -> Any:
+        req = FhirRequest("GET", segments, query=query or [], headers=dict(self.headers),
+                          base_url=self.base_url)
+        try:
+            resp = self.dispatch(req)
+        except FhirError as exc:
+            if exc.status in (404, 410):
+                return None
+            raise
+        body = resp.body
+        return fhir.loads(body) if isinstance(body, bytes) else body
+
+    def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
+        return self._get([rtype, rid])  # type: ignore[no-any-return]
+
+    def search(self, rtype: str, query: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        bundle = self._get([rtype], query) or {}
+        return [e["resource"] for e in bundle.get("entry", [])
+                if e.get("search", {}).get("mode", "match") == "match"]
+
+    # --- import -----------------------------------------------------------------------------
+
+    def run(self, doc: Any, what: str = "The file",
+            translate: Any = None) -> ImportResult:
+        mapped = map_document(self.mset, doc, with_provenance=False)
+        if mapped.problems:
+            probs = [translate(p) for p in mapped.problems] if translate else mapped.problems
+            raise problems_error(probs, what)
+        source = mapped.source_system
+        warnings: list[Issue] = [Issue("information", "informational", f"{n.path}: {n.message}",
+                                       (n.path,)) for n in mapped.notices]
+        existing: dict[str, dict[str, Any] | None] = {}
+        conflicts: list[Problem] = []
+        for unit in mapped.units:
+            existing[unit.key_id] = self._identify(unit, source, conflicts)
+        if conflicts:
+            raise problems_error(conflicts, what)
+        refs = {u.full_url: f"{u.rtype}/{u.rid}" for u in mapped.units}
+        statuses: dict[str, str] = {}
+        for unit in mapped.units:
+            assert unit.resource is not None
+            resource = _rewrite(unit.resource, refs)
+            resource["id"] = unit.rid
+            resource.setdefault("meta", {})["source"] = source
+            current = existing[unit.key_id]
+            rule = self._rule(unit.rtype)
+            if current is not None and rule.get("ownership") == "shared":
+                resource = self._merge(unit, resource, current, source, rule, warnings)
+            unit.resource = resource
+            if current is None:
+                statuses[unit.key_id] = "created"
+            elif fhir.same_content(_comparable(current), _comparable(resource)):
+                statuses[unit.key_id] = "unchanged"
+            else:
+                statuses[unit.key_id] = "updated"
+        changed = [u for u in mapped.units if statuses[u.key_id] != "unchanged"]
+        if changed and self.mset.provenance is not None:
+            prov = self._provenance(mapped, changed, statuses, refs)
+            if prov is not None:
+                mapped.units.append(prov)
+                statuses[prov.key_id] = "created"
+                existing[prov.key_id] = self.read("Provenance", prov.rid)
+                if existing[prov.key_id] is not None:
+                    statuses[prov.key_id] = "unchanged"
+        bundle = self._transaction(mapped.units, existing)
+        req = FhirRequest("POST", [], body=fhir.dumps(bundle), base_url=self.base_url,
+                          headers={**self.headers, "content-type": "application/fhir+json"})
+        try:
+            resp = self.dispatch(req)
+        except FhirError as exc:
+            raise self._explain(exc, mapped.units) from None
+        response = fhir.loads(resp.body) if isinstance(resp.body, bytes) else resp.body
+        summary: dict[str, Counter[str]] = {"created": Counter(), "updated": Counter(),
+                                            "unchanged": Counter()}
+        for unit in mapped.units:
+            summary[statuses[unit.key_id]][unit.rtype] += 1
+        text = "; ".join(f"{status}: " + (", ".join(f"{n} {t}" for t, n in sorted(c.items()))
+                                          or "none") for status, c in summary.items())
+        issues = [Issue("information", "informational", f"Imported ({text})"), *warnings]
+        return ImportResult(operation_outcome(issues), response, bundle, summary, warnings)
+
+    # --- identity ---------------------------------------------------------------------------
+
+    def _rule(self, rtype: str) -> dict[str, Any]:
+        return self.mset.identity["types"].get(rtype, {"ownership": "owned"})  # type: ignore[no-any-return]
+
+    def _identify(self, unit: Unit, source: str,
+                  conflicts: list[Problem]) -> dict[str, Any] | None:
+        rule = self._rule(unit.rtype)
+        resource = unit.resource or {}
+        if rule.get("ownership") != "shared":
+            current = self.read(unit.rtype, unit.rid)
+            owner = (current or {}).get("meta", {}).get("source")
+            if current is not None and owner not in (None, source):
+                conflicts.append(Problem(unit.path, f"{unit.rtype}/{unit.rid} belongs to "
+                                         f"{owner}; only that source's import replaces it",
+                                         "conflict"))
+            return current
+        identifiers = resource.get("identifier", [])
+        strongest = None
+        for rule_system in rule.get("match", []):
+            system = source if rule_system == "$source" else rule_system
+            for ident in identifiers:
+                if ident.get("system") != system or not ident.get("value"):
+                    continue
+                strongest = strongest or ident
+                found = self.search(unit.rtype, [("identifier", f"{system}|{ident['value']}")])
+                if len(found) > 1:
+                    conflicts.append(Problem(unit.path, f"{len(found)} {unit.rtype} resources "
+                                             f"carry {system}|{ident['value']}: resolve the "
+                                             "duplicate first", "conflict"))
+                    return None
+                if found:
+                    unit.rid = found[0]["id"]
+                    return found[0]
+        if strongest is not None:
+            unit.rid = uuid_for(self.mset, unit.rtype, strongest["system"], strongest["value"])
+            return self.read(unit.rtype, unit.rid)
+        return None
+
+    def _merge(self, unit: Unit, mine: dict[str, Any], current: dict[str, Any], source: str,
+               rule: dict[str, Any], warnings: list[Issue]) -> dict[str, Any]:
+        owner = current.get("meta", {}).get("source")
+        national = {s for s in rule.get("match", []) if s != "$source"}
+        theirs = current.get("identifier", [])
+        mine_ids = mine.get("identifier", [])
+        if owner in (None, source):
+            kept = [i for i in theirs if i not in mine_ids and i.get("system") != source
+                    and i.get("system") not in national]
+            merged = {**mine, "identifier": mine_ids + kept}
+            merged["meta"] = {**mine.get("meta", {}), "source": source}
+            return merged
+        merged = {k: v for k, v in current.items() if k != "meta"}
+        merged["meta"] = {k: v for k, v in current.get("meta", {}).items()
+                          if k not in ("versionId", "lastUpdated")}
+        added = [i for i in mine_ids if i.get("system") == source and i not in theirs]
+        merged["identifier"] = theirs + added
+        where = f"{unit.rtype}/{current['id']}"
+        for ident in mine_ids:
+            if ident.get("system") in national and ident not in theirs:
+                warnings.append(Issue("warning", "business-rule",
+                                      f"{unit.path}: {where} is recorded by {owner}; its "
+                                      f"identifier {ident.get('system')}|{ident.get('value')} "
+                                      "was not added", (unit.path,)))
+        for key, value in mine.items():
+            if key in ("resourceType", "id", "meta", "identifier"):
+                continue
+            if key in current and current[key] != value:
+                warnings.append(Issue("warning", "business-rule",
+                                      f"{unit.path}: {where}.{key} differs from what {owner} "
+                                      "recorded; their value is kept", (unit.path,)))
+        return merged
+
+    # --- provenance and transaction ---------------------------------------------------------
+
+    def _provenance(self, mapped: Mapped, changed: list[Unit], statuses: dict[str, str],
+                    refs: dict[str, str]) -> Unit | None:
+        rmap = self.mset.provenance
+        assert rmap is not None
+        doc = mapped.document
+        created = any(statuses[u.key_id] == "created" for u in changed)
+        activity = ({"code": "CREATE", "system": "http://terminology.hl7.org/CodeSystem/"
+                     "v3-DataOperation", "display": "create"} if created else
+                    {"code": "UPDATE", "system": "http://terminology.hl7.org/CodeSystem/"
+                     "v3-DataOperation", "display": "revise"})
+        variables = {"targets": [{"reference": f"{u.rtype}/{u.rid}"} for u in changed],
+                     "activity": activity}
+        mapped_p = map_document(self.mset, doc, variables)
+        unit = next((u for u in mapped_p.units if u.map is rmap), None)
+        if unit is None or unit.resource is None:
+            return None
+        resource = _rewrite(unit.resource, refs)
+        resource["meta"] = {**resource.get("meta", {}), "source": mapped.source_system}
+        unit.resource = resource
+        return unit
+
+    def _transaction(self, units: list[Unit], existing: dict[str, Any]) -> dict[str, Any]:
+        entries = []
+        for unit in units:
+            request: dict[str, Any] = {"method": "PUT", "url": f"{unit.rtype}/{unit.rid}"}
+            current = existing.get(unit.key_id)
+            if current is not None and current.get("meta", {}).get("versionId"):
+                request["ifMatch"] = f'W/"{current["meta"]["versionId"]}"'
+            entries.append({"fullUrl": unit.full_url, "resource": unit.resource,
+                            "request": request})
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    def _explain(self, exc: FhirError, units: list[Unit]) -> FhirError:
+        """Name the source item behind each failing transaction entry."""
+        issues = []
+        for issue in exc.issues:
+            text = issue.diagnostics
+            match = re.search(r"Bundle\.entry\[(\d+)\]", text + " ".join(issue.expression))
+            if match and int(match.group(1)) < len(units):
+                unit = units[int(match.group(1))]
+                text = f"{unit.path} ({unit.rtype}/{unit.rid}): {text}"
+            issues.append(Issue(issue.severity, issue.code, text, issue.expression))
+        return FhirError(exc.category, issues[0].diagnostics if issues else exc.message,
+                         issues=issues)
+
+
+def _rewrite(resource: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
+    raw = fhir.dumps(resource).decode()
+    raw = _URN.sub(lambda m: refs.get(m.group(0), m.group(0)), raw)
+    return fhir.loads(raw)  # type: ignore[no-any-return]
+
+
+def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k != "meta"}
+
+
+__all__ = ["Cursor", "ImportResult", "Importer", "RenderEnv", "problems_error", "render"]

@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fhir_service import __version__
 from fhir_service.context import FhirContext, build_context
 from fhir_service.http.adapter import install
+from fhir_service.http.auth import install as install_auth
+from fhir_service.security.service import Security
+from fastapi.middleware.cors import CORSMiddleware
 from fhir_service.http.igdocs import install as install_ig_docs
 from fhir_service.operations import install_all as install_operations
 from fhir_service.router import Router
@@ -26,8 +29,19 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
                   openapi_url=None)
     app.state.ctx = ctx
     app.state.router = router
-    install(app, router, settings.base_path, settings.public_base_url, settings.max_body_bytes)
+    security = Security.from_context(ctx)
+    app.state.security = security
+    install(app, router, settings.base_path, settings.public_base_url, settings.max_body_bytes,
+            security)
+    install_auth(app, security, settings.public_base_url, settings.base_path)
     install_ig_docs(app)
+    if settings.cors_origins:  # closed unless origins are configured
+        app.add_middleware(CORSMiddleware,
+                           allow_origins=[o.strip() for o in settings.cors_origins.split(",")],
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "If-Match",
+                                          "If-None-Exist", "If-None-Match", "Prefer"],
+                           expose_headers=["ETag", "Location", "Last-Modified"])
 
     @app.get("/", include_in_schema=False)
     def root() -> Any:

@@ -40,6 +40,8 @@ def serve(
              "(default on; env CM_FHIR_REFERENTIAL_INTEGRITY)")] = None,
     ig: Annotated[list[Path] | None, typer.Option(
         "--ig", help="IG package folder or .tgz to load (repeatable)")] = None,
+    auth: Annotated[str | None, typer.Option(
+        "--auth", help="embedded (default: this server issues tokens) | external | off")] = None,
 ) -> None:
     """Start the FHIR server (default http://127.0.0.1:8080/fhir)."""
     import uvicorn
@@ -54,6 +56,7 @@ def serve(
         referential_integrity=referential_integrity,
         demo=demo,
         ig_packages=tuple(ig) if ig else None,
+        auth=auth,
     )
     console.print("Loading FHIR R4 definitions…")
     ctx = build_context(settings)
@@ -64,10 +67,120 @@ def serve(
         n = load_demo(application, settings)
         console.print(f"Demo scenarios loaded ({n} resources: Diego and Nadia).")
     base = f"http://{host}:{port}{settings.base_path}"
+    curl_auth = ""
+    if settings.auth == "off":
+        console.print("[bold red]WARNING: authentication is OFF. Anyone who can reach this port "
+                      "reads and writes every person's data. Never use --auth off with real "
+                      "data.[/]")
+    elif settings.auth == "embedded" and settings.demo:
+        token = demo_token(application)
+        console.print(f"Demo client 'demo-cjaad' (structure Organization/{DEMO_STRUCTURE}, "
+                      f"practitioner Practitioner/{DEMO_PRACTITIONER}); its access token:")
+        print(token, flush=True)
+        curl_auth = " -H \"Authorization: Bearer $TOKEN\""
     console.print(f"[bold green]cm-fhir is serving FHIR R4 at {base}[/] "
-                  f"(database: {_safe_url(settings.database_url)})")
-    console.print(f"Try: curl {base}/metadata   |   curl '{base}/CarePlan?_include=CarePlan:goal'")
+                  f"(database: {_safe_url(settings.database_url)}, auth: {settings.auth})")
+    console.print(f"Try: curl {base}/metadata   |   curl{curl_auth} "
+                  f"'{base}/CarePlan?_include=CarePlan:goal'")
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+DEMO_CLIENT = "demo-cjaad"
+DEMO_STRUCTURE = "org-cjaad"
+DEMO_PRACTITIONER = "pract-durand"
+
+
+def demo_token(application: Any) -> str:
+    """Register the demo client (the young-adult centre that accompanies Diego) and mint a
+    token for it, valid 8 hours."""
+    from fhir_service.security.principal import Scopes
+
+    security = application.state.security
+    client = security.clients.add(DEMO_CLIENT, "Demo: Centre d'évaluation jeunes adultes",
+                                  DEMO_STRUCTURE, DEMO_PRACTITIONER, "system/*.cruds")
+    token, _ = security.tokens.mint(client, Scopes.parse("system/*.cruds"), minutes=480)
+    return str(token)
+
+
+def _app_for_admin(database: str | None) -> Any:
+    from fhir_service.app import create_app
+    from fhir_service.settings import Settings
+
+    settings = Settings.from_env(database_url=database)
+    if settings.auth == "off":
+        settings.auth = "embedded"
+    return create_app(settings)
+
+
+@app.command("client")
+def client_add(
+    action: Annotated[str, typer.Argument(help="add | list | deactivate")],
+    client_id: Annotated[str | None, typer.Argument(help="client id")] = None,
+    structure: Annotated[str | None, typer.Option(
+        help="Organization id, or finess:NUMBER / siret:NUMBER")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Practitioner id (fhirUser)")] = None,
+    scopes: Annotated[str, typer.Option(help="SMART scopes it may get")] = "system/*.rs",
+    jwks: Annotated[Path | None, typer.Option(help="JWKS file of its public keys")] = None,
+    operator: Annotated[bool, typer.Option(help="operator role (audit, clients)")] = False,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    database: Annotated[str | None, typer.Option("--database")] = None,
+) -> None:
+    """Register (add), list or deactivate API clients; each is bound to a structure."""
+    application = _app_for_admin(database)
+    registry = application.state.security.clients
+    if action == "list":
+        for c in registry.all():
+            console.print(f"{c.client_id}\t{c.role}\tOrganization/{c.structure}\t"
+                          f"{c.scopes}\t{'active' if c.active else 'inactive'}")
+        return
+    if client_id is None:
+        raise typer.BadParameter("a client id is required")
+    if action == "deactivate":
+        registry.deactivate(client_id)
+        console.print(f"{client_id} deactivated")
+        return
+    if action != "add":
+        raise typer.BadParameter("action must be add, list or deactivate")
+    org = _resolve_structure(application, structure) if structure else None
+    keys = json.loads(jwks.read_text()) if jwks else None
+    registry.add(client_id, name or client_id, org, practitioner, scopes,
+                 "operator" if operator else "client", keys)
+    console.print(f"{client_id} registered (structure: {org or 'none'}, scopes: {scopes})")
+
+
+def _resolve_structure(application: Any, value: str) -> str:
+    from fhir_service.request import FhirRequest
+
+    systems = {"finess": "https://finess.esante.gouv.fr",
+               "siret": "https://sirene.fr"}
+    kind, _, number = value.partition(":")
+    if kind not in systems:
+        return value
+    resp = application.state.router.dispatch(FhirRequest(
+        "GET", ["Organization"], query=[("identifier", number)], base_url="http://localhost"))
+    entries = json.loads(resp.body).get("entry", [])
+    if len(entries) != 1:
+        raise typer.BadParameter(f"{value} matches {len(entries)} Organizations, not one")
+    return str(entries[0]["resource"]["id"])
+
+
+@app.command()
+def token(
+    client_id: Annotated[str, typer.Argument(help="a registered client")],
+    scopes: Annotated[str | None, typer.Option(help="scopes (default: all it may get)")] = None,
+    minutes: Annotated[int, typer.Option(help="lifetime")] = 60,
+    database: Annotated[str | None, typer.Option("--database")] = None,
+) -> None:
+    """Mint an access token for a registered client (embedded mode)."""
+    from fhir_service.security.principal import Scopes
+
+    application = _app_for_admin(database)
+    security = application.state.security
+    client = security.clients.get(client_id)
+    if client is None:
+        raise typer.BadParameter(f"unknown client {client_id}")
+    minted, _ = security.tokens.mint(client, Scopes.parse(scopes or ""), minutes=minutes)
+    print(minted)
 
 
 def _safe_url(url: str) -> str:

@@ -14,6 +14,7 @@ from fhir_service.conformance.registry import Registry, build_registry
 from fhir_service.conformance.structure import StructureChecker
 from fhir_service.outcomes import Issue
 from fhir_service.search.params import SearchParamRegistry
+from fhir_service.security.policy import AccessPolicy
 from fhir_service.search.query import QueryParser
 from fhir_service.settings import Settings
 from fhir_service.store.sqlstore import SqlRepository
@@ -58,6 +59,7 @@ class FhirContext:
     clock: Clock = field(default_factory=Clock)
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     operations: dict[str, object] = field(default_factory=dict)
+    policy: AccessPolicy | None = None
     # profile validation on write (set by the validator operation module); returns issues
     profile_validator: Callable[[dict[str, Any]], list[Issue]] | None = None
 
@@ -81,4 +83,5 @@ def build_context(settings: Settings) -> FhirContext:
         repository=repository,
         parser=parser,
         resource_types=types,
+        policy=AccessPolicy(registry),
     )

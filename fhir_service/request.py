@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fhir_service.security.principal import Principal
 
 
 @dataclass
@@ -16,6 +19,8 @@ class FhirRequest:
     body: bytes = b""
     base_url: str = "http://localhost/fhir"
     request_id: str = ""
+    # the authenticated caller; None means the server itself (internal loading, auth off)
+    principal: Principal | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -41,3 +46,5 @@ class FhirResponse:
     headers: dict[str, str] = field(default_factory=dict)
     # for bundle entries: the stored resource behind the response, if any
     resource_bytes: bytes | None = None
+    # keys of the stored resources read or written, for the audit trail
+    touched: list[int] = field(default_factory=list)

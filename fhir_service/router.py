@@ -22,6 +22,7 @@ from fhir_service.interactions import (
 from fhir_service.interactions.capabilities import capability_statement
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.security.audit import AuditTrail
 
 Operation = Callable[[FhirContext, FhirRequest, "Router"], FhirResponse]
 
@@ -32,6 +33,7 @@ class Router:
         self._capabilities: dict[str, bytes] = {}
         # operations: (level, type or "*", name) -> handler; level in system/type/instance
         self.operations: dict[tuple[str, str, str], Operation] = {}
+        self.audit = AuditTrail(ctx)
 
     def add_operation(self, level: str, rtype: str, name: str, handler: Operation) -> None:
         self.operations[(level, rtype, name)] = handler
@@ -40,6 +42,26 @@ class Router:
         if base_url not in self._capabilities:
             self._capabilities[base_url] = fhir.dumps(capability_statement(self.ctx, base_url))
         return self._capabilities[base_url]
+
+    def handle(self, req: FhirRequest) -> FhirResponse:
+        """A request from outside: dispatch it, then leave its audit record (committed before
+        the response is returned, whatever the outcome)."""
+        try:
+            resp = self.dispatch(req)
+        except FhirError as exc:
+            self.audit.record(req, exc.status, [], exc.message)
+            raise
+        self.audit.record(req, resp.status, resp.touched)
+        return resp
+
+    def _require(self, req: FhirRequest, rtype: str, letters: str) -> None:
+        """The token must carry one of ``letters`` on the type (SMART scopes)."""
+        principal = req.principal
+        if principal is None or principal.system:
+            return
+        if not any(principal.can(rtype, c) for c in letters):
+            raise FhirError("forbidden", f"The token's scopes do not allow this on {rtype} "
+                            f"(needs {' or '.join(letters)})", rtype)
 
     def dispatch(self, req: FhirRequest) -> FhirResponse:
         ctx = self.ctx
@@ -53,6 +75,7 @@ class Router:
             if method == "POST":
                 return bundle.process(ctx, req, self.dispatch)
             if method == "GET":
+                self._require(req, "*", "s")
                 return search.search_type(ctx, req, None)
             raise self._not_allowed(method, "the base URL")
         if seg[0] == "metadata" and n == 1:
@@ -62,28 +85,35 @@ class Router:
         if seg[0] == "_history" and n == 1:
             if method != "GET":
                 raise self._not_allowed(method, "/_history")
+            self._require(req, "*", "s")
             return history.history(ctx, req, None, None)
         if seg[0].startswith("$"):
             return self._operation(req, "system", "*", seg[0][1:])
         rtype = seg[0]
         if n == 1:
             if method == "GET":
+                self._require(req, rtype, "s")
                 return search.search_type(ctx, req, rtype)
             if method == "POST":
+                self._require(req, rtype, "c")
                 return create.create(ctx, req, rtype)
             if method == "PUT":
+                self._require(req, rtype, "cu")
                 return update.conditional_update(ctx, req, rtype)
             if method == "DELETE":
+                self._require(req, rtype, "d")
                 return delete.conditional_delete(ctx, req, rtype)
             raise self._not_allowed(method, rtype)
         second = seg[1]
         if n == 2 and second == "_search":
             if method != "POST":
                 raise self._not_allowed(method, f"{rtype}/_search")
+            self._require(req, rtype, "s")
             return search.search_type(ctx, req, rtype, search.check_search_body(req))
         if n == 2 and second == "_history":
             if method != "GET":
                 raise self._not_allowed(method, f"{rtype}/_history")
+            self._require(req, rtype, "s")
             return history.history(ctx, req, rtype, None)
         if second.startswith("$"):
             if n != 2:
@@ -92,22 +122,30 @@ class Router:
         rid = second
         if n == 2:
             if method == "GET":
+                self._require(req, rtype, "r")
                 return read.read(ctx, req, rtype, rid)
             if method == "PUT":
+                self._require(req, rtype, "cu")
                 return update.update(ctx, req, rtype, rid)
             if method == "DELETE":
+                self._require(req, rtype, "d")
                 return delete.delete(ctx, req, rtype, rid)
             if method == "PATCH":
+                self._require(req, rtype, "u")
                 return patch.patch(ctx, req, rtype, rid)
             raise self._not_allowed(method, f"{rtype}/{rid}")
         third = seg[2]
         if third.startswith("$") and n == 3:
+            self._require(req, rtype, "r")
             return self._operation(req, "instance", rtype, third[1:])
         if third == "_history" and n == 3 and method == "GET":
+            self._require(req, rtype, "r")
             return history.history(ctx, req, rtype, rid)
         if third == "_history" and n == 4 and method == "GET":
+            self._require(req, rtype, "r")
             return read.vread(ctx, req, rtype, rid, seg[3])
         if n == 3 and method == "GET" and third in ctx.params.types():
+            self._require(req, third, "s")
             return self._compartment(req, rtype, rid, third)
         raise FhirError("not-found", f"Unknown URL /{'/'.join(seg)[:200]}")
 

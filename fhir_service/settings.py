@@ -34,6 +34,21 @@ class Settings:
     max_bundle_entries: int = 10_000
     demo: bool = True
     history_count: int = 50
+    # security (see docs/security.md)
+    auth: str = "embedded"  # embedded (we issue tokens) | external (trust an issuer) | off
+    issuer: str = ""  # embedded: defaults to <base>/auth; external: the issuer to trust
+    audience: str = ""  # defaults to the FHIR base URL
+    jwks_url: str = ""  # external issuer's keys
+    token_minutes: int = 60
+    keys_dir: Path = field(default_factory=lambda: project_root() / "var" / "keys")
+    provenance: bool = True  # a Provenance for every write
+    audit: bool = True  # an AuditEvent for every access to patient data
+    rate_limit_per_second: float = 50.0  # per client, token bucket
+    rate_limit_burst: int = 200
+    cors_origins: str = ""  # comma-separated; empty = CORS closed
+    max_json_depth: int = 64
+    max_string_length: int = 1_048_576
+    max_search_params: int = 50
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -46,7 +61,9 @@ class Settings:
                 values[f.name] = env.lower() in ("1", "true", "yes", "on")
             elif f.type in ("int",):
                 values[f.name] = int(env)
-            elif f.name == "cache_dir":
+            elif f.type in ("float",):
+                values[f.name] = float(env)
+            elif f.name in ("cache_dir", "keys_dir"):
                 values[f.name] = Path(env)
             elif f.name == "ig_packages":
                 values[f.name] = tuple(Path(p) for p in env.split(os.pathsep) if p)

@@ -29,7 +29,10 @@ def require_testdata(sub: str = "") -> Path:
 @pytest.fixture(scope="session")
 def base_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirContext]:
     db = tmp_path_factory.mktemp("base") / "base.db"
-    ctx = build_context(Settings(database_url=f"sqlite:///{db}", demo=False))
+    # the core suite runs without authentication, audit and provenance; the security tests
+    # switch them on explicitly
+    ctx = build_context(Settings(database_url=f"sqlite:///{db}", demo=False, auth="off",
+                                 audit=False, provenance=False))
     yield ctx
     ctx.close()
 

@@ -72,10 +72,21 @@ def test_cm_fhir_serve_starts_with_demo_and_prints_url(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("cm-fhir")
     if not exe.exists():
         pytest.skip("the cm-fhir console script is not installed in this environment")
-    env = {**os.environ, "CM_FHIR_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    env = {**os.environ, "CM_FHIR_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+           "CM_FHIR_KEYS_DIR": str(tmp_path / "keys"), "COLUMNS": "200"}
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    token = None
     try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the start-up lines, up to the URL
+            output.append(line)
+            if line.startswith("ey"):
+                token = line.strip()
+            if "is serving FHIR R4 at" in line:
+                break
+        assert token, "".join(output)
         base = f"http://127.0.0.1:{port}/fhir"
         deadline = time.monotonic() + 90
         ok = False
@@ -88,12 +99,14 @@ def test_cm_fhir_serve_starts_with_demo_and_prints_url(tmp_path: Path) -> None:
                 break
             time.sleep(0.2)  # readiness poll of a separate process, bounded by the deadline
         assert ok, "the server did not answer /metadata"
-        plans = requests.get(f"{base}/CarePlan", timeout=5).json()
-        assert plans["total"] >= 2  # Diego and Nadia
+        assert requests.get(f"{base}/CarePlan", timeout=5).status_code == 401
+        plans = requests.get(f"{base}/CarePlan", headers={"Authorization": f"Bearer {token}"},
+                             timeout=5).json()
+        assert plans["total"] == 1  # the demo structure accompanies Diego, not Nadia
     finally:
         proc.terminate()
-        output = proc.communicate(timeout=30)[0]
-    assert f"http://127.0.0.1:{port}/fhir" in output
+        output.append(proc.communicate(timeout=30)[0])
+    assert f"http://127.0.0.1:{port}/fhir" in "".join(output)
 
 
 def test_environment_settings_survive_cli_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,6 +26,7 @@ CONFORMANCE_TYPES = (
     "CapabilityStatement",
     "NamingSystem",
     "ImplementationGuide",
+    "CompartmentDefinition",
 )
 
 

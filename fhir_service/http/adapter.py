@@ -23,6 +23,7 @@ from fhir_service import fhir
 from fhir_service.outcomes import FhirError, Issue, operation_outcome
 from fhir_service.request import FhirRequest, FhirResponse
 from fhir_service.router import Router
+from fhir_service.security.service import Security
 
 log = logging.getLogger("cm_fhir.http")
 
@@ -81,8 +82,11 @@ def error_response(req: FhirRequest, exc: FhirError) -> Response:
     return render(req, FhirResponse(exc.status, exc.outcome(), dict(exc.headers)))
 
 
+PUBLIC_PATHS = (["metadata"], [".well-known", "smart-configuration"])
+
+
 def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
-            max_body_bytes: int) -> None:
+            max_body_bytes: int, security: Security) -> None:
     base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
 
     async def handle(request: Request) -> Response:
@@ -103,12 +107,20 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
         )
         status = 500
         try:
+            if segments not in PUBLIC_PATHS:
+                req.principal = security.authenticate(req.header("authorization"))
+                if req.principal is not None:
+                    security.limiter.check(req.principal.client_id)
             req.body = await _read_body(request, max_body_bytes)
             negotiate(req)
-            if _is_fast(req):  # read/vread by id: a primary-key look-up, cheaper than a thread hop
-                resp = router.dispatch(req)
+            if segments == PUBLIC_PATHS[1]:
+                auth_base = (public_base_url.rsplit(base_path, 1)[0] if public_base_url
+                             else f"{request.url.scheme}://{request.url.netloc}") + "/auth"
+                resp = FhirResponse(200, security.smart_configuration(base_url, auth_base))
+            elif _is_fast(req):  # read/vread by id: a key look-up, cheaper than a thread hop
+                resp = router.handle(req)
             else:
-                resp = await run_in_threadpool(router.dispatch, req)
+                resp = await run_in_threadpool(router.handle, req)
             response = render(req, resp)
         except FhirError as exc:
             response = error_response(req, exc)

@@ -34,6 +34,7 @@ from fhir_service.interactions.common import (
 from fhir_service.interactions.patch import apply_json_patch
 from fhir_service.outcomes import FhirError, Issue
 from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.security.provenance import record_changes
 from fhir_service.store.repository import Stored
 
 Dispatch = Callable[[FhirRequest], FhirResponse]
@@ -137,17 +138,21 @@ def process(ctx: FhirContext, req: FhirRequest, dispatch: Dispatch) -> FhirRespo
 def _batch(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
            dispatch: Dispatch) -> FhirResponse:
     results = []
+    touched: list[int] = []
     for index, raw in enumerate(raw_entries):
         try:
             entry = _parse_entry(ctx, index, raw)
             if entry.resource is not None and entry.method in ("POST", "PUT"):
                 validate_resource(ctx, entry.resource, entry.where + ".resource")
             response = dispatch(_sub_request(req, entry))
+            touched.extend(response.touched)
             results.append(_entry_from_response(entry.method, response, req))
         except FhirError as exc:
             results.append({"response": {"status": _status_text(exc.status),
                                          "outcome": exc.outcome()}})
-    return _response_bundle(ctx, "batch-response", results)
+    resp = _response_bundle(ctx, "batch-response", results)
+    resp.touched = touched
+    return resp
 
 
 def _sub_request(req: FhirRequest, entry: Entry) -> FhirRequest:
@@ -170,6 +175,7 @@ def _sub_request(req: FhirRequest, entry: Entry) -> FhirRequest:
         body=body,
         base_url=req.base_url,
         request_id=req.request_id,
+        principal=req.principal,
     )
 
 
@@ -246,33 +252,39 @@ def _transaction(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
         raise FhirError("invalid", problems[0].diagnostics, issues=problems)
 
     with ctx.repository.write_session() as session:
-        _resolve_identities(ctx, session, entries)
+        writer = write.Writer(ctx, session, req.base_url, req.principal)
+        _resolve_identities(writer, entries)
         mapping = _identity_map(entries, req.base_url)
-        _rewrite_references(ctx, session, entries, mapping)
-        pending = frozenset(e.target_key for e in entries
-                            if e.target_key and e.method in ("POST", "PUT", "PATCH"))
-        deleting = frozenset(e.target_key for e in entries
-                             if e.target_key and e.method == "DELETE")
+        _rewrite_references(ctx, writer, entries, mapping)
+        writer.pending = frozenset(e.target_key for e in entries
+                                   if e.target_key and e.method in ("POST", "PUT", "PATCH"))
+        writer.deleting = frozenset(e.target_key for e in entries
+                                    if e.target_key and e.method == "DELETE")
         for entry in sorted(entries, key=lambda e: (ORDER[e.method], e.index)):
             if entry.method == "GET" or entry.method == "HEAD":
                 continue
             try:
-                _execute(ctx, session, req, entry, pending, deleting)
+                _execute(ctx, writer, entry)
             except FhirError as exc:
                 issues = _prefixed(exc, entry.index)
                 raise FhirError(exc.category, issues[0].diagnostics, issues=issues) from None
+        record_changes(writer, req)
+    touched = [s.pk for _, s in writer.changes]
     results: list[dict[str, Any]] = []
     for entry in entries:
         if entry.method in ("GET", "HEAD"):
             try:
                 response = dispatch(_sub_request(req, entry))
+                touched.extend(response.touched)
                 results.append(_entry_from_response("GET", response, req))
             except FhirError as exc:
                 results.append({"response": {"status": _status_text(exc.status),
                                              "outcome": exc.outcome()}})
             continue
         results.append(_write_entry(req, entry))
-    return _response_bundle(ctx, "transaction-response", results)
+    resp = _response_bundle(ctx, "transaction-response", results)
+    resp.touched = touched
+    return resp
 
 
 def _prefixed(exc: FhirError, index: int) -> list[Issue]:
@@ -288,7 +300,7 @@ def _prefixed(exc: FhirError, index: int) -> list[Issue]:
     return out
 
 
-def _resolve_identities(ctx: FhirContext, session: Any, entries: list[Entry]) -> None:
+def _resolve_identities(writer: write.Writer, entries: list[Entry]) -> None:
     seen: dict[tuple[str, str], int] = {}
 
     def claim(entry: Entry, key: tuple[str, str]) -> None:
@@ -301,37 +313,38 @@ def _resolve_identities(ctx: FhirContext, session: Any, entries: list[Entry]) ->
 
     for entry in sorted(entries, key=lambda e: (ORDER[e.method], e.index)):
         try:
-            _resolve_one(ctx, session, entry, claim)
+            _resolve_one(writer, entry, claim)
         except FhirError as exc:
             issues = _prefixed(exc, entry.index)
             raise FhirError(exc.category, issues[0].diagnostics, issues=issues) from None
 
 
-def _resolve_one(ctx: FhirContext, session: Any, entry: Entry,
+def _resolve_one(writer: write.Writer, entry: Entry,
                  claim: Callable[[Entry, tuple[str, str]], None]) -> None:
+    ctx = writer.ctx
     rtype = entry.rtype
     if entry.method in ("GET", "HEAD") or rtype is None:
         return
     if entry.method == "POST":
         if entry.if_none_exist:
-            matches = write.conditional_matches(ctx, session, rtype, entry.if_none_exist)
+            matches = writer.matches(rtype, entry.if_none_exist)
             if len(matches) > 1:
                 raise FhirError("multiple-matches",
                                 f"ifNoneExist '{entry.if_none_exist}' matches several resources")
             if matches:
-                entry.stored = session.fetch(matches)[0]
+                entry.stored = matches[0]
                 entry.status = 200
                 claim(entry, (rtype, entry.stored.rid))
                 return
         claim(entry, (rtype, ctx.new_id()))
         return
     if entry.criteria and entry.rid is None:
-        matches = write.conditional_matches(ctx, session, rtype, entry.criteria)
+        matches = writer.matches(rtype, entry.criteria)
         if len(matches) > 1:
             raise FhirError("multiple-matches",
                             f"Conditional {entry.method} '{entry.url}' matches several resources")
         if matches:
-            claim(entry, (rtype, session.fetch(matches)[0].rid))
+            claim(entry, (rtype, matches[0].rid))
         elif entry.method == "PUT":
             body_id = (entry.resource or {}).get("id")
             claim(entry, (rtype, body_id if isinstance(body_id, str) else ctx.new_id()))
@@ -355,7 +368,7 @@ def _identity_map(entries: list[Entry], base_url: str) -> dict[str, str]:
     return mapping
 
 
-def _rewrite_references(ctx: FhirContext, session: Any, entries: list[Entry],
+def _rewrite_references(ctx: FhirContext, writer: write.Writer, entries: list[Entry],
                         mapping: dict[str, str]) -> None:
     cache: dict[str, str] = {}
     for entry in entries:
@@ -367,7 +380,7 @@ def _rewrite_references(ctx: FhirContext, session: Any, entries: list[Entry],
                 ref_obj["reference"] = mapping[ref]
             elif _CONDITIONAL_REF.match(ref):
                 if ref not in cache:
-                    cache[ref] = _conditional_reference(ctx, session, entry, ref)
+                    cache[ref] = _conditional_reference(ctx, writer, entry, ref)
                 ref_obj["reference"] = cache[ref]
             elif ref.startswith(("urn:uuid:", "urn:oid:")):
                 raise FhirError("invalid", f"Bundle.entry[{entry.index}]: reference '{ref}' "
@@ -375,12 +388,13 @@ def _rewrite_references(ctx: FhirContext, session: Any, entries: list[Entry],
                                 f"Bundle.entry[{entry.index}].resource")
 
 
-def _conditional_reference(ctx: FhirContext, session: Any, entry: Entry, ref: str) -> str:
+def _conditional_reference(ctx: FhirContext, writer: write.Writer, entry: Entry,
+                           ref: str) -> str:
     rtype, _, criteria = ref.partition("?")
     if rtype not in ctx.params.types():
         raise FhirError("invalid", f"Bundle.entry[{entry.index}]: conditional reference "
                         f"'{ref}' names an unknown type")
-    matches = write.conditional_matches(ctx, session, rtype, criteria)
+    matches = writer.matches(rtype, criteria)
     if not matches:
         raise FhirError("not-found", f"Bundle.entry[{entry.index}]: conditional reference "
                         f"'{ref}' matches no resource", f"Bundle.entry[{entry.index}].resource")
@@ -388,39 +402,36 @@ def _conditional_reference(ctx: FhirContext, session: Any, entry: Entry, ref: st
         raise FhirError("multiple-matches", f"Bundle.entry[{entry.index}]: conditional "
                         f"reference '{ref}' matches several resources",
                         f"Bundle.entry[{entry.index}].resource")
-    found = session.fetch(matches)[0]
+    found = matches[0]
     return f"{found.rtype}/{found.rid}"
 
 
-def _execute(ctx: FhirContext, session: Any, req: FhirRequest, entry: Entry,
-             pending: frozenset[tuple[str, str]], deleting: frozenset[tuple[str, str]]) -> None:
+def _execute(ctx: FhirContext, writer: write.Writer, entry: Entry) -> None:
     if entry.status and entry.stored is not None:
         return  # ifNoneExist matched: nothing to write
     if entry.target_key is None:
         return  # conditional delete with no match
     rtype, rid = entry.target_key
     if entry.method == "DELETE":
-        result = write.delete(ctx, session, rtype, rid, deleting)
+        result = writer.delete(rtype, rid)
     elif entry.method == "POST":
         assert entry.resource is not None
         resource = {k: v for k, v in entry.resource.items() if k != "id"}
-        result = write.create(ctx, session, resource, req.base_url, rid=rid, pending=pending)
+        result = writer.create(resource, rid=rid)
     elif entry.method == "PUT":
         assert entry.resource is not None
         resource = {**entry.resource, "id": rid}
         if entry.criteria is None and entry.resource.get("id") not in (None, rid):
             raise FhirError("invalid", f"The body id '{entry.resource.get('id')}' differs from "
                             f"the url id '{rid}'", "resource.id")
-        result = write.update(ctx, session, rtype, rid, resource, req.base_url, entry.if_match,
-                              pending)
+        result = writer.update(rtype, rid, resource, entry.if_match)
     else:  # PATCH
-        current = session.get(rtype, rid)
+        current = writer._visible_current(rtype, rid)
         if current is None or current.deleted or current.content is None:
             raise FhirError("not-found", f"{rtype}/{rid} is not known")
         patched = apply_json_patch(fhir.loads(current.content), fhir.loads(_binary_patch(entry)))
         validate_resource(ctx, patched)
-        result = write.update(ctx, session, rtype, rid, patched, req.base_url,
-                              entry.if_match, pending)
+        result = writer.update(rtype, rid, patched, entry.if_match)
     entry.status = result.status
     entry.stored = result.stored
 

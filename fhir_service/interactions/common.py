@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_service import fhir
@@ -104,6 +104,7 @@ class Prepared:
     content: bytes
     rows: IndexRows
     refs: list[tuple[str, str]]
+    patients: list[str] = field(default_factory=list)  # filled by the access policy
 
 
 def prepare(

@@ -14,6 +14,7 @@ from fhir_service.interactions.common import (
     write_response,
 )
 from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.security.provenance import record_changes
 
 
 def create(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
@@ -22,7 +23,10 @@ def create(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
     resource.pop("id", None)
     validate_resource(ctx, resource)
     with ctx.repository.write_session() as session:
-        result = write.create(ctx, session, resource, req.base_url,
-                              if_none_exist=req.header("if-none-exist"))
+        writer = write.Writer(ctx, session, req.base_url, req.principal)
+        result = writer.create(resource, if_none_exist=req.header("if-none-exist"))
+        record_changes(writer, req)
     assert result.stored is not None
-    return write_response(req, result.stored, result.status, result.message)
+    resp = write_response(req, result.stored, result.status, result.message)
+    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    return resp

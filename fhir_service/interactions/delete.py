@@ -11,23 +11,29 @@ from fhir_service.interactions import write
 from fhir_service.interactions.common import check_type
 from fhir_service.outcomes import info_outcome
 from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.security.provenance import record_changes
 
 
 def delete(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
     check_type(ctx, rtype)
     with ctx.repository.write_session() as session:
-        result = write.delete(ctx, session, rtype, rid)
-    return _response(req, result)
+        writer = write.Writer(ctx, session, req.base_url, req.principal)
+        result = writer.delete(rtype, rid)
+        record_changes(writer, req)
+    return _response(req, result, writer)
 
 
 def conditional_delete(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
     check_type(ctx, rtype)
     with ctx.repository.write_session() as session:
-        result = write.conditional_delete(ctx, session, rtype, req.query)
-    return _response(req, result)
+        writer = write.Writer(ctx, session, req.base_url, req.principal)
+        result = writer.conditional_delete(rtype, req.query)
+        record_changes(writer, req)
+    return _response(req, result, writer)
 
 
-def _response(req: FhirRequest, result: write.WriteResult) -> FhirResponse:
+def _response(req: FhirRequest, result: write.WriteResult, writer: write.Writer) -> FhirResponse:
+    touched = [s.pk for _, s in writer.changes]
     if req.prefer.get("return", "").lower() == "operationoutcome":
-        return FhirResponse(200, info_outcome(result.message))
-    return FhirResponse(204)
+        return FhirResponse(200, info_outcome(result.message), touched=touched)
+    return FhirResponse(204, touched=touched)

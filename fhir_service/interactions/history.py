@@ -57,12 +57,14 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
         elif key == "_snapshot":
             snapshot = int(value) if value.isdigit() else None
     del params
+    access = ctx.policy.filter_for(req.principal) if ctx.policy else None
     with ctx.repository.read_session() as session:
         if rtype and rid:
             current = session.get(rtype, rid)
-            if current is None:
+            if current is None or not session.visible(current.pk, access):
                 raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
-        rows, total, snap = session.history(rtype, rid, since, before, count, offset, snapshot)
+        rows, total, snap = session.history(rtype, rid, since, before, count, offset, snapshot,
+                                            access)
     path = "/".join(p for p in (req.base_url, rtype, rid, "_history") if p)
     links = [{"relation": "self", "url": f"{path}?{urlencode(kept)}" if kept else path}]
     if offset + len(rows) < total:
@@ -92,4 +94,4 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
     }
     if entries:
         bundle["entry"] = entries
-    return FhirResponse(200, orjson.dumps(bundle))
+    return FhirResponse(200, orjson.dumps(bundle), touched=sorted({r.pk for r in rows}))

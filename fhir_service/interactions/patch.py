@@ -22,6 +22,7 @@ from fhir_service.interactions.common import (
 )
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.security.provenance import record_changes
 
 JSON_PATCH = "application/json-patch+json"
 
@@ -51,14 +52,18 @@ def patch(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespo
     operations = fhir.loads(req.body)
     if_match = parse_etag(req.header("if-match"))
     with ctx.repository.write_session() as session:
-        current = session.get(rtype, rid)
+        writer = write.Writer(ctx, session, req.base_url, req.principal)
+        current = writer._visible_current(rtype, rid)
         if current is None or current.deleted or current.content is None:
             raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
         patched = apply_json_patch(fhir.loads(current.content), operations)
         if patched.get("resourceType") != rtype or patched.get("id") != rid:
             raise FhirError("unprocessable", "A patch must not change resourceType or id")
         validate_resource(ctx, patched)
-        result = write.update(ctx, session, rtype, rid, patched, req.base_url,
-                              if_match if if_match is not None else current.version)
+        result = writer.update(rtype, rid, patched,
+                               if_match if if_match is not None else current.version)
+        record_changes(writer, req)
     assert result.stored is not None
-    return write_response(req, result.stored, result.status, result.message)
+    resp = write_response(req, result.stored, result.status, result.message)
+    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    return resp

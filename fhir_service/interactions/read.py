@@ -18,15 +18,16 @@ def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespon
     check_type(ctx, rtype)
     check_id(rid)
     stored = ctx.repository.read_current(rtype, rid)
-    if stored is None:
+    if stored is None or not _visible(ctx, req, stored.pk):
         raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
     if stored.deleted:
         raise FhirError("deleted", f"{rtype}/{rid} was deleted", rtype,
                         headers={"ETag": f'W/"{stored.version}"'})
     headers = resource_headers(stored, req.base_url)
+    touched = [stored.pk]
     if_none_match = req.header("if-none-match")
     if if_none_match is not None and parse_etag(if_none_match) == stored.version:
-        return FhirResponse(304, None, headers)
+        return FhirResponse(304, None, headers, touched=touched)
     since = req.header("if-modified-since")
     if since is not None:
         try:
@@ -34,8 +35,16 @@ def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespon
         except (TypeError, ValueError):
             raise FhirError("invalid", "Malformed If-Modified-Since date") from None
         if int(stored.updated) <= ts:
-            return FhirResponse(304, None, headers)
-    return FhirResponse(200, stored.content, headers)
+            return FhirResponse(304, None, headers, touched=touched)
+    return FhirResponse(200, stored.content, headers, touched=touched)
+
+
+def _visible(ctx: FhirContext, req: FhirRequest, pk: int) -> bool:
+    access = ctx.policy.filter_for(req.principal) if ctx.policy else None
+    if access is None:
+        return True
+    with ctx.repository.read_session() as session:
+        return session.visible(pk, access)
 
 
 def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) -> FhirResponse:
@@ -45,8 +54,9 @@ def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) ->
         raise FhirError("not-found", f"Version '{vid[:20]}' of {rtype}/{rid} is not known")
     with ctx.repository.read_session() as session:
         stored = session.get_version(rtype, rid, int(vid))
-    if stored is None:
+    if stored is None or not _visible(ctx, req, stored.pk):
         raise FhirError("not-found", f"{rtype}/{rid} has no version {vid}", rtype)
     if stored.deleted or stored.content is None:
         raise FhirError("deleted", f"Version {vid} of {rtype}/{rid} is a deletion", rtype)
-    return FhirResponse(200, stored.content, resource_headers(stored, req.base_url))
+    return FhirResponse(200, stored.content, resource_headers(stored, req.base_url),
+                        touched=[stored.pk])

@@ -32,7 +32,12 @@ def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
                 access: AccessFilter | None = None) -> FhirResponse:
     if rtype is not None:
         check_type(ctx, rtype)
+    if access is None and ctx.policy is not None:
+        access = ctx.policy.filter_for(req.principal)
     items = req.query if items is None else items
+    if len(items) > ctx.settings.max_search_params:
+        raise FhirError("too-large", f"Too many search parameters ({len(items)}; the limit is "
+                        f"{ctx.settings.max_search_params})")
     query = ctx.parser.parse(rtype, items, strict=req.strict, base_url=req.base_url)
     with ctx.repository.read_session() as session:
         page = session.search(query, access)
@@ -40,7 +45,7 @@ def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
         included = _includes(session, query, matches, access)
     bundle = _bundle(ctx, req, rtype, query, page.total, page.has_more, page.snapshot, matches,
                      included)
-    return FhirResponse(200, bundle)
+    return FhirResponse(200, bundle, touched=[s.pk for s in matches + included])
 
 
 def _includes(

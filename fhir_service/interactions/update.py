@@ -15,6 +15,7 @@ from fhir_service.interactions.common import (
     write_response,
 )
 from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.security.provenance import record_changes
 
 
 def update(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
@@ -23,9 +24,13 @@ def update(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResp
     validate_resource(ctx, resource)
     if_match = parse_etag(req.header("if-match"))
     with ctx.repository.write_session() as session:
-        result = write.update(ctx, session, rtype, rid, resource, req.base_url, if_match)
+        writer = write.Writer(ctx, session, req.base_url, req.principal)
+        result = writer.update(rtype, rid, resource, if_match)
+        record_changes(writer, req)
     assert result.stored is not None
-    return write_response(req, result.stored, result.status, result.message)
+    resp = write_response(req, result.stored, result.status, result.message)
+    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    return resp
 
 
 def conditional_update(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
@@ -34,7 +39,10 @@ def conditional_update(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirRe
     validate_resource(ctx, resource)
     if_match = parse_etag(req.header("if-match"))
     with ctx.repository.write_session() as session:
-        result = write.conditional_update(ctx, session, rtype, req.query, resource,
-                                          req.base_url, if_match)
+        writer = write.Writer(ctx, session, req.base_url, req.principal)
+        result = writer.conditional_update(rtype, req.query, resource, if_match)
+        record_changes(writer, req)
     assert result.stored is not None
-    return write_response(req, result.stored, result.status, result.message)
+    resp = write_response(req, result.stored, result.status, result.message)
+    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    return resp

@@ -175,3 +175,47 @@ INDEX_COLUMNS = {
     "quantity": ("param", "system", "code", "value"),
     "uri": ("param", "value"),
 }
+
+# --- access control (security) ------------------------------------------------------------
+# The patients a resource belongs to (Patient compartment, from the official
+# CompartmentDefinition), filled at write time; the access policy joins it with the grants.
+res_patient = Table(
+    "res_patient",
+    metadata,
+    Column("res_pk", Integer, nullable=False),
+    Column("patient_id", String(64), nullable=False),
+)
+Index("ix_res_patient_res", res_patient.c.res_pk, res_patient.c.patient_id)
+Index("ix_res_patient_patient", res_patient.c.patient_id)
+
+# Which structure (Organization id) may see which patient, from when to when, and why:
+# derived at write time from CareTeam participants, active Consents and EpisodeOfCare
+# managing organisations (source_pk = the resource the grant comes from).
+access_grants = Table(
+    "access_grants",
+    metadata,
+    Column("source_pk", Integer, nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("org_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # careteam | consent | episode
+    Column("start", Float, nullable=False),
+    Column("end", Float, nullable=True),
+)
+Index("ix_grants_lookup", access_grants.c.org_id, access_grants.c.patient_id)
+Index("ix_grants_source", access_grants.c.source_pk)
+Index("ix_grants_patient", access_grants.c.patient_id)
+
+# Registered API clients (SMART Backend Services), each bound to a structure.
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("structure", String(64), nullable=True),  # Organization id in this store
+    Column("practitioner", String(64), nullable=True),  # Practitioner id (fhirUser)
+    Column("scopes", Text, nullable=False),  # the scopes it may be granted
+    Column("role", String(16), nullable=False, default="client"),  # client | operator
+    Column("jwks", Text, nullable=True),  # public keys for private_key_jwt, JSON
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created", Float, nullable=False),
+)

@@ -37,10 +37,12 @@ from fhir_service.store.repository import AccessFilter, SearchPage, Stored
 from fhir_service.store.schema import (
     INDEX_COLUMNS,
     INDEX_TABLES,
+    access_grants,
     history,
     idx_reference,
     metadata,
     refs,
+    res_patient,
     resources,
 )
 from fhir_service.store.sqlsearch import FilterCompiler, sort_expression
@@ -233,9 +235,12 @@ class SqlSession:
         count: int,
         offset: int,
         snapshot: int | None = None,
+        access: AccessFilter | None = None,
     ) -> tuple[list[Stored], int, int]:
         h = history
         conds: list[Any] = []
+        if access is not None:
+            conds.append(access.condition_for(h.c.res_pk, h.c.rtype))
         if rtype:
             conds.append(h.c.rtype == rtype)
         if rid:
@@ -350,6 +355,76 @@ class SqlSession:
         for table in INDEX_TABLES.values():
             self.conn.execute(delete(table).where(table.c.res_pk == pk))
         self.conn.execute(delete(refs).where(refs.c.res_pk == pk))
+        self.conn.execute(delete(res_patient).where(res_patient.c.res_pk == pk))
+        self.conn.execute(delete(access_grants).where(access_grants.c.source_pk == pk))
+
+    # --- access control rows (see security/policy.py) ------------------------------------
+
+    def set_access_rows(self, pk: int, patients: list[str], grants: list[Any]) -> None:
+        """Rows of a freshly written version (the index was cleared by the write)."""
+        if patients:
+            self.conn.execute(insert(res_patient),
+                              [{"res_pk": pk, "patient_id": p} for p in patients])
+        if grants:
+            self.conn.execute(insert(access_grants), [
+                {"source_pk": pk, "patient_id": g.patient_id, "org_id": g.org_id,
+                 "kind": g.kind, "start": g.start, "end": g.end} for g in grants])
+
+    def replace_grants(self, pk: int, grants: list[Any]) -> None:
+        self.conn.execute(delete(access_grants).where(access_grants.c.source_pk == pk))
+        self.set_access_rows(pk, [], grants)
+
+    def current_patients(self, pk: int) -> set[str]:
+        rows = self.conn.execute(select(res_patient.c.patient_id).where(res_patient.c.res_pk == pk))
+        return {r[0] for r in rows}
+
+    def patients_of_keys(self, keys: list[tuple[str, str]]) -> set[str]:
+        if not keys:
+            return set()
+        rows = self.conn.execute(
+            select(res_patient.c.patient_id)
+            .select_from(res_patient.join(resources, resources.c.pk == res_patient.c.res_pk))
+            .where(tuple_(resources.c.rtype, resources.c.rid).in_(keys))
+        )
+        return {r[0] for r in rows}
+
+    def role_organization(self, role_id: str) -> str | None:
+        ref = idx_reference
+        row = self.conn.execute(
+            select(ref.c.ref_id)
+            .select_from(ref.join(resources, resources.c.pk == ref.c.res_pk))
+            .where(resources.c.rtype == "PractitionerRole", resources.c.rid == role_id,
+                   resources.c.deleted == false(), ref.c.param == "organization",
+                   ref.c.ref_type == "Organization")
+        ).first()
+        return row[0] if row else None
+
+    def referencing_sources(self, source_type: str, target_type: str,
+                            target_id: str) -> list[Stored]:
+        ref = idx_reference
+        pks = [r[0] for r in self.conn.execute(
+            select(ref.c.res_pk).where(ref.c.rtype == source_type, ref.c.ref_type == target_type,
+                                       ref.c.ref_id == target_id).distinct())]
+        return [s for s in self.fetch(pks) if not s.deleted]
+
+    def has_grant(self, org: str, patient: str, now: float) -> bool:
+        g = access_grants
+        return self.conn.execute(
+            select(1).where(g.c.org_id == org, g.c.patient_id == patient, g.c.start <= now,
+                            or_(g.c.end.is_(None), g.c.end > now)).limit(1)
+        ).first() is not None
+
+    def patient_has_grants(self, patient: str) -> bool:
+        g = access_grants
+        return self.conn.execute(
+            select(1).where(g.c.patient_id == patient).limit(1)).first() is not None
+
+    def visible(self, pk: int, access: AccessFilter | None) -> bool:
+        if access is None:
+            return True
+        cond = access.condition(resources)
+        return self.conn.execute(
+            select(1).where(resources.c.pk == pk, cond)).first() is not None
 
     def _insert_index(
         self, pk: int, rtype: str, rows: IndexRows, refs_out: list[tuple[str, str]]

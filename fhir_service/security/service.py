@@ -1,0 +1,65 @@
+"""The security components of one server, built from settings (see docs/security.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fhir_service.context import FhirContext
+from fhir_service.outcomes import FhirError
+from fhir_service.security.clients import ClientRegistry
+from fhir_service.security.principal import Principal
+from fhir_service.security.ratelimit import RateLimiter
+from fhir_service.security.tokens import SigningKey, TokenService
+
+SCOPES_SUPPORTED = ["system/*.cruds", "system/*.rs", "system/CarePlan.rs", "system/Goal.rs",
+                    "system/CareTeam.rs", "system/EpisodeOfCare.rs", "system/*.read",
+                    "system/*.write", "system/*.*"]
+
+
+@dataclass
+class Security:
+    mode: str  # embedded | external | off
+    clients: ClientRegistry
+    tokens: TokenService | None
+    limiter: RateLimiter
+
+    @classmethod
+    def from_context(cls, ctx: FhirContext) -> Security:
+        s = ctx.settings
+        clients = ClientRegistry(ctx.repository.engine)
+        limiter = RateLimiter(s.rate_limit_per_second, s.rate_limit_burst)
+        if s.auth == "off":
+            return cls("off", clients, None, limiter)
+        if s.auth not in ("embedded", "external"):
+            raise ValueError(f"auth must be embedded, external or off, not '{s.auth}'")
+        base = s.public_base_url.rstrip("/")
+        issuer = s.issuer or (f"{base}/auth" if base else "urn:cm-fhir:issuer")
+        audience = s.audience or (base or "urn:cm-fhir:api")
+        key = SigningKey.load_or_create(s.keys_dir) if s.auth == "embedded" else None
+        tokens = TokenService(s.auth, issuer, audience, clients, key, s.jwks_url,
+                              s.token_minutes)
+        return cls(s.auth, clients, tokens, limiter)
+
+    def authenticate(self, authorization: str | None) -> Principal | None:
+        """The caller (None when authentication is off: the server acts for itself)."""
+        if self.tokens is None:
+            return None
+        return self.tokens.authenticate(authorization)
+
+    def smart_configuration(self, fhir_base: str, auth_base: str) -> dict[str, Any]:
+        if self.tokens is None:
+            raise FhirError("not-found", "Authentication is off on this server")
+        config: dict[str, Any] = {
+            "issuer": self.tokens.issuer,
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384", "RS256"],
+            "scopes_supported": SCOPES_SUPPORTED,
+            "capabilities": ["client-confidential-asymmetric", "permission-v2",
+                             "permission-v1"],
+        }
+        if self.mode == "embedded":
+            config["token_endpoint"] = f"{auth_base}/token"
+            config["jwks_uri"] = f"{auth_base}/jwks"
+        return config

@@ -1,0 +1,208 @@
+"""$validate and profile validation on write.
+
+https://hl7.org/fhir/R4/resource-operation-validate.html — ``POST [type]/$validate`` and
+``POST [type]/[id]/$validate``. The body is the resource, or a ``Parameters`` with
+``resource``, ``mode`` (create | update | delete; update and delete only at instance level)
+and ``profile``. The answer is 200 with an OperationOutcome whether or not the resource is
+valid; 400 only when the request itself is unusable.
+
+On write (``ctx.profile_validator``, called after the base structural checks): the resource
+is validated against base R4 (invariants, required bindings) and every profile it claims in
+``meta.profile`` that the registry knows (an unknown claimed profile is a warning, so US
+Core-tagged data still loads). ``CM_FHIR_REQUIRE_PROFILES=1`` also requires our IG's profile
+for the case-management types (off by default).
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from fhir_service.conformance.registry import Registry
+from fhir_service.conformance.validator import Validator
+from fhir_service.interactions.common import check_id, check_type, parse_body
+from fhir_service.operations import declare
+from fhir_service.outcomes import FhirError, Issue, operation_outcome
+from fhir_service.request import FhirRequest, FhirResponse
+
+if TYPE_CHECKING:
+    from fhir_service.context import FhirContext
+    from fhir_service.router import Router
+
+DEFINITION = "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+IG_CANONICAL = "https://interop.cm-sante-mentale.fr/fhir/"
+CASE_MANAGEMENT_TYPES = (
+    "CarePlan", "CareTeam", "Consent", "EpisodeOfCare", "Goal", "Organization", "Patient",
+    "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson", "ServiceRequest",
+)
+MODES = ("create", "update", "delete")
+
+_validators: weakref.WeakKeyDictionary[Registry, Validator] = weakref.WeakKeyDictionary()
+
+
+def validator_for(registry: Registry) -> Validator:
+    """One validator (and its compiled definitions) per registry."""
+    v = _validators.get(registry)
+    if v is None:
+        v = Validator(registry)
+        _validators[registry] = v
+    return v
+
+
+def require_profiles() -> bool:
+    """The setting (env ``CM_FHIR_REQUIRE_PROFILES``, off by default)."""
+    return os.environ.get("CM_FHIR_REQUIRE_PROFILES", "").lower() in ("1", "true", "yes", "on")
+
+
+def validate_base() -> bool:
+    """Base R4 invariants and bindings on write (env ``CM_FHIR_VALIDATE_BASE``, on)."""
+    return os.environ.get("CM_FHIR_VALIDATE_BASE", "1").lower() in ("1", "true", "yes", "on")
+
+
+def required_profiles(registry: Registry, rtype: str) -> list[str]:
+    if rtype not in CASE_MANAGEMENT_TYPES:
+        return []
+    return [u for u in registry.profiles_for(rtype) if u.startswith(IG_CANONICAL)][:1]
+
+
+def make_profile_validator(ctx: FhirContext) -> Any:
+    validator = validator_for(ctx.registry)
+    registry = ctx.registry
+    required = require_profiles()
+    base = validate_base()
+
+    def profile_validator(resource: dict[str, Any]) -> list[Issue]:
+        rtype = resource.get("resourceType", "")
+        profiles = required_profiles(registry, rtype) if required else []
+        meta = resource.get("meta")
+        claims = isinstance(meta, dict) and bool(meta.get("profile"))
+        if not profiles and not claims and not base:
+            return []
+        issues = validator.validate(resource, profiles)
+        if required and profiles:
+            claimed = meta.get("profile", []) if isinstance(meta, dict) else []
+            if not any(p in claimed for p in profiles) and any(
+                i.severity in ("error", "fatal") for i in issues
+            ):
+                issues.insert(0, Issue("error", "invariant",
+                                       f"This server requires {rtype} resources to conform to "
+                                       f"{profiles[0]}", (rtype,)))
+        return issues
+
+    return profile_validator
+
+
+def install(router: Router) -> None:
+    ctx = router.ctx
+    ctx.profile_validator = make_profile_validator(ctx)
+    router.add_operation("type", "*", "validate", validate_type)
+    router.add_operation("instance", "*", "validate", validate_instance)
+    declare(router, "validate", DEFINITION, types=tuple(ctx.resource_types))
+
+
+# --- the operation ---------------------------------------------------------------------------
+
+
+def _parse(req: FhirRequest, rtype: str) -> tuple[dict[str, Any] | None, str | None, list[str]]:
+    """(resource, mode, profiles) from the body (a resource or Parameters) and the query."""
+    mode = None
+    profiles: list[str] = []
+    for key, value in req.query:
+        if key == "mode":
+            mode = value
+        elif key == "profile":
+            profiles.append(value)
+    resource: dict[str, Any] | None = None
+    if req.body.strip():
+        body = parse_body(req)
+        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+            raise FhirError("invalid", "The body must be a FHIR resource or a Parameters")
+        is_parameters = body["resourceType"] == "Parameters" and (
+            rtype != "Parameters" or any(
+                isinstance(p, dict) and p.get("name") in ("resource", "mode", "profile")
+                for p in body.get("parameter", []) or [])
+        )
+        if is_parameters:
+            for p in body.get("parameter", []) or []:
+                if not isinstance(p, dict):
+                    continue
+                name = p.get("name")
+                if name == "resource":
+                    resource = p.get("resource")
+                elif name == "mode":
+                    mode = p.get("valueCode") or p.get("valueString")
+                elif name == "profile":
+                    url = p.get("valueUri") or p.get("valueCanonical") or p.get("valueString")
+                    if url:
+                        profiles.append(url)
+        else:
+            resource = body
+    return resource, mode, profiles
+
+
+def _run(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str | None) -> FhirResponse:
+    check_type(ctx, rtype)
+    if rid is not None:
+        check_id(rid)
+    resource, mode, profiles = _parse(req, rtype)
+    mode = mode or ("update" if rid is not None and resource is not None else "create")
+    if mode not in MODES:
+        raise FhirError("invalid", f"Unknown mode '{mode}' (create, update or delete)", "mode")
+    if mode in ("update", "delete") and rid is None:
+        raise FhirError("invalid", f"mode={mode} is only allowed at instance level "
+                        f"({rtype}/[id]/$validate)", "mode")
+    issues: list[Issue] = []
+    if mode == "delete":
+        issues.extend(_delete_issues(ctx, rtype, rid or ""))
+        return _answer(issues)
+    if resource is None:
+        raise FhirError("invalid", "No resource to validate (body, or the 'resource' parameter)")
+    if not isinstance(resource, dict) or resource.get("resourceType") != rtype:
+        got = resource.get("resourceType") if isinstance(resource, dict) else None
+        raise FhirError("invalid", f"The resource is a {got}, the URL names {rtype}",
+                        "resourceType")
+    if mode == "update" and resource.get("id") != rid:
+        issues.append(Issue("error", "invalid",
+                            f"The resource id '{resource.get('id')}' differs from the URL id "
+                            f"'{rid}'", (f"{rtype}.id",)))
+    validator = validator_for(ctx.registry)
+    for url in profiles:
+        if not validator.knows_profile(url):
+            issues.append(Issue("error", "not-found", f"Profile {url} is not known here",
+                                ("profile",)))
+    known = [u for u in profiles if validator.knows_profile(u)]
+    issues.extend(validator.validate(resource, known))
+    return _answer(issues)
+
+
+def _delete_issues(ctx: FhirContext, rtype: str, rid: str) -> list[Issue]:
+    with ctx.repository.read_session() as session:
+        current = session.get(rtype, rid)
+        if current is None or current.deleted:
+            return [Issue("warning", "not-found", f"{rtype}/{rid} does not exist", (rtype,))]
+        if ctx.settings.referential_integrity:
+            users = list(session.referencing(rtype, rid))
+            if users:
+                names = ", ".join(f"{t}/{i}" for t, i in users[:20])
+                return [Issue("error", "conflict", f"{rtype}/{rid} is referenced by {names}",
+                              (rtype,))]
+    return []
+
+
+def _answer(issues: list[Issue]) -> FhirResponse:
+    if not any(i.severity in ("error", "fatal", "warning") for i in issues):
+        issues = [*issues, Issue("information", "informational", "All OK")]
+    return FhirResponse(200, operation_outcome(issues))
+
+
+def validate_type(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirResponse:
+    if req.method.upper() != "POST":
+        raise FhirError("method-not-allowed", "$validate takes POST")
+    return _run(ctx, req, req.segments[0], None)
+
+
+def validate_instance(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirResponse:
+    if req.method.upper() != "POST":
+        raise FhirError("method-not-allowed", "$validate takes POST")
+    return _run(ctx, req, req.segments[0], req.segments[1])

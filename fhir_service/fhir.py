@@ -55,6 +55,8 @@ def loads(data: bytes | str) -> Any:
     text = text.removeprefix("\ufeff")
     try:
         return _decoder.decode(text)
+    except RecursionError:
+        raise FhirError("structure", "The JSON is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise FhirError(
             "structure", f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -72,7 +74,13 @@ def _default(obj: Any) -> Any:
 def dumps(obj: Any, pretty: bool = False) -> bytes:
     """Serialise to compact (or indented) JSON, decimals verbatim."""
     option = orjson.OPT_INDENT_2 if pretty else 0
-    return orjson.dumps(obj, default=_default, option=option)
+    try:
+        return orjson.dumps(obj, default=_default, option=option)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        if "surrogates" in str(exc):
+            raise FhirError("value", "The content holds invalid Unicode (a lone surrogate "
+                            "escape such as \\ud800)") from None
+        raise
 
 
 def pretty_bytes(raw: bytes) -> bytes:

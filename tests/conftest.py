@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,9 +61,13 @@ def make_context(base_context: FhirContext, tmp_path: Path) -> Iterator[Callable
             **overrides,
         )
         counter = iter(range(1, 10**9))
+        checker = copy.copy(base_context.checker)  # shares the definition caches
+        checker.max_depth = settings.max_json_depth
+        checker.max_string_length = settings.max_string_length
         ctx = dataclasses.replace(
             base_context,
             settings=settings,
+            checker=checker,
             repository=SqlRepository(settings.database_url),
             clock=FrozenClock(),
             new_id=lambda: f"id{next(counter)}",

@@ -57,9 +57,16 @@ def _upper_first(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 class StructureChecker:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, max_depth: int = 64,
+                 max_string_length: int = 1_048_576) -> None:
         self.registry = registry
+        self.max_depth = max_depth
+        self.max_string_length = max_string_length
         self._trees: dict[str, TypeTree] = {}
         self._primitive_regex: dict[str, re.Pattern[str] | None] = {}
 
@@ -148,8 +155,11 @@ class StructureChecker:
         is_resource: bool = False,
     ) -> None:
         children = tree.children.get(el_path, {})
-        if el_path in tree.children or is_resource:
-            pass
+        if fhirpath.count(".") > self.max_depth:
+            issues.append(Issue("error", "too-costly",
+                                f"Elements are nested deeper than {self.max_depth} levels",
+                                (fhirpath,)))
+            return
         seen: set[str] = set()
         for key, value in obj.items():
             if is_resource and key == "resourceType":
@@ -296,11 +306,18 @@ class StructureChecker:
             issues.append(Issue("error", "structure",
                                 f"Wrong JSON type for a {type_name}: {value!r:.60}", (loc,)))
             return
-        if isinstance(value, str) and (
-            value == "" or (value.strip() == "" and type_name != "string")
-        ):
-            issues.append(Issue("error", "value", "Strings must not be empty", (loc,)))
-            return
+        if isinstance(value, str):
+            if value == "" or (value.strip() == "" and type_name != "string"):
+                issues.append(Issue("error", "value", "Strings must not be empty", (loc,)))
+                return
+            if len(value) > self.max_string_length:
+                issues.append(Issue("error", "too-costly", f"The string is longer than "
+                                    f"{self.max_string_length} characters", (loc,)))
+                return
+            if _CONTROL.search(value) or _SURROGATE.search(value):
+                issues.append(Issue("error", "value", "Strings must not hold control "
+                                    "characters or lone surrogates", (loc,)))
+                return
         pattern = self.primitive_regex(type_name)
         if pattern is None:
             return

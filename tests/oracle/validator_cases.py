@@ -155,8 +155,14 @@ def run(validator: HL7Validator, runs: list[CaseRun], timeout: float = 120.0) ->
             )
             continue
         try:
+            # the official runner validates the case file without loading it into the context
             res = validator.validate(
-                [r.file], igs=r.igs, profiles=r.profiles, options=r.options, timeout=timeout
+                [r.file],
+                igs=r.igs,
+                profiles=r.profiles,
+                options=r.options,
+                load_sources=False,
+                timeout=timeout,
             )[0]
             r.actual_errors = len(res.errors)
             r.error_messages = [str(i) for i in res.errors][:5]

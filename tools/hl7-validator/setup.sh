@@ -150,7 +150,7 @@ cat >"$OUT/run.sh" <<EOF
 # Usage: run.sh [-version 4.0.1] [-tx n/a] [-ig PATH]... [-profile URL]... [-output FILE]
 #               [-allow-example-urls true] [-option NAME=VALUE]... FILE...
 export HOME="$VHOME"
-exec java \${HL7_VALIDATOR_JAVA_OPTS:--Xmx3g -XX:+UseParallelGC -Xss4m} -Duser.home="$VHOME" \\
+exec java \${HL7_VALIDATOR_JAVA_OPTS:--Xmx3g -XX:+UseParallelGC -Xss4m -XX:TieredStopAtLevel=1} -Duser.home="$VHOME" \\
   -cp "$OUT/classes:\$(cat "$OUT/classpath.txt")" OracleValidator "\$@"
 EOF
 chmod +x "$OUT/run.sh"

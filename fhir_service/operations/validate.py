@@ -38,15 +38,19 @@ CASE_MANAGEMENT_TYPES = (
 )
 MODES = ("create", "update", "delete")
 
-_validators: weakref.WeakKeyDictionary[Registry, Validator] = weakref.WeakKeyDictionary()
+_validators: weakref.WeakKeyDictionary[Registry, dict[str, Validator]] = (
+    weakref.WeakKeyDictionary())
 
 
-def validator_for(registry: Registry) -> Validator:
-    """One validator (and its compiled definitions) per registry."""
-    v = _validators.get(registry)
+def validator_for(registry: Registry, unknown_extensions: str = "error") -> Validator:
+    """One validator (and its compiled definitions) per registry and strictness: $validate
+    treats an unknown extension as an error like the reference validator; writes (lenient)
+    as a warning, so data carrying other IGs' extensions still loads."""
+    by_mode = _validators.setdefault(registry, {})
+    v = by_mode.get(unknown_extensions)
     if v is None:
-        v = Validator(registry)
-        _validators[registry] = v
+        v = Validator(registry, unknown_extensions=unknown_extensions)
+        by_mode[unknown_extensions] = v
     return v
 
 
@@ -67,7 +71,7 @@ def required_profiles(registry: Registry, rtype: str) -> list[str]:
 
 
 def make_profile_validator(ctx: FhirContext) -> Any:
-    validator = validator_for(ctx.registry)
+    validator = validator_for(ctx.registry, unknown_extensions="warning")
     registry = ctx.registry
     required = require_profiles()
     base = validate_base()

@@ -28,6 +28,11 @@ from fhir_service.outcomes import Issue
 CORE = "http://hl7.org/fhir/StructureDefinition/"
 _FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 _PATH_TOKEN = re.compile(r"extension\('([^']*)'\)|ofType\((\w+)\)|resolve\(\)|[^.]+")
+_XVER = re.compile(r"^http://hl7\.org/fhir/\d\.\d/StructureDefinition/extension-")
+_HL7_PACKAGED = ("http://hl7.org/fhir/StructureDefinition/", "http://hl7.org/fhir/tools/")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_EXAMPLE = re.compile(r"^https?://(www\.)?example\.(org|com)/")
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _CODED = ("code", "Coding", "CodeableConcept", "Quantity", "string", "uri")
 
 
@@ -185,8 +190,14 @@ class _Run:
 class Validator:
     """Validate FHIR R4 JSON against the core definitions and the loaded profiles."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, unknown_extensions: str = "error",
+                 allow_example_urls: bool = False) -> None:
+        """``unknown_extensions``: severity of an extension whose definition is unknown
+        (the reference validator says error; on write we say warning so that data carrying
+        other IGs' extensions still loads)."""
         self.registry = registry
+        self.unknown_extensions = unknown_extensions
+        self.allow_example_urls = allow_example_urls  # example.org extensions: warnings
         self.snapshots = SnapshotGenerator(registry)
         self.terminology = Terminology(registry)
         self.invariants = InvariantCache()
@@ -213,7 +224,8 @@ class Validator:
         if type_name in self._type_models:
             return self._type_models[type_name]
         sd = self.registry.type_definition(type_name)
-        model = self.model(sd["url"]) if sd is not None else None
+        url = sd["url"] if sd is not None else CORE + type_name  # Element has no derivation
+        model = self.model(url)
         self._type_models[type_name] = model
         return model
 
@@ -416,7 +428,7 @@ class Validator:
         ):
             self._nested_resource(run, item, node, expr, resource, root)
             return
-        if node.fixed is not None and item != node.fixed[1]:
+        if node.fixed is not None and not _contains(item, node.fixed[1]):
             run.add("error", "value", f"Value does not equal the fixed value {node.path}"
                     f"{_from(run)}", expr)
         if node.pattern is not None and not _contains(item, node.pattern[1]):
@@ -434,6 +446,11 @@ class Validator:
             self._reference(run, item, node, expr, resource, root)
         elif tname == "Extension":
             self._extension_rules(run, item, expr)
+        elif tname == "Period":
+            start, end = item.get("start"), item.get("end")
+            if isinstance(start, str) and isinstance(end, str) and not _before(start, end):
+                run.add("error", "invariant", "Constraint failed: per-1: 'If present, start SHALL "
+                        "have a lower value than end'", expr)
         elif tname == "Narrative":
             div = item.get("div")
             if isinstance(div, str):
@@ -768,7 +785,7 @@ class Validator:
                 entry = next((e for e in run.bundle.get("entry", []) or []
                               if isinstance(e, dict) and e.get("fullUrl") == ref), None)
                 if entry is None:
-                    run.add("error", "not-found",
+                    run.add("warning", "not-found",
                             f"The reference {ref} does not resolve to an entry of the Bundle",
                             f"{expr}.reference")
                     return
@@ -784,6 +801,8 @@ class Validator:
                 targets.extend(t.targets)
         if not targets or rtype is None:
             return
+        if not all(p.startswith(CORE) or self.registry.by_url(p) for p in targets):
+            return  # a target profile we do not know: its type is unknown
         allowed = {self._profile_type(p) for p in targets}
         if rtype in allowed or "Resource" in allowed or "DomainResource" in allowed:
             return
@@ -814,9 +833,13 @@ class Validator:
         model = self.model(url)
         modifier = node.name == "modifierExtension"
         if model is None or model.type != "Extension":
-            if "://" not in url and not url.startswith("urn:"):
+            if ("://" not in url and not url.startswith("urn:")) or _XVER.match(url):
                 return None
-            run.add("error" if modifier else "warning", "structure",
+            severity = "error" if modifier else self.unknown_extensions
+            if not modifier and (url.startswith(_HL7_PACKAGED) or (
+                self.allow_example_urls and _EXAMPLE.match(url))):
+                severity = "warning"  # published in extension packages we do not load
+            run.add(severity, "structure",
                     f"The extension {url} is not known here"
                     + (", and modifier extensions must be understood" if modifier else ""),
                     expr)
@@ -853,7 +876,8 @@ class Validator:
             ctype, e = c.get("type"), c.get("expression", "")
             if ctype == "element":
                 if e in ("Element", "Resource", "DomainResource", "Base", owner_type,
-                         owner_path) or owner_path.endswith("." + e) or (
+                         owner_path) or owner_path.endswith("." + e) or e.startswith(
+                             owner_path + ".") or (
                     owner_path.split(".", 1)[0] == e and owner_path == e
                 ):
                     return True
@@ -869,6 +893,10 @@ class Validator:
     def _domain_rules(self, run: _Run, res: dict[str, Any], expr: str,
                       root: dict[str, Any]) -> None:
         rtype = res.get("resourceType")
+        rid = res.get("id")
+        if isinstance(rid, str) and not _ID.match(rid) and root is res:
+            run.add("error", "value", f"Invalid resource id '{rid[:80]}' ([A-Za-z0-9-.]{{1,64}})",
+                    f"{expr}.id")
         contained = res.get("contained")
         if isinstance(contained, list) and contained:
             refs = set(_local_refs(res))
@@ -901,9 +929,12 @@ class Validator:
             full = entry.get("fullUrl")
             res = entry.get("resource")
             loc = f"{expr}.entry[{i}]"
+            if isinstance(full, str) and not _ABSOLUTE.match(full):
+                run.add("error", "invalid", f"The fullUrl must be an absolute URL (not '{full}')",
+                        f"{loc}.fullUrl")
             if isinstance(full, str) and isinstance(res, dict):
                 rid, rtype = res.get("id"), res.get("resourceType")
-                if not full.startswith("urn:") and rid and not (
+                if full.startswith(("http://", "https://")) and rid and not (
                     full.endswith(f"/{rtype}/{rid}") or "/_history/" in full
                 ):
                     run.add("error", "invalid",
@@ -942,6 +973,39 @@ def _ref_type(ref: Any) -> str | None:
     if len(parts) >= 2 and parts[-2][:1].isupper():
         return parts[-2]
     return None
+
+
+def _date_parts(value: str) -> tuple[list[str], str | None]:
+    """Components (year … fraction) and timezone of a date/dateTime/instant."""
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+                 r"(Z|[+-]\d{2}:\d{2})?)?$", value)
+    if not m:
+        return [], None
+    parts = [g for g in m.groups()[:7] if g is not None]
+    return parts, m.group(8)
+
+
+def _before(start: str, end: str) -> bool:
+    """start <= end in FHIRPath terms; different precisions that agree on their common
+    part are indeterminate (empty), which fails the invariant as it does in Java."""
+    from datetime import datetime
+
+    a, tza = _date_parts(start)
+    b, tzb = _date_parts(end)
+    if not a or not b:
+        return True
+    if len(a) > 3 and len(b) > 3 and (tza or tzb):
+        def instant(p: list[str], tz: str | None) -> datetime:
+            text = f"{p[0]}-{p[1]}-{p[2]}T{p[3]}:{p[4]}:{p[5] if len(p) > 5 else '00'}"
+            return datetime.fromisoformat(text + ({"Z": "+00:00"}.get(tz or "Z", tz or "")))
+        try:
+            return instant(a, tza) <= instant(b, tzb)
+        except ValueError:
+            return True
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return len(a) == len(b)
+    return a[:n] < b[:n]
 
 
 def _walk(item: Any, path: str) -> list[Any]:

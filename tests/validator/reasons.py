@@ -1,0 +1,3 @@
+"""Why we disagree with the Java validator on a case (filled in after analysis)."""
+
+REASONS: dict[str, str] = {}

@@ -1,0 +1,27 @@
+"""cm-fhir validate: exit codes and output formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fhir_service.cli import app
+from tests.validator.mutations import EXAMPLES, INVALID
+
+
+def test_validate_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", str(EXAMPLES / "CarePlan-diego-careplan.json")])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["validate", str(INVALID), "--format", "json"])
+    assert bad.exit_code == 1
+    out = json.loads(bad.stdout)
+    assert len(out) == len(list(INVALID.glob("*.json")))
+    assert all(any(i["severity"] == "error" for i in f["outcome"]["issue"]) for f in out)
+    (tmp_path / "broken.json").write_text("{not json")
+    broken = runner.invoke(app, ["validate", str(tmp_path)])
+    assert broken.exit_code == 1
+    unknown = runner.invoke(app, ["validate", str(tmp_path), "--profile", "http://x.org/p"])
+    assert unknown.exit_code == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,6 +43,8 @@ def serve(
         "--ig", help="IG package folder or .tgz to load (repeatable)")] = None,
     auth: Annotated[str | None, typer.Option(
         "--auth", help="embedded (default: this server issues tokens) | external | off")] = None,
+    workers: Annotated[int, typer.Option(
+        help="worker processes (each loads the definitions; use the number of cores)")] = 1,
 ) -> None:
     """Start the FHIR server (default http://127.0.0.1:8080/fhir)."""
     import uvicorn
@@ -82,7 +85,13 @@ def serve(
                   f"(database: {_safe_url(settings.database_url)}, auth: {settings.auth})")
     console.print(f"Try: curl {base}/metadata   |   curl{curl_auth} "
                   f"'{base}/CarePlan?_include=CarePlan:goal'")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if workers > 1:
+        # each worker builds its own app from the same settings (passed by environment)
+        os.environ.update(settings_environment(settings))
+        uvicorn.run("fhir_service.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+    else:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 DEMO_CLIENT = "demo-cjaad"
@@ -181,6 +190,20 @@ def token(
         raise typer.BadParameter(f"unknown client {client_id}")
     minted, _ = security.tokens.mint(client, Scopes.parse(scopes or ""), minutes=minutes)
     print(minted)
+
+
+def settings_environment(settings: Any) -> dict[str, str]:
+    """CM_FHIR_* variables that reproduce these settings in another process."""
+    import dataclasses
+
+    env = {}
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, tuple):
+            value = os.pathsep.join(str(v) for v in value)
+        env[f"CM_FHIR_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) \
+            else str(value)
+    return env
 
 
 def _safe_url(url: str) -> str:

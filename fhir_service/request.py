@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fhir_service.security.principal import Principal
+    from fhir_service.store.repository import Stored
 
 
 @dataclass
@@ -46,5 +47,5 @@ class FhirResponse:
     headers: dict[str, str] = field(default_factory=dict)
     # for bundle entries: the stored resource behind the response, if any
     resource_bytes: bytes | None = None
-    # keys of the stored resources read or written, for the audit trail
-    touched: list[int] = field(default_factory=list)
+    # the stored resources (versions) read or written, for the audit trail
+    touched: list[Stored] = field(default_factory=list)

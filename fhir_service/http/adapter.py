@@ -117,8 +117,15 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
                 auth_base = (public_base_url.rsplit(base_path, 1)[0] if public_base_url
                              else f"{request.url.scheme}://{request.url.netloc}") + "/auth"
                 resp = FhirResponse(200, security.smart_configuration(base_url, auth_base))
-            elif _is_fast(req):  # read/vread by id: a key look-up, cheaper than a thread hop
-                resp = router.handle(req)
+            elif _is_fast(req):
+                # read/vread by id: a key look-up, cheaper than a thread hop; its audit record
+                # is awaited here without blocking the event loop
+                try:
+                    resp = router.dispatch(req)
+                except FhirError as exc:
+                    await router.audit.record_async(req, exc.status, [], exc.message)
+                    raise
+                await router.audit.record_async(req, resp.status, resp.touched)
             else:
                 resp = await run_in_threadpool(router.handle, req)
             response = render(req, resp)

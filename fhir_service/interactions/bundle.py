@@ -138,7 +138,7 @@ def process(ctx: FhirContext, req: FhirRequest, dispatch: Dispatch) -> FhirRespo
 def _batch(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
            dispatch: Dispatch) -> FhirResponse:
     results = []
-    touched: list[int] = []
+    touched: list[Stored] = []
     for index, raw in enumerate(raw_entries):
         try:
             entry = _parse_entry(ctx, index, raw)
@@ -269,7 +269,7 @@ def _transaction(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
                 issues = _prefixed(exc, entry.index)
                 raise FhirError(exc.category, issues[0].diagnostics, issues=issues) from None
         record_changes(writer, req)
-    touched = [s.pk for _, s in writer.changes]
+    touched = [s for _, s in writer.changes]
     results: list[dict[str, Any]] = []
     for entry in entries:
         if entry.method in ("GET", "HEAD"):

@@ -28,5 +28,5 @@ def create(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
         record_changes(writer, req)
     assert result.stored is not None
     resp = write_response(req, result.stored, result.status, result.message)
-    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    resp.touched = [s for _, s in writer.changes] or [result.stored]
     return resp

@@ -33,7 +33,7 @@ def conditional_delete(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirRe
 
 
 def _response(req: FhirRequest, result: write.WriteResult, writer: write.Writer) -> FhirResponse:
-    touched = [s.pk for _, s in writer.changes]
+    touched = [s for _, s in writer.changes]
     if req.prefer.get("return", "").lower() == "operationoutcome":
         return FhirResponse(200, info_outcome(result.message), touched=touched)
     return FhirResponse(204, touched=touched)

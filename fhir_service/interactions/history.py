@@ -94,4 +94,4 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
     }
     if entries:
         bundle["entry"] = entries
-    return FhirResponse(200, orjson.dumps(bundle), touched=sorted({r.pk for r in rows}))
+    return FhirResponse(200, orjson.dumps(bundle), touched=rows)

@@ -65,5 +65,5 @@ def patch(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespo
         record_changes(writer, req)
     assert result.stored is not None
     resp = write_response(req, result.stored, result.status, result.message)
-    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    resp.touched = [s for _, s in writer.changes] or [result.stored]
     return resp

@@ -12,19 +12,20 @@ from fhir_service.context import FhirContext
 from fhir_service.interactions.common import check_id, check_type, parse_etag, resource_headers
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest, FhirResponse
+from fhir_service.security.policy import PROTECTED_TYPES
 
 
 def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
     check_type(ctx, rtype)
     check_id(rid)
     stored = ctx.repository.read_current(rtype, rid)
-    if stored is None or not _visible(ctx, req, stored.pk):
+    if stored is None or not _visible(ctx, req, stored.pk, rtype):
         raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
     if stored.deleted:
         raise FhirError("deleted", f"{rtype}/{rid} was deleted", rtype,
                         headers={"ETag": f'W/"{stored.version}"'})
     headers = resource_headers(stored, req.base_url)
-    touched = [stored.pk]
+    touched = [stored]
     if_none_match = req.header("if-none-match")
     if if_none_match is not None and parse_etag(if_none_match) == stored.version:
         return FhirResponse(304, None, headers, touched=touched)
@@ -39,12 +40,12 @@ def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespon
     return FhirResponse(200, stored.content, headers, touched=touched)
 
 
-def _visible(ctx: FhirContext, req: FhirRequest, pk: int) -> bool:
+def _visible(ctx: FhirContext, req: FhirRequest, pk: int, rtype: str) -> bool:
     access = ctx.policy.filter_for(req.principal) if ctx.policy else None
     if access is None:
         return True
-    with ctx.repository.read_session() as session:
-        return session.visible(pk, access)
+    return ctx.repository.visible_raw(pk, rtype, access.principal.structure, access.now,
+                                      access.principal.operator, PROTECTED_TYPES)
 
 
 def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) -> FhirResponse:
@@ -54,9 +55,9 @@ def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) ->
         raise FhirError("not-found", f"Version '{vid[:20]}' of {rtype}/{rid} is not known")
     with ctx.repository.read_session() as session:
         stored = session.get_version(rtype, rid, int(vid))
-    if stored is None or not _visible(ctx, req, stored.pk):
+    if stored is None or not _visible(ctx, req, stored.pk, rtype):
         raise FhirError("not-found", f"{rtype}/{rid} has no version {vid}", rtype)
     if stored.deleted or stored.content is None:
         raise FhirError("deleted", f"Version {vid} of {rtype}/{rid} is a deletion", rtype)
     return FhirResponse(200, stored.content, resource_headers(stored, req.base_url),
-                        touched=[stored.pk])
+                        touched=[stored])

@@ -45,7 +45,7 @@ def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
         included = _includes(session, query, matches, access)
     bundle = _bundle(ctx, req, rtype, query, page.total, page.has_more, page.snapshot, matches,
                      included)
-    return FhirResponse(200, bundle, touched=[s.pk for s in matches + included])
+    return FhirResponse(200, bundle, touched=matches + included)
 
 
 def _includes(

@@ -29,7 +29,7 @@ def update(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResp
         record_changes(writer, req)
     assert result.stored is not None
     resp = write_response(req, result.stored, result.status, result.message)
-    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    resp.touched = [s for _, s in writer.changes] or [result.stored]
     return resp
 
 
@@ -44,5 +44,5 @@ def conditional_update(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirRe
         record_changes(writer, req)
     assert result.stored is not None
     resp = write_response(req, result.stored, result.status, result.message)
-    resp.touched = [s.pk for _, s in writer.changes] or [result.stored.pk]
+    resp.touched = [s for _, s in writer.changes] or [result.stored]
     return resp

@@ -141,6 +141,12 @@ def compile_expression(expression: str) -> Callable[[dict[str, Any]], list[Any]]
     return fn  # type: ignore[no-any-return]
 
 
+def compile_native(expression: str) -> Callable[[dict[str, Any]], list[Any]] | None:
+    from fhir_service.search.native import compile_native as native
+
+    return native(expression)
+
+
 class SearchParamRegistry:
     """Search parameters per resource type, from every SearchParameter in the registry."""
 
@@ -168,7 +174,10 @@ class SearchParamRegistry:
                 if expression and ptype in INDEXED_TYPES:
                     expr_for = expression_for_type(expression, rtype) or ""
                     if expr_for:
+                        # always compiled by fhirpathpy (a bad expression fails here, at
+                        # start-up); evaluated natively when the expression is a simple path
                         evaluate = compile_expression(expr_for)
+                        evaluate = compile_native(expr_for) or evaluate
                 if code in ("_id", "_lastUpdated"):
                     evaluate = None  # columns of the resource table
                 self._by_type[rtype][code] = SearchParam(

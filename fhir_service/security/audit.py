@@ -15,17 +15,26 @@ person's plan; only operators can read them.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fhir_service.context import instant
-from fhir_service.interactions.common import prepare
+from fhir_service import fhir
+from fhir_service.search.extract import extract
+from fhir_service.outcomes import FhirError
+from fhir_service.request import FhirRequest
+from fhir_service.store.repository import Stored
 from fhir_service.security.policy import PROTECTED_TYPES
 from fhir_service.security.provenance import CLIENT_SYSTEM
 
 if TYPE_CHECKING:
     from fhir_service.context import FhirContext
-    from fhir_service.request import FhirRequest
+
+log = logging.getLogger("cm_fhir.audit")
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 ACTIONS = {"read": "R", "vread": "R", "search": "E", "history": "R", "create": "C",
@@ -52,32 +61,122 @@ def classify(req: FhirRequest) -> tuple[str, str | None]:
         method, "operation"), rtype
 
 
+@dataclass
+class _Pending:
+    req: FhirRequest
+    status: int
+    touched: list[Stored]
+    message: str
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    future: asyncio.Future[None] | None = None  # for callers on the event loop
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class AuditTrail:
+    """Writes AuditEvents with group commit: concurrent requests hand their record to one
+    writer thread, which stores a batch in one transaction; each request returns only once
+    its own record is committed (an audit failure fails the request: no unrecorded access)."""
+
     def __init__(self, ctx: FhirContext) -> None:
         self.ctx = ctx
+        self._queue: list[_Pending] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
 
-    def record(self, req: FhirRequest, status: int, touched: list[int],
-               message: str = "") -> None:
+    def needed(self, req: FhirRequest, touched: list[Stored]) -> bool:
         principal = req.principal
         if principal is None or principal.system or not self.ctx.settings.audit:
+            return False
+        _, rtype = classify(req)
+        return rtype != "AuditEvent" and (
+            rtype in PROTECTED_TYPES or any(
+                s.rtype in PROTECTED_TYPES or self.ctx.policy is None
+                or s.rtype in self.ctx.policy.compartment for s in touched))
+
+    def _enqueue(self, item: _Pending) -> None:
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="cm-fhir-audit",
+                                                daemon=True)
+                self._thread.start()
+            self._queue.append(item)
+            self._cond.notify()
+
+    async def record_async(self, req: FhirRequest, status: int, touched: list[Stored],
+                           message: str = "") -> None:
+        """Same as :meth:`record` for callers on the event loop: awaits the commit."""
+        if not self.needed(req, touched):
             return
-        interaction, rtype = classify(req)
+        item = _Pending(req, status, [s for s in touched if s.rtype != "AuditEvent"], message,
+                        future=asyncio.get_running_loop().create_future())
+        self._enqueue(item)
+        assert item.future is not None
+        try:
+            await asyncio.wait_for(item.future, timeout=60)
+        except TimeoutError:
+            raise FhirError("internal", "The audit record could not be written in time") \
+                from None
+        if item.error is not None:
+            raise FhirError("internal", "The audit record could not be written") \
+                from item.error
+
+    def record(self, req: FhirRequest, status: int, touched: list[Stored],
+               message: str = "") -> None:
+        """Write the request's AuditEvent; returns once it is committed."""
+        if not self.needed(req, touched):
+            return
+        item = _Pending(req, status, [s for s in touched if s.rtype != "AuditEvent"], message)
+        self._enqueue(item)
+        if not item.done.wait(timeout=60):
+            raise FhirError("internal", "The audit record could not be written in time")
+        if item.error is not None:
+            raise FhirError("internal", "The audit record could not be written") \
+                from item.error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                batch, self._queue = self._queue, []
+            try:
+                self._write(batch)
+            except BaseException as exc:  # noqa: BLE001 - handed to each waiting request
+                log.exception("audit batch failed")
+                for item in batch:
+                    item.error = exc
+            for item in batch:
+                item.done.set()
+                if item.future is not None:
+                    item.future.get_loop().call_soon_threadsafe(_resolve, item.future)
+
+    def _write(self, batch: list[_Pending]) -> None:
         with self.ctx.repository.write_session() as session:
-            stored = session.fetch(touched) if touched else []
-            patients = sorted({p for s in stored for p in session.current_patients(s.pk)})
-            touches_people = bool(patients) or any(s.rtype in PROTECTED_TYPES for s in stored) \
-                or (rtype in PROTECTED_TYPES)
-            if not touches_people or rtype == "AuditEvent":
-                return
-            event = self._event(req, interaction, rtype, status, patients,
-                                [f"{s.rtype}/{s.rid}/_history/{s.version}" for s in stored
-                                 if s.rtype != "AuditEvent"], message)
-            rid = self.ctx.new_id()
-            updated = self.ctx.clock()
-            prepared = prepare(self.ctx, event, rid, 1, updated, req.base_url)
-            written = session.write("AuditEvent", rid, 1, updated, prepared.content, "POST",
-                                    prepared.rows, [])
-            session.set_access_rows(written.pk, patients, [])
+            pks = sorted({s.pk for item in batch for s in item.touched})
+            people = session.patients_by_pk(pks)
+            rows = []
+            for item in batch:
+                patients = sorted({p for s in item.touched for p in people.get(s.pk, ())})
+                interaction, rtype = classify(item.req)
+                if not patients and rtype not in PROTECTED_TYPES and \
+                        not any(s.rtype in PROTECTED_TYPES for s in item.touched):
+                    continue  # compartment types, but nobody's data
+                event = self._event(item.req, interaction, rtype, item.status, patients,
+                                    [f"{s.rtype}/{s.rid}/_history/{s.version}"
+                                     for s in item.touched], item.message)
+                rid = self.ctx.new_id()
+                updated = self.ctx.clock()
+                event = {"resourceType": "AuditEvent", "id": rid,
+                         "meta": {"versionId": "1", "lastUpdated": instant(updated)},
+                         **{k: v for k, v in event.items() if k != "resourceType"}}
+                index = extract(event, self.ctx.params.indexed("AuditEvent"))
+                rows.append(("AuditEvent", rid, updated, fhir.dumps(event), index, patients))
+            session.append_many(rows)
 
     def _event(self, req: FhirRequest, interaction: str, rtype: str | None, status: int,
                patients: list[str], resources: list[str], message: str) -> dict[str, Any]:

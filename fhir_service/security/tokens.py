@@ -39,6 +39,8 @@ def unauthorized(message: str) -> FhirError:
 class SigningKey:
     kid: str
     private_pem: bytes
+    _private: Any = None
+    _public: Any = None
 
     @classmethod
     def load_or_create(cls, folder: Path) -> SigningKey:
@@ -59,10 +61,19 @@ class SigningKey:
 
     @property
     def private_key(self) -> Any:
-        return serialization.load_pem_private_key(self.private_pem, password=None)
+        """Parsed once: loading validates the RSA key, which takes milliseconds."""
+        if self._private is None:
+            self._private = serialization.load_pem_private_key(self.private_pem, password=None)
+        return self._private
+
+    @property
+    def public_key(self) -> Any:
+        if self._public is None:
+            self._public = self.private_key.public_key()
+        return self._public
 
     def jwks(self) -> dict[str, Any]:
-        public = self.private_key.public_key()
+        public = self.public_key
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
@@ -79,6 +90,9 @@ class TokenService:
         self.minutes = minutes
         self._jwks_client = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         self._seen_assertions: dict[str, float] = {}
+        # verified tokens → (claims, valid until): a signature is checked once per token;
+        # expiry and the client's status are still checked on every request
+        self._verified: dict[str, tuple[dict[str, Any], float]] = {}
 
     # --- issuing (embedded mode) ---------------------------------------------------------
 
@@ -157,6 +171,9 @@ class TokenService:
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("Only Bearer tokens are accepted")
         token = token.strip()
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return self._principal(cached[0])
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -178,6 +195,13 @@ class TokenService:
             raise unauthorized("The token comes from an untrusted issuer") from None
         except jwt.PyJWTError as exc:
             raise unauthorized(f"Invalid token: {exc}") from None
+        if len(self._verified) > 10_000:
+            now = time.time()
+            self._verified = {k: v for k, v in self._verified.items() if v[1] > now}
+        self._verified[token] = (claims, float(claims["exp"]) + LEEWAY_SECONDS)
+        return self._principal(claims)
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
         client_id = str(claims.get("client_id") or claims["sub"])
         client = self.clients.get(client_id)
         if self.mode == "embedded" and (client is None or not client.active):
@@ -192,7 +216,7 @@ class TokenService:
     def _verification_key(self, token: str) -> Any:
         if self.mode == "embedded":
             assert self.key is not None
-            return self.key.private_key.public_key()
+            return self.key.public_key
         if self._jwks_client is None:
             raise unauthorized("No JWKS configured for the external issuer")
         try:

@@ -521,8 +521,10 @@ def export_source(rev: str, out: Path) -> Path:
 
 def print_table(results: dict[str, Any]) -> None:
     out = sys.stdout
-    out.write(f"\ncm-fhir bench — {results['corpus']['label']}, "
-              f"{results['corpus']['resources']} resources, commit {results['commit']}, "
+    corpus = results["corpus"]
+    size = (f"{corpus['loaded_resources']} of {corpus['resources']} resources loaded (ingest "
+            "deadline)" if corpus.get("partial") else f"{corpus['resources']} resources")
+    out.write(f"\ncm-fhir bench — {corpus['label']}, {size}, commit {results['commit']}, "
               f"{results['machine']['cores']} cores, load average at start "
               f"{results['machine']['loadavg_start']}\n")
     if results.get("ingest"):
@@ -560,7 +562,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         corpus = ensure_corpus(args.resources, args.seed, out)
         label, db = f"generated-{args.resources}", out / f"db-{args.resources}.sqlite"
     if args.database:
-        db = args.database
+        db = args.database.resolve()
     if args.skip_load:
         if not db.exists():
             raise SystemExit(f"--skip-load: {db} does not exist; run once without it")
@@ -686,10 +688,11 @@ def ingest_corpus(server: Server, corpus: Path, args: argparse.Namespace) -> lis
         raise SystemExit(f"the shared bundle was refused: {shared.first_error}")
     manifest = json.loads((corpus / "manifest.json").read_text())
     n_seq = max(1, (manifest["bundles"] - 1) // 10)
-    seq = ingest(server.port, take(bundles, n_seq), 1, "persons, 1 client", server.pid)
+    seq = ingest(server.port, take(bundles, n_seq), 1, "persons, 1 client", server.pid,
+                 deadline_s=args.ingest_deadline)
     par = ingest(server.port, bundles, args.ingest_clients,
                  f"persons, {args.ingest_clients} clients", server.pid,
-                 deadline_s=args.ingest_deadline)
+                 deadline_s=args.ingest_deadline - seq.seconds)
     parts = [shared, seq, par]
     for p in parts:
         print(f"  ingest {p.label}: {p.resources} resources in {p.seconds:.1f} s "

@@ -130,8 +130,11 @@ class Server:
     """``cm-fhir serve`` in a subprocess on 127.0.0.1; always stopped by :meth:`stop`."""
 
     def __init__(self, db: Path, port: int, log: Path, extra_env: dict[str, str] | None = None,
-                 referential_integrity: bool = True, source: Path | None = None):
+                 referential_integrity: bool = True, source: Path | None = None,
+                 auth: str = "off", rate_limit: bool = False):
         self.db, self.port, self.log = db, port, log
+        self.auth = auth
+        self.rate_limit = rate_limit
         self.source = source  # an exported source tree to run instead of the work tree
         self.referential_integrity = referential_integrity
         self.extra_env = extra_env or {}
@@ -144,11 +147,21 @@ class Server:
             sys.executable, "-m", "fhir_service.cli"]
         return [*prefix, "serve", "--no-demo", "--host", HOST, "--port", str(self.port),
                 "--database", f"sqlite:///{self.db}",
-                *([] if self.referential_integrity else ["--no-referential-integrity"])]
+                *([] if self.referential_integrity else ["--no-referential-integrity"]),
+                *(["--auth", self.auth] if self.supports("--auth") else [])]
+
+    def supports(self, option: str) -> bool:
+        """Whether the server's CLI has an option (the code under test changes over time)."""
+        cli = (self.source or ROOT) / "fhir_service" / "cli.py"
+        return cli.exists() and f'"{option}"' in cli.read_text(encoding="utf-8")
 
     def start(self, timeout: float = 180.0) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.extra_env}
+        if not self.rate_limit:
+            # the per-client token bucket would cap a load test at its own rate
+            env.setdefault("CM_FHIR_RATE_LIMIT_PER_SECOND", "1000000")
+            env.setdefault("CM_FHIR_RATE_LIMIT_BURST", "1000000")
         cwd = ROOT
         if self.source is not None:
             cwd = self.source
@@ -547,8 +560,8 @@ def print_table(results: dict[str, Any]) -> None:
               f"{mem['after_workloads']['rss_mb']} MB (peak {mem['after_workloads']['peak_rss_mb']}"
               f" MB); database {results['db_size_mb']} MB; startup {results['startup_s']} s\n")
     if results["load_tool"] != "wrk":
-        out.write("NOTE: wrk is not installed: the figures come from the Python fallback load "
-                  "generator (apt-get install wrk for the reference figures)\n")
+        out.write("NOTE: these figures come from the Python fallback load generator, not wrk "
+                  "(apt-get install wrk for the reference figures)\n")
     out.write(f"results: {results['results_file']}\n")
 
 
@@ -587,7 +600,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["load_tool"] = load_tool
     source = None if args.source == "worktree" else export_source(args.source, out)
     server = Server(db, free_port(), out / "server.log",
-                    referential_integrity=not args.no_referential_integrity, source=source)
+                    referential_integrity=not args.no_referential_integrity, source=source,
+                    auth=args.auth, rate_limit=args.rate_limit)
+    results["options"]["auth"] = args.auth if server.supports("--auth") else "(no auth)"
+    results["options"]["rate_limit"] = args.rate_limit
     server.start()
     results["startup_s"] = server.startup_s
     try:
@@ -740,6 +756,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", default="worktree",
                     help="server code to run: 'worktree' (default) or a git revision such as "
                          "HEAD, exported to var/bench/src-<sha> (the work tree may be mid-edit)")
+    ap.add_argument("--auth", default="off",
+                    help="--auth passed to the server when its CLI has it (default off: the "
+                         "harness has no token flow yet)")
+    ap.add_argument("--rate-limit", action="store_true",
+                    help="keep the server's per-client rate limit (lifted by default)")
     ap.add_argument("--database", type=Path, default=None, help="SQLite file to use")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="work folder (var/bench)")
     ap.add_argument("--profile", action="store_true",

@@ -39,6 +39,8 @@ def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
         raise FhirError("too-large", f"Too many search parameters ({len(items)}; the limit is "
                         f"{ctx.settings.max_search_params})")
     query = ctx.parser.parse(rtype, items, strict=req.strict, base_url=req.base_url)
+    if query.summary == "count":
+        query.count = 0
     with ctx.repository.read_session() as session:
         page = session.search(query, access)
         matches = page.rows

@@ -100,7 +100,7 @@ class SearchQuery:
     filters: list[Filter] = field(default_factory=list)
     count: int = 20
     sort: list[tuple[str, bool, str]] = field(default_factory=list)  # (code, desc, type)
-    total: str = "accurate"
+    total: str = "default"  # none | estimate | accurate, or the server's default
     summary: str | None = None
     elements: list[str] = field(default_factory=list)
     includes: list[Include] = field(default_factory=list)

@@ -26,7 +26,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -58,6 +57,16 @@ _RES_COLS = (
 )
 
 
+def _by_type(rtype_col: Any, rid_col: Any, keys: Iterable[tuple[str, str]]) -> Any:
+    """``(rtype, rid) IN keys`` written so that SQLite uses the (rtype, rid) index:
+    SQLite plans a row-value IN list as a full scan (measured: 7.9 ms at 10k rows, against
+    0.01 ms for this form)."""
+    groups: dict[str, set[str]] = {}
+    for rtype, rid in keys:
+        groups.setdefault(rtype, set()).add(rid)
+    return or_(*[and_(rtype_col == t, rid_col.in_(sorted(ids))) for t, ids in groups.items()])
+
+
 def _stored(row: Any, method: str = "PUT") -> Stored:
     return Stored(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], method)
 
@@ -76,7 +85,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute("PRAGMA cache_size=-16384")
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
@@ -167,13 +176,15 @@ class SqlSession:
             self.max_pk() if has_more else 0)
         if snapshot and query.snapshot is None:
             conds.append(res.c.pk <= snapshot)
+        # The total: exact for free when the first page holds everything; otherwise counted
+        # only when asked (_total=accurate|estimate, _summary=count): a count over a large
+        # match set costs more than the page itself (measured: 24 vs 542 pages/s at 100k).
         total: int | None = None
-        if query.total != "none" or query.count == 0:
-            first_page = query.cursor is None and query.offset == 0
-            if first_page and not has_more and query.count > 0:
-                total = len(rows)
-            else:
-                total = int(self.conn.execute(select(func.count()).where(and_(*conds))).scalar_one())
+        first_page = query.cursor is None and query.offset == 0
+        if first_page and not has_more and query.count > 0:
+            total = len(rows)
+        elif query.total in ("accurate", "estimate") or query.count == 0:
+            total = int(self.conn.execute(select(func.count()).where(and_(*conds))).scalar_one())
         return SearchPage([r.pk for r in rows], total, has_more, snapshot, rows)
 
     def count(self, query: SearchQuery, access: AccessFilter | None = None) -> int:
@@ -201,7 +212,7 @@ class SqlSession:
         if not keys:
             return []
         ref = idx_reference
-        conds = [ref.c.rtype == source_type, tuple_(ref.c.ref_type, ref.c.ref_id).in_(keys)]
+        conds = [ref.c.rtype == source_type, _by_type(ref.c.ref_type, ref.c.ref_id, keys)]
         if param and param != "*":
             conds.append(ref.c.param == param)
         rows = self.conn.execute(select(ref.c.res_pk).where(and_(*conds)).distinct())
@@ -212,7 +223,7 @@ class SqlSession:
     ) -> list[Stored]:
         if not keys:
             return []
-        conds = [tuple_(resources.c.rtype, resources.c.rid).in_(keys),
+        conds = [_by_type(resources.c.rtype, resources.c.rid, keys),
                  resources.c.deleted == false()]
         if access is not None and (extra := access.condition(resources)) is not None:
             conds.append(extra)
@@ -280,7 +291,7 @@ class SqlSession:
             chunk = keys[i : i + 500]
             rows = self.conn.execute(
                 select(resources.c.rtype, resources.c.rid).where(
-                    tuple_(resources.c.rtype, resources.c.rid).in_(chunk),
+                    _by_type(resources.c.rtype, resources.c.rid, chunk),
                     resources.c.deleted == false(),
                 )
             )
@@ -356,17 +367,17 @@ class SqlSession:
             cur.executemany(
                 "INSERT INTO history (res_pk, rtype, rid, version, updated, method, content) "
                 f"VALUES ({mark}, {mark}, {mark}, 1, {mark}, 'POST', {mark})",
-                [(pk, it[0], it[1], it[2], it[3]) for pk, it in zip(pks, items)])
+                [(pk, it[0], it[1], it[2], it[3]) for pk, it in zip(pks, items, strict=True)])
             for ptype, table in INDEX_TABLES.items():
                 cols = INDEX_COLUMNS[ptype]
-                rows = [(pk, it[0], *row) for pk, it in zip(pks, items)
+                rows = [(pk, it[0], *row) for pk, it in zip(pks, items, strict=True)
                         for row in getattr(it[4], ptype)]
                 if rows:
                     names = ", ".join(("res_pk", "rtype", *cols))
                     marks = ", ".join([mark] * (len(cols) + 2))
                     cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
                                     rows)
-            patients = [(pk, p) for pk, it in zip(pks, items) for p in it[5]]
+            patients = [(pk, p) for pk, it in zip(pks, items, strict=True) for p in it[5]]
             if patients:
                 cur.executemany(
                     f"INSERT INTO res_patient (res_pk, patient_id) VALUES ({mark}, {mark})",
@@ -430,7 +441,7 @@ class SqlSession:
         rows = self.conn.execute(
             select(res_patient.c.patient_id)
             .select_from(res_patient.join(resources, resources.c.pk == res_patient.c.res_pk))
-            .where(tuple_(resources.c.rtype, resources.c.rid).in_(keys))
+            .where(_by_type(resources.c.rtype, resources.c.rid, keys))
         )
         return {r[0] for r in rows}
 

@@ -55,9 +55,12 @@ def problems_error(problems: list[Problem], what: str = "The file") -> FhirError
 
 class Importer:
     def __init__(self, mset: MappingSet, dispatch: Any, base_url: str = "http://localhost/fhir",
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, principal: Any = None) -> None:
         self.mset = mset
         self.dispatch = dispatch
+        # Identity look-ups (INS, RPPS, FINESS…) see the whole store, so that one person is
+        # never duplicated; the writes run as the caller, under its scopes and access rights.
+        self.principal = principal
         self.base_url = base_url
         self.headers = {k: v for k, v in (headers or {}).items()
                         if k in ("authorization", "prefer")}
@@ -130,7 +133,8 @@ class Importer:
                     statuses[prov.key_id] = "unchanged"
         bundle = self._transaction(mapped.units, existing)
         req = FhirRequest("POST", [], body=fhir.dumps(bundle), base_url=self.base_url,
-                          headers={**self.headers, "content-type": "application/fhir+json"})
+                          headers={**self.headers, "content-type": "application/fhir+json"},
+                          principal=self.principal)
         try:
             resp = self.dispatch(req)
         except FhirError as exc:

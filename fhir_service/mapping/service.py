@@ -25,14 +25,15 @@ def mapping_set(ctx: FhirContext, folder: Path | None = None) -> MappingSet:
 
 class CasefileService:
     def __init__(self, mset: MappingSet, dispatch: Any, base_url: str,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, principal: Any = None) -> None:
         self.mset = mset
-        self.importer = Importer(mset, dispatch, base_url, headers)
+        self.importer = Importer(mset, dispatch, base_url, headers, principal)
 
     @classmethod
     def for_context(cls, ctx: FhirContext, dispatch: Any, base_url: str = "http://localhost/fhir",
-                    headers: dict[str, str] | None = None) -> CasefileService:
-        return cls(mapping_set(ctx), dispatch, base_url, headers)
+                    headers: dict[str, str] | None = None,
+                    principal: Any = None) -> CasefileService:
+        return cls(mapping_set(ctx), dispatch, base_url, headers, principal)
 
     def import_json(self, raw: bytes | dict[str, Any]) -> ImportResult:
         if isinstance(raw, dict):

@@ -38,7 +38,8 @@ def install(router: Router) -> None:
 def _service(ctx: FhirContext, router: Router, req: FhirRequest) -> Any:
     from fhir_service.mapping.service import CasefileService
 
-    return CasefileService.for_context(ctx, router.dispatch, req.base_url, req.headers)
+    return CasefileService.for_context(ctx, router.dispatch, req.base_url, req.headers,
+                                       req.principal)
 
 
 def _body(req: FhirRequest) -> tuple[str, bytes]:

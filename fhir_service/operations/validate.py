@@ -158,7 +158,7 @@ def _run(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str | None) -> Fhi
                         f"({rtype}/[id]/$validate)", "mode")
     issues: list[Issue] = []
     if mode == "delete":
-        issues.extend(_delete_issues(ctx, rtype, rid or ""))
+        issues.extend(_delete_issues(ctx, rtype, rid or "", req.principal))
         return _answer(issues)
     if resource is None:
         raise FhirError("invalid", "No resource to validate (body, or the 'resource' parameter)")
@@ -180,18 +180,26 @@ def _run(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str | None) -> Fhi
     return _answer(issues)
 
 
-def _delete_issues(ctx: FhirContext, rtype: str, rid: str) -> list[Issue]:
+def _delete_issues(ctx: FhirContext, rtype: str, rid: str,
+                   principal: Any = None) -> list[Issue]:
+    access = ctx.policy.filter_for(principal) if ctx.policy else None
     with ctx.repository.read_session() as session:
         current = session.get(rtype, rid)
-        if current is None or current.deleted:
+        if current is None or current.deleted or not session.visible(current.pk, access):
             return [Issue("warning", "not-found", f"{rtype}/{rid} does not exist", (rtype,))]
         if ctx.settings.referential_integrity:
-            users = list(session.referencing(rtype, rid))
+            users = [(t, i) for t, i in session.referencing(rtype, rid, limit=50)
+                     if access is None or _visible_key(session, t, i, access)]
             if users:
                 names = ", ".join(f"{t}/{i}" for t, i in users[:20])
                 return [Issue("error", "conflict", f"{rtype}/{rid} is referenced by {names}",
                               (rtype,))]
     return []
+
+
+def _visible_key(session: Any, rtype: str, rid: str, access: Any) -> bool:
+    stored = session.get(rtype, rid)
+    return stored is not None and session.visible(stored.pk, access)
 
 
 def _answer(issues: list[Issue]) -> FhirResponse:

@@ -264,3 +264,31 @@ def test_matrix_covers_every_relation() -> None:
     assert set(RELATIONS) - ENTITLED == {"none", "member-ended", "member-future",
                                           "consent-revoked"}
     assert len(list(itertools.product(ORGS, RELATIONS))) == 21
+
+
+def test_operations_respect_access(router_factory: Any) -> None:
+    """$validate (mode=delete) reveals nothing about resources the caller cannot see, and the
+    case-file import writes as the caller (it cannot bypass the write rules)."""
+    router = router_factory()
+    relations = {(o, 0): "none" for o in ORGS}
+    relations[("org-0", 0)] = "member"
+    assert call(router, None, "POST", "", build_world(1, relations))[0] == 200
+    params = {"resourceType": "Parameters", "parameter": [{"name": "mode", "valueCode": "delete"}]}
+    if ("instance", "*", "validate") not in router.operations and \
+            ("instance", "Patient", "validate") not in router.operations:
+        pytest.skip("the $validate operation is not installed")
+    _, mine = call(router, principal("org-0"), "POST", "Patient/p0/$validate", params)
+    _, theirs = call(router, principal("org-1"), "POST", "Patient/p0/$validate", params)
+    assert "CarePlan/plan-p0" in str(mine)  # the member is told what refers to the person
+    assert "plan-p0" not in str(theirs) and "referenced" not in str(theirs)
+    if ("system", "*", "import-casefile") not in router.operations:
+        return
+    from tests.conftest import SHARED
+
+    diego = SHARED / "casefile" / "examples" / "diego-intervention-precoce.json"
+    if not diego.exists():
+        return
+    outsider = Principal("x", structure="org-2", scopes=Scopes.parse("system/*.rs"))
+    status, _ = call(router, outsider, "POST", "$import-casefile", fhir.loads(diego.read_bytes()))
+    assert status == 403  # read-only scopes: the import cannot write
+    assert call(router, None, "GET", "Patient?family=Martin")[1]["total"] == 0

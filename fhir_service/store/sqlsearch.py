@@ -91,9 +91,10 @@ class FilterCompiler:
         if filt.chain is not None:
             return self._chain(filt, res)
         table = _TABLES[ptype]
-        base = and_(table.c.res_pk == res.c.pk, table.c.param == filt.code)
+        param = table.c.param == filt.code
         if rtype is not None:
-            base = and_(table.c.rtype == rtype, base)
+            param = and_(table.c.rtype == rtype, param)
+        base = and_(table.c.res_pk == res.c.pk, param)
         if filt.modifier == "missing":
             present = exists(select(1).where(base))
             return not_(present) if filt.values[0] == "true" else present
@@ -102,6 +103,12 @@ class FilterCompiler:
             values = or_(*[self._token(v, None, table) for v in filt.values])
             return not_(exists(select(1).where(and_(base, values))))
         values = or_(*[method(v, filt.modifier, table) for v in filt.values])
+        if ptype == "reference" or filt.code == "identifier":
+            # selective filters: uncorrelated, so the database starts from the index table's
+            # own index (a correlated EXISTS would be probed once per resource of the type)
+            return res.c.pk.in_(select(table.c.res_pk).where(and_(param, values)))
+        # broad filters (status, category, dates…): probed along the page order, so a page
+        # stops after _count matches instead of materialising every match
         return exists(select(1).where(and_(base, values)))
 
     # --- per type --------------------------------------------------------------------------

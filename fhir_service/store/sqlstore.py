@@ -197,14 +197,16 @@ class SqlSession:
         if not pks:
             return []
         ref = idx_reference
-        conds = [ref.c.res_pk.in_(pks), ref.c.rtype == source_type, ref.c.ref_id.is_not(None),
-                 ref.c.ref_type.is_not(None)]
+        # only conditions the (res_pk) index serves: an "IS NOT NULL" here turns the plan into
+        # a range scan of ix_ref_lookup (no statistics to tell SQLite otherwise)
+        conds = [ref.c.res_pk.in_(pks), ref.c.rtype == source_type]
         if param and param != "*":
             conds.append(ref.c.param == param)
-        if target_type:
-            conds.append(ref.c.ref_type == target_type)
-        rows = self.conn.execute(select(ref.c.ref_type, ref.c.ref_id).where(and_(*conds)).distinct())
-        return [(r[0], r[1]) for r in rows]
+        rows = self.conn.execute(select(ref.c.ref_type, ref.c.ref_id, ref.c.res_pk)
+                                 .where(and_(*conds)))
+        found = {(r[0], r[1]) for r in rows if r[0] is not None and r[1] is not None
+                 and (target_type is None or r[0] == target_type)}
+        return sorted(found)
 
     def revinclude_sources(
         self, keys: list[tuple[str, str]], source_type: str, param: str | None
@@ -223,12 +225,14 @@ class SqlSession:
     ) -> list[Stored]:
         if not keys:
             return []
-        conds = [_by_type(resources.c.rtype, resources.c.rid, keys),
-                 resources.c.deleted == false()]
+        conds = [_by_type(resources.c.rtype, resources.c.rid, keys)]
         if access is not None and (extra := access.condition(resources)) is not None:
             conds.append(extra)
-        rows = self.conn.execute(select(*_RES_COLS).where(and_(*conds)).order_by(resources.c.pk))
-        return [_stored(r) for r in rows]
+        # neither ORDER BY pk nor "deleted = 0" in SQL: either makes SQLite walk the whole
+        # type through (rtype, deleted, pk) instead of using the unique (rtype, rid) index
+        # (measured: 145 ms against 1 ms at 400k resources)
+        rows = self.conn.execute(select(*_RES_COLS).where(and_(*conds)))
+        return sorted((s for s in map(_stored, rows) if not s.deleted), key=lambda s: s.pk)
 
     def filter_visible(self, pks: list[int], access: AccessFilter | None) -> list[int]:
         if access is None or not pks or (extra := access.condition(resources)) is None:
@@ -290,12 +294,10 @@ class SqlSession:
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             rows = self.conn.execute(
-                select(resources.c.rtype, resources.c.rid).where(
-                    _by_type(resources.c.rtype, resources.c.rid, chunk),
-                    resources.c.deleted == false(),
-                )
+                select(resources.c.rtype, resources.c.rid, resources.c.deleted).where(
+                    _by_type(resources.c.rtype, resources.c.rid, chunk))
             )
-            found.update((r[0], r[1]) for r in rows)
+            found.update((r[0], r[1]) for r in rows if not r[2])
         return found
 
     # --- writes ------------------------------------------------------------------------------

@@ -449,7 +449,8 @@ def person(rng: random.Random, d: Directory, n: int) -> list[dict[str, Any]]:
         performer = by_function.get(function, cm_role)
         activities.append({"detail": {
             "extension": [{"url": f"{IG}/StructureDefinition/cm-care-pillar",
-                           "valueCoding": {"system": CS_PILLAR, "code": pillar}}],
+                           "valueCodeableConcept": {"coding": [{"system": CS_PILLAR,
+                                                                 "code": pillar}]}}],
             "status": {"completed": "completed", "on-hold": "on-hold",
                        "proposed": "not-started"}.get(status, rng.choice(
                            ["scheduled", "in-progress"])),

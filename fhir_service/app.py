@@ -6,17 +6,17 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from fhir_service import __version__
 from fhir_service.context import FhirContext, build_context
 from fhir_service.http.adapter import install
 from fhir_service.http.auth import install as install_auth
-from fhir_service.security.service import Security
-from fastapi.middleware.cors import CORSMiddleware
 from fhir_service.http.igdocs import install as install_ig_docs
 from fhir_service.operations import install_all as install_operations
 from fhir_service.router import Router
+from fhir_service.security.service import Security
 from fhir_service.settings import Settings
 
 

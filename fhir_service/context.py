@@ -14,8 +14,8 @@ from fhir_service.conformance.registry import Registry, build_registry
 from fhir_service.conformance.structure import StructureChecker
 from fhir_service.outcomes import Issue
 from fhir_service.search.params import SearchParamRegistry
-from fhir_service.security.policy import AccessPolicy
 from fhir_service.search.query import QueryParser
+from fhir_service.security.policy import AccessPolicy
 from fhir_service.settings import Settings
 from fhir_service.store.sqlstore import SqlRepository
 

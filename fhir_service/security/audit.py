@@ -22,14 +22,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fhir_service.context import instant
 from fhir_service import fhir
-from fhir_service.search.extract import extract
+from fhir_service.context import instant
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
-from fhir_service.store.repository import Stored
+from fhir_service.search.extract import extract
 from fhir_service.security.policy import PROTECTED_TYPES
 from fhir_service.security.provenance import CLIENT_SYSTEM
+from fhir_service.store.repository import Stored
 
 if TYPE_CHECKING:
     from fhir_service.context import FhirContext
@@ -146,7 +146,7 @@ class AuditTrail:
                 batch, self._queue = self._queue, []
             try:
                 self._write(batch)
-            except BaseException as exc:  # noqa: BLE001 - handed to each waiting request
+            except BaseException as exc:
                 log.exception("audit batch failed")
                 for item in batch:
                     item.error = exc

@@ -19,16 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from fhir_service.outcomes import FhirError
 from fhir_service.search.extract import date_range, normalize_string, parse_reference
 from fhir_service.search.query import Filter, split_prefix, split_token, unescape
-from fhir_service.store.schema import (
-    idx_date,
-    idx_number,
-    idx_quantity,
-    idx_reference,
-    idx_string,
-    idx_token,
-    idx_uri,
-    resources,
-)
+from fhir_service.store.schema import INDEX_TABLES, idx_reference, resources
 
 Condition = ColumnElement[bool]
 
@@ -267,15 +258,7 @@ def _point_condition(prefix: str, col: Any, exact: float, low: float, high: floa
     raise FhirError("invalid", f"Unknown prefix '{prefix}'")
 
 
-_TABLES = {
-    "token": idx_token,
-    "string": idx_string,
-    "date": idx_date,
-    "reference": idx_reference,
-    "number": idx_number,
-    "quantity": idx_quantity,
-    "uri": idx_uri,
-}
+_TABLES = INDEX_TABLES
 
 
 def sort_expression(code: str, ptype: str, res: Any, descending: bool) -> Any:

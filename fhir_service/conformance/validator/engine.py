@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fhir_service.conformance.registry import Registry
-from fhir_service.conformance.structure import StructureChecker
+from fhir_service.conformance.structure import StructureChecker, _type_code, _upper_first
 from fhir_service.conformance.validator import fhirpath
 from fhir_service.conformance.validator.fhirpath import Invariant, InvariantCache
 from fhir_service.conformance.validator.snapshot import SnapshotGenerator, split_id
@@ -26,7 +26,6 @@ from fhir_service.conformance.validator.xhtml import check_div
 from fhir_service.outcomes import Issue
 
 CORE = "http://hl7.org/fhir/StructureDefinition/"
-_FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 _PATH_TOKEN = re.compile(r"extension\('([^']*)'\)|ofType\((\w+)\)|resolve\(\)|[^.]+")
 _XVER = re.compile(r"^http://hl7\.org/fhir/\d\.\d/StructureDefinition/extension-")
 _HL7_PACKAGED = ("http://hl7.org/fhir/StructureDefinition/", "http://hl7.org/fhir/tools/")
@@ -36,18 +35,6 @@ _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _CODED = ("code", "Coding", "CodeableConcept", "Quantity", "string", "uri")
 
 
-def _upper_first(s: str) -> str:
-    return s[:1].upper() + s[1:]
-
-
-def _type_code(t: dict[str, Any]) -> str:
-    code = t.get("code", "")
-    if code.startswith("http://hl7.org/fhirpath/System."):
-        for ext in t.get("extension", []):
-            if ext.get("url") == _FHIR_TYPE_EXT:
-                return str(ext.get("valueUrl"))
-        return code.rsplit(".", 1)[-1].lower()
-    return str(code)
 
 
 class TypeRef:

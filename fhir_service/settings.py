@@ -34,6 +34,9 @@ class Settings:
     max_bundle_entries: int = 10_000
     demo: bool = True
     history_count: int = 50
+    # validation on write (see fhir_service/operations/validate.py)
+    require_profiles: bool = False  # case-management types must conform to our IG profiles
+    validate_base: bool = True  # base R4 invariants and bindings, beyond the structural check
     # security (see docs/security.md)
     auth: str = "embedded"  # embedded (we issue tokens) | external (trust an issuer) | off
     issuer: str = ""  # embedded: defaults to <base>/auth; external: the issuer to trust

@@ -15,7 +15,6 @@ for the case-management types (off by default).
 
 from __future__ import annotations
 
-import os
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -54,16 +53,6 @@ def validator_for(registry: Registry, unknown_extensions: str = "error") -> Vali
     return v
 
 
-def require_profiles() -> bool:
-    """The setting (env ``CM_FHIR_REQUIRE_PROFILES``, off by default)."""
-    return os.environ.get("CM_FHIR_REQUIRE_PROFILES", "").lower() in ("1", "true", "yes", "on")
-
-
-def validate_base() -> bool:
-    """Base R4 invariants and bindings on write (env ``CM_FHIR_VALIDATE_BASE``, on)."""
-    return os.environ.get("CM_FHIR_VALIDATE_BASE", "1").lower() in ("1", "true", "yes", "on")
-
-
 def required_profiles(registry: Registry, rtype: str) -> list[str]:
     if rtype not in CASE_MANAGEMENT_TYPES:
         return []
@@ -73,8 +62,8 @@ def required_profiles(registry: Registry, rtype: str) -> list[str]:
 def make_profile_validator(ctx: FhirContext) -> Any:
     validator = validator_for(ctx.registry, unknown_extensions="warning")
     registry = ctx.registry
-    required = require_profiles()
-    base = validate_base()
+    required = ctx.settings.require_profiles
+    base = ctx.settings.validate_base
 
     def profile_validator(resource: dict[str, Any]) -> list[Issue]:
         rtype = resource.get("resourceType", "")

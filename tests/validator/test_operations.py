@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from fhir_service.operations import validate as validate_op
 from tests.validator.mutations import EXAMPLES
 
 H = {"Content-Type": "application/fhir+json"}
@@ -81,14 +80,15 @@ def test_setting_requires_our_profiles(make_context: Any, monkeypatch: pytest.Mo
 
     plain = {"resourceType": "Goal", "id": "g1", "lifecycleStatus": "active",
              "description": {"text": "x"}, "subject": {"reference": "Patient/p"}}
-    monkeypatch.setenv("CM_FHIR_REQUIRE_PROFILES", "1")
-    ctx = make_context(referential_integrity=False)
+    ctx = make_context(referential_integrity=False, require_profiles=True)
     with TestClient(create_app(ctx.settings, ctx), base_url="http://test") as c:
         r = c.put("/fhir/Goal/g1", json=plain, headers=H)
         assert r.status_code == 400
         assert "cm-goal" in r.text
-    assert validate_op.require_profiles()
-    monkeypatch.delenv("CM_FHIR_REQUIRE_PROFILES")
+    monkeypatch.setenv("CM_FHIR_REQUIRE_PROFILES", "1")  # the environment sets it too
+    from fhir_service.settings import Settings
+
+    assert Settings.from_env().require_profiles is True
     ctx = make_context(referential_integrity=False)
     with TestClient(create_app(ctx.settings, ctx), base_url="http://test") as c:
         assert c.put("/fhir/Goal/g1", json=plain, headers=H).status_code == 201

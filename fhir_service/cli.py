@@ -166,7 +166,8 @@ def _resolve_structure(application: Any, value: str) -> str:
     if kind not in systems:
         return value
     resp = application.state.router.dispatch(FhirRequest(
-        "GET", ["Organization"], query=[("identifier", number)], base_url="http://localhost"))
+        "GET", ["Organization"], query=[("identifier", f"{systems[kind]}|{number}")],
+        base_url="http://localhost"))
     entries = json.loads(resp.body).get("entry", [])
     if len(entries) != 1:
         raise typer.BadParameter(f"{value} matches {len(entries)} Organizations, not one")

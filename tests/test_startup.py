@@ -134,3 +134,29 @@ def test_ig_documentation_is_served(client: Any, tmp_path: Path) -> None:
     assert client.get("/ig/../../etc/passwd").status_code == 404
     assert client.get("/ig/nothing.html").status_code == 404
     assert build(tmp_path) == len(list(DOCS.glob("*.md")))
+
+
+def test_client_add_resolves_a_structure_by_finess(tmp_path: Path, ctx: Any) -> None:
+    from typer.testing import CliRunner
+
+    from fhir_service.cli import app
+
+    env = {"CM_FHIR_DATABASE_URL": ctx.settings.database_url,
+           "CM_FHIR_KEYS_DIR": str(tmp_path / "keys")}
+    from fhir_service.app import create_app
+    from fhir_service.request import FhirRequest
+
+    org = (b'{"resourceType":"Organization","id":"cmp14","name":"CMP",'
+           b'"identifier":[{"system":"https://finess.esante.gouv.fr","value":"750000029"}]}')
+    router = create_app(ctx.settings, ctx).state.router
+    router.dispatch(FhirRequest("PUT", ["Organization", "cmp14"], base_url="http://x", body=org))
+    runner = CliRunner()
+    r = runner.invoke(app, ["client", "add", "cmp-app", "--structure", "finess:750000029",
+                            "--scopes", "system/*.rs"], env=env)
+    assert r.exit_code == 0, r.output
+    listed = runner.invoke(app, ["client", "list"], env=env)
+    assert "Organization/cmp14" in listed.output
+    bad = runner.invoke(app, ["client", "add", "x", "--structure", "finess:000"], env=env)
+    assert bad.exit_code != 0
+    token = runner.invoke(app, ["token", "cmp-app"], env=env)
+    assert token.exit_code == 0 and token.output.startswith("ey")

@@ -20,7 +20,7 @@ def jwks_server() -> Any:
     key = ClientKey(kid="issuer-key")
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
+        def do_GET(self) -> None:
             body = json.dumps(key.jwks()).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -426,7 +426,7 @@ def _execute(ctx: FhirContext, writer: write.Writer, entry: Entry) -> None:
                             f"the url id '{rid}'", "resource.id")
         result = writer.update(rtype, rid, resource, entry.if_match)
     else:  # PATCH
-        current = writer._visible_current(rtype, rid)
+        current = writer.visible_current(rtype, rid)
         if current is None or current.deleted or current.content is None:
             raise FhirError("not-found", f"{rtype}/{rid} is not known")
         patched = apply_json_patch(fhir.loads(current.content), fhir.loads(_binary_patch(entry)))

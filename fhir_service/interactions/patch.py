@@ -53,7 +53,7 @@ def patch(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespo
     if_match = parse_etag(req.header("if-match"))
     with ctx.repository.write_session() as session:
         writer = write.Writer(ctx, session, req.base_url, req.principal)
-        current = writer._visible_current(rtype, rid)
+        current = writer.visible_current(rtype, rid)
         if current is None or current.deleted or current.content is None:
             raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
         patched = apply_json_patch(fhir.loads(current.content), operations)

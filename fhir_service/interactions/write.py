@@ -104,7 +104,7 @@ class Writer:
             raise FhirError("invalid", f"The body id '{body_id}' differs from the URL id '{rid}'",
                             f"{rtype}.id")
         self.session.lock(rtype, rid)
-        current = self._visible_current(rtype, rid)
+        current = self.visible_current(rtype, rid)
         if if_match is not None:
             if current is None or current.deleted:
                 raise FhirError("precondition-failed",
@@ -156,7 +156,7 @@ class Writer:
     def delete(self, rtype: str, rid: str) -> WriteResult:
         check_id(rid)
         self.session.lock(rtype, rid)
-        current = self._visible_current(rtype, rid)
+        current = self.visible_current(rtype, rid)
         if current is None or current.deleted:
             return WriteResult(204, None, "Nothing to delete")
         if self.ctx.policy is not None:
@@ -187,7 +187,7 @@ class Writer:
 
     # --- rules -----------------------------------------------------------------------------
 
-    def _visible_current(self, rtype: str, rid: str) -> Stored | None:
+    def visible_current(self, rtype: str, rid: str) -> Stored | None:
         """The current version, or None when the caller may not see it (it does not exist
         for them: updating it is creating, which the id's owner then blocks)."""
         current = self.session.get(rtype, rid)

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -58,94 +60,53 @@ history = Table(
 Index("ix_history_type", history.c.rtype, history.c.hpk)
 Index("ix_history_updated", history.c.updated)
 
-idx_token = Table(
-    "idx_token",
-    metadata,
-    Column("res_pk", Integer, nullable=False),
-    Column("rtype", String(64), nullable=False),
-    Column("param", String(64), nullable=False),
-    Column("system", Text, nullable=True),
-    Column("code", Text, nullable=True),
-    Column("text", Text, nullable=True),
-)
-Index("ix_token_lookup", idx_token.c.rtype, idx_token.c.param, idx_token.c.code, idx_token.c.res_pk)
-Index("ix_token_res", idx_token.c.res_pk)
+# One table per search parameter type: (name in index names, value columns, lookup index).
+# Every table also has res_pk, rtype and param, and an index on res_pk.
+_INDEX_SPECS: dict[str, tuple[str, tuple[tuple[str, Any, bool], ...], tuple[str, ...]]] = {
+    "token": ("token", (("system", Text, True), ("code", Text, True), ("text", Text, True)),
+              ("rtype", "param", "code", "res_pk")),
+    "string": ("string", (("norm", Text, False), ("exact", Text, False)),
+               ("rtype", "param", "norm")),
+    "date": ("date", (("low", Float, False), ("high", Float, False)),
+             ("rtype", "param", "low")),
+    "reference": ("ref", (("ref_type", String(64), True), ("ref_id", String(64), True),
+                          ("ref_url", Text, True), ("id_system", Text, True),
+                          ("id_value", Text, True)),
+                  ("rtype", "param", "ref_id", "res_pk")),
+    "number": ("number", (("value", Float, False),), ("rtype", "param", "value")),
+    "quantity": ("quantity", (("system", Text, True), ("code", Text, True),
+                              ("value", Float, False)), ("rtype", "param", "value")),
+    "uri": ("uri", (("value", Text, False),), ("rtype", "param", "value")),
+}
 
-idx_string = Table(
-    "idx_string",
-    metadata,
-    Column("res_pk", Integer, nullable=False),
-    Column("rtype", String(64), nullable=False),
-    Column("param", String(64), nullable=False),
-    Column("norm", Text, nullable=False),
-    Column("exact", Text, nullable=False),
-)
-Index("ix_string_lookup", idx_string.c.rtype, idx_string.c.param, idx_string.c.norm)
-Index("ix_string_res", idx_string.c.res_pk)
 
-idx_date = Table(
-    "idx_date",
-    metadata,
-    Column("res_pk", Integer, nullable=False),
-    Column("rtype", String(64), nullable=False),
-    Column("param", String(64), nullable=False),
-    Column("low", Float, nullable=False),
-    Column("high", Float, nullable=False),
-)
-Index("ix_date_lookup", idx_date.c.rtype, idx_date.c.param, idx_date.c.low)
-Index("ix_date_res", idx_date.c.res_pk)
+def _index_table(ptype: str) -> Table:
+    short, columns, lookup = _INDEX_SPECS[ptype]
+    table = Table(
+        f"idx_{ptype}",
+        metadata,
+        Column("res_pk", Integer, nullable=False),
+        Column("rtype", String(64), nullable=False),
+        Column("param", String(64), nullable=False),
+        *(Column(name, kind, nullable=nullable) for name, kind, nullable in columns),
+    )
+    Index(f"ix_{short}_lookup", *(table.c[name] for name in lookup))
+    Index(f"ix_{short}_res", table.c.res_pk)
+    return table
 
-idx_reference = Table(
-    "idx_reference",
-    metadata,
-    Column("res_pk", Integer, nullable=False),
-    Column("rtype", String(64), nullable=False),
-    Column("param", String(64), nullable=False),
-    Column("ref_type", String(64), nullable=True),
-    Column("ref_id", String(64), nullable=True),
-    Column("ref_url", Text, nullable=True),
-    Column("id_system", Text, nullable=True),
-    Column("id_value", Text, nullable=True),
-)
-Index("ix_ref_lookup", idx_reference.c.rtype, idx_reference.c.param, idx_reference.c.ref_id,
-      idx_reference.c.res_pk)
+
+INDEX_TABLES = {ptype: _index_table(ptype) for ptype in _INDEX_SPECS}
+# the columns of an index row, in the order search/extract.py builds them
+INDEX_COLUMNS = {ptype: ("param", *(c[0] for c in spec[1]))
+                 for ptype, spec in _INDEX_SPECS.items()}
+idx_token = INDEX_TABLES["token"]
+idx_string = INDEX_TABLES["string"]
+idx_date = INDEX_TABLES["date"]
+idx_reference = INDEX_TABLES["reference"]
+idx_number = INDEX_TABLES["number"]
+idx_quantity = INDEX_TABLES["quantity"]
+idx_uri = INDEX_TABLES["uri"]
 Index("ix_ref_target", idx_reference.c.ref_type, idx_reference.c.ref_id)
-Index("ix_ref_res", idx_reference.c.res_pk)
-
-idx_number = Table(
-    "idx_number",
-    metadata,
-    Column("res_pk", Integer, nullable=False),
-    Column("rtype", String(64), nullable=False),
-    Column("param", String(64), nullable=False),
-    Column("value", Float, nullable=False),
-)
-Index("ix_number_lookup", idx_number.c.rtype, idx_number.c.param, idx_number.c.value)
-Index("ix_number_res", idx_number.c.res_pk)
-
-idx_quantity = Table(
-    "idx_quantity",
-    metadata,
-    Column("res_pk", Integer, nullable=False),
-    Column("rtype", String(64), nullable=False),
-    Column("param", String(64), nullable=False),
-    Column("system", Text, nullable=True),
-    Column("code", Text, nullable=True),
-    Column("value", Float, nullable=False),
-)
-Index("ix_quantity_lookup", idx_quantity.c.rtype, idx_quantity.c.param, idx_quantity.c.value)
-Index("ix_quantity_res", idx_quantity.c.res_pk)
-
-idx_uri = Table(
-    "idx_uri",
-    metadata,
-    Column("res_pk", Integer, nullable=False),
-    Column("rtype", String(64), nullable=False),
-    Column("param", String(64), nullable=False),
-    Column("value", Text, nullable=False),
-)
-Index("ix_uri_lookup", idx_uri.c.rtype, idx_uri.c.param, idx_uri.c.value)
-Index("ix_uri_res", idx_uri.c.res_pk)
 
 refs = Table(
     "refs",
@@ -156,25 +117,6 @@ refs = Table(
 )
 Index("ix_refs_target", refs.c.target_type, refs.c.target_id)
 Index("ix_refs_res", refs.c.res_pk)
-
-INDEX_TABLES = {
-    "token": idx_token,
-    "string": idx_string,
-    "date": idx_date,
-    "reference": idx_reference,
-    "number": idx_number,
-    "quantity": idx_quantity,
-    "uri": idx_uri,
-}
-INDEX_COLUMNS = {
-    "token": ("param", "system", "code", "text"),
-    "string": ("param", "norm", "exact"),
-    "date": ("param", "low", "high"),
-    "reference": ("param", "ref_type", "ref_id", "ref_url", "id_system", "id_value"),
-    "number": ("param", "value"),
-    "quantity": ("param", "system", "code", "value"),
-    "uri": ("param", "value"),
-}
 
 # --- access control (security) ------------------------------------------------------------
 # The patients a resource belongs to (Patient compartment, from the official

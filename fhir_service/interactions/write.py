@@ -86,13 +86,7 @@ class Writer:
             if not existing.deleted:
                 raise FhirError("duplicate", f"{rtype}/{rid} already exists")
             return self._replace(existing, resource, 201)
-        updated = self.ctx.clock()
-        prepared = prepare(self.ctx, resource, rid, 1, updated, self.base_url)
-        self._check(rtype, "c", prepared, set())
-        stored = self.session.write(rtype, rid, 1, updated, prepared.content, "POST",
-                                    prepared.rows, prepared.refs)
-        self._after(stored, prepared, "CREATE")
-        return WriteResult(201, stored, "Created")
+        return self._first_version(rtype, rid, resource, "POST")
 
     def update(self, rtype: str, rid: str, resource: dict[str, Any],
                if_match: int | None = None) -> WriteResult:
@@ -114,13 +108,7 @@ class Writer:
                                 f"If-Match: {rtype}/{rid} is at version {current.version}, "
                                 f"not {if_match}")
         if current is None:
-            updated = self.ctx.clock()
-            prepared = prepare(self.ctx, resource, rid, 1, updated, self.base_url)
-            self._check(rtype, "c", prepared, set())
-            stored = self.session.write(rtype, rid, 1, updated, prepared.content, "PUT",
-                                        prepared.rows, prepared.refs)
-            self._after(stored, prepared, "CREATE")
-            return WriteResult(201, stored, "Created")
+            return self._first_version(rtype, rid, resource, "PUT")
         if (
             not current.deleted
             and current.content is not None
@@ -196,6 +184,16 @@ class Writer:
                 not self.session.visible(current.pk, access):
             raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
         return current
+
+    def _first_version(self, rtype: str, rid: str, resource: dict[str, Any],
+                       method: str) -> WriteResult:
+        updated = self.ctx.clock()
+        prepared = prepare(self.ctx, resource, rid, 1, updated, self.base_url)
+        self._check(rtype, "c", prepared, set())
+        stored = self.session.write(rtype, rid, 1, updated, prepared.content, method,
+                                    prepared.rows, prepared.refs)
+        self._after(stored, prepared, "CREATE")
+        return WriteResult(201, stored, "Created")
 
     def _replace(self, current: Stored, resource: dict[str, Any], status: int) -> WriteResult:
         version = current.version + 1

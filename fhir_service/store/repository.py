@@ -65,7 +65,9 @@ class Session(Protocol):
         self, keys: list[tuple[str, str]], source_type: str, param: str | None
     ) -> list[int]: ...
 
-    def lookup(self, keys: list[tuple[str, str]]) -> list[Stored]: ...
+    def lookup(
+        self, keys: list[tuple[str, str]], access: AccessFilter | None = None
+    ) -> list[Stored]: ...
 
     def history(
         self,
@@ -75,7 +77,9 @@ class Session(Protocol):
         before: float | None,
         count: int,
         offset: int,
-    ) -> tuple[list[Stored], int]: ...
+        snapshot: int | None = None,
+        access: AccessFilter | None = None,
+    ) -> tuple[list[Stored], int, int]: ...
 
     def referencing(self, rtype: str, rid: str, limit: int = 5) -> list[tuple[str, str]]: ...
 
@@ -88,10 +92,11 @@ class Session(Protocol):
         content: bytes,
         method: str,
         rows: IndexRows,
-        refs: list[tuple[str, str]],
+        refs_out: list[tuple[str, str]],
+        existing_pk: int | None = None,
     ) -> Stored: ...
 
-    def delete(self, rtype: str, rid: str, version: int, updated: float) -> None: ...
+    def delete(self, pk: int, rtype: str, rid: str, version: int, updated: float) -> None: ...
 
     def lock(self, rtype: str, rid: str) -> None: ...
 

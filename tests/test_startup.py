@@ -55,6 +55,8 @@ def test_ig_search_parameters_plug_in_as_data(app_and_client: Any, ctx: Any) -> 
                   "&_include=CarePlan:goal").json()
     assert plans["total"] == 1
     assert sum(1 for e in plans["entry"] if e["search"]["mode"] == "include") >= 3
+    teams = c.get(f"/fhir/CareTeam?_has:EpisodeOfCare:team:_id={episode['id']}").json()
+    assert [e["resource"]["id"] for e in teams["entry"]] == [episode["team"][0]["reference"].split("/")[1]]
     cs = c.get("/fhir/metadata").json()
     careplan = next(r for r in cs["rest"][0]["resource"] if r["type"] == "CarePlan")
     assert any(p.endswith("/cm-care-plan") for p in careplan["supportedProfile"])

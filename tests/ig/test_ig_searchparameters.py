@@ -43,7 +43,6 @@ def test_no_search_parameter_needs_resolve() -> None:
     ("resource_type", "resource_id"),
     [
         ("CarePlan", "diego-careplan"),
-        ("CareTeam", "diego-careteam"),
         ("ServiceRequest", "diego-referral"),
         ("QuestionnaireResponse", "diego-bilan"),
         ("CarePlan", "nadia-careplan"),
@@ -54,6 +53,18 @@ def test_episode_of_care_finds_the_episode(resource_type: str, resource_id: str)
     resource = _example(resource_type, resource_id)
     episode = resource["id"].split("-")[0] + "-episode"
     assert _values(sp, resource) == [{"reference": f"EpisodeOfCare/{episode}"}]
+
+
+def test_a_care_team_is_linked_by_the_episode_not_by_an_extension() -> None:
+    # hl7.fhir.uv.extensions.r4 5.x no longer allows workflow-episodeOfCare on CareTeam.
+    (sp,) = [s for s in definitions("SearchParameter") if s["code"] == "episode-of-care"]
+    assert "CareTeam" not in sp["base"] and "CareTeam" not in sp["expression"]
+    for team in (r for r in examples() if r["resourceType"] == "CareTeam"):
+        assert "extension" not in team, team["id"]
+    episode = _example("EpisodeOfCare", "diego-episode")
+    assert _values(_parameter("team", "EpisodeOfCare"), episode) == [
+        {"reference": "CareTeam/diego-careteam"}
+    ]
 
 
 def test_episode_of_care_finds_nothing_on_an_unlinked_resource() -> None:

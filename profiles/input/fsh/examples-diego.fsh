@@ -197,7 +197,6 @@ InstanceOf: CMCareTeam
 Usage: #example
 Title: "Équipe d'accompagnement de Diego"
 * insert LocalId(https://ids.exemple-ghu-psy.fr/cjaad, EP-2026-0042-equipe)
-* extension[episodeOfCare].valueReference = Reference(diego-episode)
 * status = #active
 * name = "Équipe d'accompagnement de Diego Martin"
 * subject = Reference(diego-patient)

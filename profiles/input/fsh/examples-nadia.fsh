@@ -170,7 +170,6 @@ Usage: #inline
 Instance: nadia-careteam
 InstanceOf: CMCareTeam
 Usage: #inline
-* extension[episodeOfCare].valueReference = Reference(nadia-episode)
 * insert LocalId(https://ids.exemple-dac-rhone.fr/parcours, DAC-EP-5521-equipe)
 * status = #active
 * name = "Équipe de coordination du parcours de Nadia Benali"

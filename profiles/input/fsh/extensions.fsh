@@ -1,5 +1,6 @@
 // Extensions, only where FHIR R4 has no element (core extensions are reused elsewhere:
-// workflow-episodeOfCare, goal-acceptance, patient-birthPlace).
+// workflow-episodeOfCare on CarePlan, ServiceRequest and QuestionnaireResponse — a CareTeam
+// is linked by EpisodeOfCare.team —, goal-acceptance, patient-birthPlace).
 
 Extension: CMCaseManagementModelExtension
 Id: cm-case-management-model

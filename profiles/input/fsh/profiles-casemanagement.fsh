@@ -41,9 +41,7 @@ Title: "Équipe d'accompagnement (Care team)"
 Description: "L'équipe pluridisciplinaire et le réseau d'intervenants d'un accompagnement, la personne et son entourage compris ; un et un seul case manager en fonction. Aligné sur ANS Cercle de Soins / IHE DCTM. The multidisciplinary team of an accompaniment, with exactly one current case manager."
 * insert ConformanceMetadata
 * obeys cm-team-1 and cm-team-2
-* extension contains $workflow-episodeOfCare named episodeOfCare 0..1 MS
-* extension[episodeOfCare] ^short = "Accompagnement de l'équipe | Episode of care"
-* extension[episodeOfCare].valueReference only Reference(CMEpisodeOfCare)
+* ^purpose = "Une équipe est rattachée à son accompagnement par EpisodeOfCare.team (élément R4), pas par l'extension workflow-episodeOfCare : le paquet d'extensions HL7 actuel (hl7.fhir.uv.extensions.r4 5.x) ne l'autorise plus sur CareTeam. A team is linked to its episode by EpisodeOfCare.team; the current HL7 extensions package no longer allows workflow-episodeOfCare on CareTeam."
 * identifier MS
 * status 1..1 MS
 * name MS

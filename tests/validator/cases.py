@@ -19,6 +19,7 @@ from fhir_service import fhir
 from fhir_service.conformance.package import core_package_dir
 from fhir_service.conformance.registry import Registry, build_registry
 from fhir_service.conformance.validator import Validator
+from fhir_service.conformance.validator.xmlformat import XmlReader
 from fhir_service.outcomes import FhirError, Issue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +84,11 @@ def _load(name: str, allow_comments: bool = False) -> Any:
 
 def _load_opt(name: str) -> Any:
     try:
+        if name.endswith(".xml"):
+            return XmlReader(core_registry()).loads((CASES / name).read_bytes())
         return _load(name)
     except FhirError:
-        return None  # XML or JSON5 supporting content: not read here
+        return None  # JSON5 supporting content: not read here
 
 
 def _errors(issues: list[Issue]) -> list[str]:
@@ -100,7 +103,11 @@ def run_cases() -> list[Verdict]:
         supporting = [_load_opt(f) for f in case.get("supporting", []) + case.get("profiles", [])
                       if (CASES / f).exists()]
         profile = case.get("profile")
-        validator = Validator(_overlay([s for s in supporting if isinstance(s, dict)]))
+        # run options of the reference validator that a case sets
+        options = {"html_in_markdown": "error" if case.get("noHtmlInMarkdown") else "warning",
+                   "check_contained": case.get("validateContains") != "IGNORE"}
+        validator = Validator(_overlay([s for s in supporting if isinstance(s, dict)]),
+                              **options)
         try:
             resource = _load(case["file"], bool(case.get("allow-comments")))
             base_issues = validator.validate(resource)
@@ -113,7 +120,9 @@ def run_cases() -> list[Verdict]:
         if profile and "java" in profile:
             source = _load_opt(profile["source"])
             url = (source or {}).get("url", "")
-            pv = Validator(_overlay([x for x in [*supporting, source] if isinstance(x, dict)]))
+            extra = [_load_opt(f) for f in profile.get("supporting", []) if (CASES / f).exists()]
+            pv = Validator(_overlay([x for x in [*supporting, *extra, source]
+                                     if isinstance(x, dict)]), **options)
             issues = (pv.validate(resource, [url]) if resource is not None and url
                       else base_issues)
             p_err, p_msgs = _java_errors(profile["java"])

@@ -32,6 +32,7 @@ _HL7_PACKAGED = ("http://hl7.org/fhir/StructureDefinition/", "http://hl7.org/fhi
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _EXAMPLE = re.compile(r"^https?://(www\.)?example\.(org|com)/")
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 _CODED = ("code", "Coding", "CodeableConcept", "Quantity", "string", "uri")
 
 
@@ -178,10 +179,16 @@ class Validator:
     """Validate FHIR R4 JSON against the core definitions and the loaded profiles."""
 
     def __init__(self, registry: Registry, unknown_extensions: str = "error",
-                 allow_example_urls: bool = False) -> None:
+                 allow_example_urls: bool = False, html_in_markdown: str = "warning",
+                 check_contained: bool = True) -> None:
         """``unknown_extensions``: severity of an extension whose definition is unknown
         (the reference validator says error; on write we say warning so that data carrying
-        other IGs' extensions still loads)."""
+        other IGs' extensions still loads). ``html_in_markdown``: severity of what looks like
+        an HTML tag in a markdown value (the reference validator's default is warning, error
+        with its option noHtmlInMarkdown). ``check_contained``: False leaves contained
+        resources unchecked (the reference validator's validateContains IGNORE)."""
+        self.html_in_markdown = html_in_markdown
+        self.check_contained = check_contained
         self.registry = registry
         self.unknown_extensions = unknown_extensions
         self.allow_example_urls = allow_example_urls  # example.org extensions: warnings
@@ -394,6 +401,8 @@ class Validator:
             if node.pattern is not None and item != node.pattern[1]:
                 run.add("error", "value", f"Value is '{item}' but must be '{node.pattern[1]}'"
                         f"{_from(run)}", expr)
+            if tname == "markdown" and isinstance(item, str):
+                self._markdown(run, item, expr)
             if node.max_length and isinstance(item, str) and len(item) > node.max_length:
                 run.add("error", "too-long", f"Longer than the maximum length "
                         f"{node.max_length}", expr)
@@ -415,7 +424,7 @@ class Validator:
         ):
             self._nested_resource(run, item, node, expr, resource, root)
             return
-        if node.fixed is not None and not _contains(item, node.fixed[1]):
+        if node.fixed is not None and not _equal_fixed(item, node.fixed[1]):
             run.add("error", "value", f"Value does not equal the fixed value {node.path}"
                     f"{_from(run)}", expr)
         if node.pattern is not None and not _contains(item, node.pattern[1]):
@@ -472,6 +481,8 @@ class Validator:
             run.add("error", "structure", "A resource needs a resourceType", expr)
             return
         contained = node.name == "contained"
+        if contained and not self.check_contained:
+            return
         saved = run.profile
         self._resource(run, item, f"{expr}", [p for p in profiles
                                                if (m := self.model(p)) and m.type == rtype],
@@ -689,6 +700,18 @@ class Validator:
                        for c in codings or [])
         return False
 
+    # --- primitives ----------------------------------------------------------------------
+
+    def _markdown(self, run: _Run, text: str, expr: str) -> None:
+        """Markdown is rendered, so an HTML tag in it is either escaped or injected
+        (https://hl7.org/fhir/R4/datatypes.html#markdown)."""
+        m = _HTML_TAG.search(text)
+        if m is not None:
+            run.add(self.html_in_markdown, "invalid",
+                    "The markdown contains content that appears to be an embedded HTML tag "
+                    f"starting at '{text[m.start():m.start() + 2]}': it will (or should) be "
+                    "escaped by the presentation layer", expr)
+
     # --- terminology ---------------------------------------------------------------------
 
     def _binding(self, run: _Run, item: Any, tname: str, node: Node, expr: str) -> None:
@@ -885,7 +908,7 @@ class Validator:
             run.add("error", "value", f"Invalid resource id '{rid[:80]}' ([A-Za-z0-9-.]{{1,64}})",
                     f"{expr}.id")
         contained = res.get("contained")
-        if isinstance(contained, list) and contained:
+        if isinstance(contained, list) and contained and self.check_contained:
             refs = set(_local_refs(res))
             for i, c in enumerate(contained):
                 if not isinstance(c, dict):
@@ -1040,6 +1063,22 @@ def _contains(actual: Any, pattern: Any) -> bool:
             return False
         return all(any(_contains(a, p) for a in actual) for p in pattern)
     return bool(actual == pattern)
+
+
+def _equal_fixed(actual: Any, fixed: Any) -> bool:
+    """Fixed-value semantics (profiling.html#fixed): the instance has exactly the fixed
+    content, no property more or less (element ids aside)."""
+    if isinstance(fixed, dict):
+        if not isinstance(actual, dict):
+            return False
+        keys = set(actual) - {"id"}
+        if keys != set(fixed) - {"id"}:
+            return False
+        return all(_equal_fixed(actual[k], fixed[k]) for k in keys)
+    if isinstance(fixed, list):
+        return (isinstance(actual, list) and len(actual) == len(fixed)
+                and all(_equal_fixed(a, f) for a, f in zip(actual, fixed, strict=True)))
+    return bool(actual == fixed)
 
 
 def _from(run: _Run) -> str:

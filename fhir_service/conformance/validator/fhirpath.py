@@ -168,6 +168,25 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# R4 invariants published with an expression that contradicts their own rule (``human``), as
+# corrected by the later official publication named with each; applied only where the published
+# expression is exactly the defective one. The HL7 validator evaluates the corrected rules too.
+ERRATA: dict[tuple[str, str], str] = {
+    # hl7.fhir.r4b.core#4.3.0 Questionnaire que-12: "more than one enableWhen" counts from two
+    ("que-12", "enableWhen.count() > 2 implies enableBehavior.exists()"):
+        "enableWhen.count() > 1 implies enableBehavior.exists()",
+    # hl7.fhir.r4b.core#4.3.0 Questionnaire que-7: a FHIR boolean is not a System.Boolean
+    ("que-7", "operator = 'exists' implies (answer is Boolean)"):
+        "operator = 'exists' implies (answer is boolean)",
+    # hl7.fhir.r4b.core#4.3.0 Bundle bdl-8: applies only to an entry with a fullUrl
+    ("bdl-8", "fullUrl.contains('/_history/').not()"):
+        "fullUrl.exists() implies fullUrl.contains('/_history/').not()",
+    # hl7.fhir.r4b.core#4.3.0 RiskAssessment ras-2: applies only to a decimal probability
+    ("ras-2", "probability is decimal implies (probability as decimal) <= 100"):
+        "probability.exists($this is decimal) implies (probability as decimal) <= 100",
+}
+
+
 @dataclass
 class Invariant:
     key: str
@@ -189,6 +208,7 @@ class InvariantCache:
         expression = constraint.get("expression")
         if key in NATIVE or not expression:
             return None
+        expression = ERRATA.get((key, expression), expression)
         if expression not in self._compiled:
             fn, problem = None, None
             try:
@@ -203,6 +223,13 @@ class InvariantCache:
                          expression, fn, problem)
 
 
+def _typed(resource: Any) -> Any:
+    """%resource / %rootResource as typed nodes, so that ``type()`` and paths see FHIR types."""
+    if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+        return ResourceNode.create_node(resource, resource["resourceType"])
+    return resource
+
+
 def evaluate(inv: Invariant, node: Any, type_path: str, resource: Any,
              root: Any) -> bool | None:
     """True when the invariant holds, False when it fails, None when it cannot be decided."""
@@ -213,7 +240,7 @@ def evaluate(inv: Invariant, node: Any, type_path: str, resource: Any,
     else:
         data = ResourceNode.create_node(node, type_path)
     try:
-        result = inv.fn(data, {"resource": resource, "rootResource": root})
+        result = inv.fn(data, {"resource": _typed(resource), "rootResource": _typed(root)})
     except Unchecked:
         return None
     except Exception:  # noqa: BLE001 - an engine failure is not the instance's fault

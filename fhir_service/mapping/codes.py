@@ -55,5 +55,12 @@ class CodeTable:
         src_system, code = found
         return {"system": src_system, "code": code} if self.qualified else code
 
+    def reverse_code(self, code: str) -> Any:
+        """A bare target code (an element bound to one code system) back to the source."""
+        systems = {system for system, c in self.backward if c == code}
+        if len(systems) != 1:
+            return None
+        return self.reverse({"system": systems.pop(), "code": code})
+
     def codes(self) -> list[str]:
         return sorted(f"{s}|{c}" if s else c for s, c in self.forward)

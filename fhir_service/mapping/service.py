@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from fhir_service import fhir
-from fhir_service.context import FhirContext
+from fhir_service.context import FhirContext, instant
 from fhir_service.mapping.importer import Importer, ImportResult
 from fhir_service.mapping.loader import MappingSet, default_mappings_dir, load
+from fhir_service.mapping.reverse import Exporter, ExportResult, Reader
 from fhir_service.outcomes import FhirError
+from fhir_service.request import FhirRequest
 
 _CACHE: dict[tuple[int, str], MappingSet] = {}
 
@@ -23,17 +26,72 @@ def mapping_set(ctx: FhirContext, folder: Path | None = None) -> MappingSet:
     return _CACHE[key]
 
 
+class CallerReader(Reader):
+    """Reads through the router as the caller (its token, scopes and access rules); keeps
+    what was read for the audit trail."""
+
+    def __init__(self, dispatch: Any, base_url: str, headers: dict[str, str] | None,
+                 principal: Any) -> None:
+        self.dispatch = dispatch
+        self.base_url = base_url
+        self.headers = {k: v for k, v in (headers or {}).items() if k == "authorization"}
+        self.principal = principal
+        self.touched: list[Any] = []
+
+    def _get(self, segments: list[str], query: list[tuple[str, str]]) -> Any:
+        req = FhirRequest("GET", segments, query=query, headers=dict(self.headers),
+                          base_url=self.base_url, principal=self.principal)
+        try:
+            resp = self.dispatch(req)
+        except FhirError as exc:
+            if exc.status in (403, 404, 410):
+                return None
+            raise
+        self.touched.extend(resp.touched)
+        return fhir.loads(resp.body) if isinstance(resp.body, bytes) else resp.body
+
+    def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
+        return self._get([rtype, rid], [])  # type: ignore[no-any-return]
+
+    def search(self, rtype: str, query: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        bundle = self._get([rtype], [*query, ("_count", str(_PAGE))])
+        while bundle:
+            found.extend(e["resource"] for e in bundle.get("entry", [])
+                         if e.get("search", {}).get("mode", "match") == "match")
+            nxt = next((link["url"] for link in bundle.get("link", [])
+                        if link.get("relation") == "next"), None)
+            if nxt is None or len(found) >= _MAX_SEARCH:
+                break
+            bundle = self._get([rtype], _query_of(nxt))
+        return found
+
+
+def _query_of(url: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return parse_qsl(urlsplit(url).query, keep_blank_values=True)
+
+
+_PAGE = 200
+_MAX_SEARCH = 5000
+
+
 class CasefileService:
     def __init__(self, mset: MappingSet, dispatch: Any, base_url: str,
-                 headers: dict[str, str] | None = None, principal: Any = None) -> None:
+                 headers: dict[str, str] | None = None, principal: Any = None,
+                 now: Any = None) -> None:
         self.mset = mset
         self.importer = Importer(mset, dispatch, base_url, headers, principal)
+        self.reader = CallerReader(dispatch, base_url, headers, principal)
+        self.now = now or (lambda: instant(time.time()))
 
     @classmethod
     def for_context(cls, ctx: FhirContext, dispatch: Any, base_url: str = "http://localhost/fhir",
                     headers: dict[str, str] | None = None,
                     principal: Any = None) -> CasefileService:
-        return cls(mapping_set(ctx), dispatch, base_url, headers, principal)
+        return cls(mapping_set(ctx), dispatch, base_url, headers, principal,
+                   lambda: instant(ctx.clock()))
 
     def import_json(self, raw: bytes | dict[str, Any]) -> ImportResult:
         if isinstance(raw, dict):
@@ -50,6 +108,13 @@ class CasefileService:
         raise FhirError("not-supported", "The goals sheet (text/csv) import is not available "
                         "yet: import the whole case file (JSON)")
 
-    def export(self, episode_id: str, plan_id: str | None = None) -> dict[str, Any]:
-        raise FhirError("not-supported", "The case-file export ($casefile) is not available "
-                        "yet: its reverse map is still to be written")
+    def export(self, root_id: str, plan_id: str | None = None) -> ExportResult:
+        """The source document of ``root_id`` (an EpisodeOfCare for case files), read as the
+        caller: what it may not see is neither read nor exported (an invisible root: 404)."""
+        if self.mset.reverse is None:
+            raise FhirError("not-supported", f"The mapping set {self.mset.folder.name} has no "
+                            "reverse map (export.json)")
+        exporter = Exporter(self.mset.reverse, self.mset.schema, self.mset.tables,
+                            self.mset.wiring.get("reverse", {}), self.reader)
+        params = {"plan": plan_id} if plan_id else {}
+        return exporter.run(root_id, params, {"now": self.now()})

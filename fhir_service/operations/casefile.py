@@ -78,11 +78,13 @@ def export_casefile(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirR
         raise FhirError("method-not-allowed", "$casefile takes a GET")
     episode_id = req.segments[1]
     plan = next((v for k, v in req.query if k == "plan"), None)
-    casefile = _service(ctx, router, req).export(episode_id, plan)
-    content = fhir.dumps(casefile)
+    service = _service(ctx, router, req)
+    result = service.export(episode_id, plan)
+    content = fhir.dumps(result.document)
     accept = (req.header("accept") or "application/json").lower()
     if "fhir" in accept and "application/json" not in accept:
         binary = {"resourceType": "Binary", "contentType": "application/json",
                   "data": base64.b64encode(content).decode()}
-        return FhirResponse(200, binary)
-    return FhirResponse(200, content, {"Content-Type": "application/json; charset=utf-8"})
+        return FhirResponse(200, binary, touched=service.reader.touched)
+    return FhirResponse(200, content, {"Content-Type": "application/json; charset=utf-8"},
+                        touched=service.reader.touched)

@@ -1,0 +1,182 @@
+"""FHIR → case file: the reverse map (mappings/casefile/export.json), $casefile, round trips."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from fhir_service import fhir
+from fhir_service.mapping.paths import clean
+from fhir_service.mapping.service import CasefileService
+from fhir_service.outcomes import FhirError
+from fhir_service.request import FhirRequest
+
+from .conftest import NAMES, example
+
+KEYED = ("relatedPersons", "structures", "professionals", "consents")
+
+
+def normalised(doc: dict[str, Any]) -> dict[str, Any]:
+    """The mapped fields: absent values dropped, export-time fields out, collections of
+    separate resources (no order in a FHIR store) sorted by their local id."""
+    out = clean(json.loads(json.dumps(doc))) or {}
+    out.get("source", {}).pop("exportedAt", None)
+    for key in KEYED:
+        if key in out:
+            out[key] = sorted(out[key], key=lambda item: item["localId"])
+    return out
+
+
+def episode_id(service: CasefileService, doc: dict[str, Any]) -> str:
+    result = service.import_json(doc)
+    return next(e["response"]["location"].split("/")[1]
+                for e in result.response["entry"]
+                if e["response"]["location"].startswith("EpisodeOfCare/"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_round_trip_casefile_fhir_casefile(name: str, service: CasefileService) -> None:
+    doc = example(name)
+    eid = episode_id(service, doc)
+    exported = service.export(eid).document
+    assert normalised(exported) == normalised(doc)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_round_trip_fhir_casefile_fhir_is_stable(name: str, router: Any,
+                                                 service: CasefileService) -> None:
+    """The exported case file re-imports without changing anything (no new version, no
+    Provenance), and exports again to the same case file."""
+    eid = episode_id(service, example(name))
+    first = service.export(eid).document
+    history = _history_total(router)
+    result = service.import_json(first)
+    assert not result.changed, result.summary
+    assert _history_total(router) == history
+    assert normalised(service.export(eid).document) == normalised(first)
+
+
+def test_export_is_a_valid_case_file(service: CasefileService) -> None:
+    eid = episode_id(service, example(NAMES[0]))
+    doc = service.export(eid).document
+    assert service.mset.schema.validate(doc) == []
+    assert doc["casefileVersion"] == "1"
+    assert doc["source"]["system"] == example(NAMES[0])["source"]["system"]
+    assert doc["source"]["exportedAt"].startswith("2026-01-01T")  # the (frozen) clock
+
+
+def test_changed_fhir_data_shows_in_the_export(router: Any, service: CasefileService) -> None:
+    """What FHIR clients change (here a goal's achievement, through REST) is exported."""
+    eid = episode_id(service, example(NAMES[0]))
+    goal = next(g for g in _search(router, "Goal", [("lifecycle-status", "proposed")]))
+    goal["lifecycleStatus"] = "active"
+    goal["achievementStatus"] = {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/goal-achievement",
+        "code": "improving"}]}
+    router.dispatch(FhirRequest("PUT", ["Goal", goal["id"]], body=fhir.dumps(goal),
+                                headers={"content-type": "application/fhir+json"}))
+    goals = {g["localId"]: g for g in service.export(eid).document["plan"]["goals"]}
+    assert goals["G-4"]["status"] == "active"
+    assert goals["G-4"]["achievement"] == "improving"
+
+
+def test_plan_parameter(router: Any, service: CasefileService) -> None:
+    """By default the episode's current plan; ``plan`` names another plan of the episode;
+    a plan of another episode, or no plan at all, is not found."""
+    diego, nadia = example(NAMES[0]), example(NAMES[1])
+    eid = episode_id(service, diego)
+    nadia_eid = episode_id(service, nadia)
+    old = {**diego, "plan": {**diego["plan"], "localId": "PP-2025-0001", "status": "completed",
+                             "goals": [], "actions": []}}
+    old.pop("consents")
+    service.import_json(old)
+    assert service.export(eid).document["plan"]["localId"] == "PP-2026-0042"  # the active one
+    plans = {p["identifier"][0]["value"]: p["id"] for p in _search(router, "CarePlan", [])}
+    named = service.export(eid, plans["PP-2025-0001"]).document
+    assert named["plan"]["localId"] == "PP-2025-0001"
+    assert named["plan"]["status"] == "completed"
+    with pytest.raises(FhirError) as err:
+        service.export(eid, plans["PPCS-5521"])  # Nadia's plan is not one of Diego's episode
+    assert err.value.status == 404
+    with pytest.raises(FhirError) as err:
+        service.export(nadia_eid + "x")
+    assert err.value.status == 404
+
+
+def _history_total(router: Any) -> int:
+    resp = router.dispatch(FhirRequest("GET", ["_history"], query=[("_count", "0")]))
+    return int(fhir.loads(resp.body)["total"])
+
+
+def _search(router: Any, rtype: str, query: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    resp = router.dispatch(FhirRequest("GET", [rtype], query=[*query, ("_count", "100")]))
+    body = fhir.loads(resp.body) if isinstance(resp.body, bytes) else resp.body
+    return [e["resource"] for e in body.get("entry", [])]
+
+
+def test_operation_over_http(client: Any) -> None:
+    raw = json.dumps(example(NAMES[1])).encode()
+    imported = client.post("/fhir/$import-casefile", content=raw,
+                           headers={"content-type": "application/json"})
+    assert imported.status_code == 200, imported.text
+    eid = next(e["response"]["location"].split("/")[1]
+               for p in imported.json()["parameter"] if p["name"] == "response"
+               for e in p["resource"]["entry"]
+               if e["response"]["location"].startswith("EpisodeOfCare/"))
+    resp = client.get(f"/fhir/EpisodeOfCare/{eid}/$casefile")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    assert normalised(resp.json()) == normalised(example(NAMES[1]))
+    binary = client.get(f"/fhir/EpisodeOfCare/{eid}/$casefile",
+                        headers={"accept": "application/fhir+json"})
+    assert binary.json()["resourceType"] == "Binary"
+    missing = client.get("/fhir/EpisodeOfCare/nope/$casefile")
+    assert missing.status_code == 404
+    assert missing.json()["resourceType"] == "OperationOutcome"
+    unknown_plan = client.get(f"/fhir/EpisodeOfCare/{eid}/$casefile?plan=nope")
+    assert unknown_plan.status_code == 404
+    assert unknown_plan.json()["issue"][0]["expression"] == ["plan"]
+
+
+def test_export_reads_as_the_caller_and_is_audited(make_context: Any) -> None:
+    """A structure that does not accompany the person gets 404; one that does gets the case
+    file; both accesses leave an AuditEvent naming the person."""
+    from fhir_service.operations import install_all
+    from fhir_service.router import Router
+    from fhir_service.security.principal import Principal, Scopes
+
+    ctx = make_context(audit=True, provenance=True)
+    router = Router(ctx)
+    install_all(router)
+    server = CasefileService.for_context(ctx, router.dispatch)
+    eid = episode_id(server, example(NAMES[0]))
+    orgs = {o["identifier"][0]["value"]: o["id"] for o in _search(router, "Organization", [])}
+    patient_id = _search(router, "Patient", [])[0]["id"]
+
+    def export_as(structure: str) -> tuple[int, Any]:
+        who = Principal(f"client-{structure}", structure=structure,
+                        scopes=Scopes.parse("system/*.rs"))
+        req = FhirRequest("GET", ["EpisodeOfCare", eid, "$casefile"], principal=who,
+                          base_url="http://test/fhir")
+        try:
+            resp = router.handle(req)
+        except FhirError as exc:
+            return exc.status, exc.outcome()
+        return resp.status, fhir.loads(resp.body)
+
+    status, doc = export_as(orgs["S-CJAAD"])
+    assert status == 200
+    assert normalised(doc) == normalised(example(NAMES[0]))
+    status, outcome = export_as("someone-else")
+    assert status == 404
+    assert "Martin" not in json.dumps(outcome)
+    auditor = Principal("auditor", scopes=Scopes.parse("system/AuditEvent.rs"), operator=True)
+    resp = router.dispatch(FhirRequest("GET", ["AuditEvent"], principal=auditor,
+                                       query=[("patient", f"Patient/{patient_id}")]))
+    events = [e["resource"] for e in fhir.loads(resp.body).get("entry", [])]
+    reads = [e for e in events if e["outcome"] == "0" and e["subtype"][0]["code"] == "operation"
+             and any(x.get("what", {}).get("reference", "").startswith(f"EpisodeOfCare/{eid}/")
+                     for x in e["entity"])]
+    assert reads, "the export is audited with the person as entity"

@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fhir_service import __version__
+from fhir_service import __version__, fhir
 from fhir_service.context import FhirContext, build_context
 from fhir_service.http.adapter import install
 from fhir_service.http.auth import install as install_auth
 from fhir_service.http.igdocs import install as install_ig_docs
+from fhir_service.http.openapi import openapi
 from fhir_service.operations import install_all as install_operations
+from fhir_service.outcomes import FhirError
 from fhir_service.router import Router
 from fhir_service.security.service import Security
 from fhir_service.settings import Settings
@@ -46,6 +50,27 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
     @app.get("/", include_in_schema=False)
     def root() -> Any:
         return RedirectResponse(url=f"{settings.base_path}/metadata")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def framework_error(request: Any, exc: StarletteHTTPException) -> Any:
+        """What the framework answers itself (no route matched, e.g. a control character in
+        the path) is an OperationOutcome too."""
+        category = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "invalid")
+        err = FhirError(category, f"No such URL or method ({exc.status_code})")
+        return Response(fhir.dumps(err.outcome()), status_code=exc.status_code,
+                        media_type="application/fhir+json; charset=utf-8")
+
+    openapi_cache: dict[str, Any] = {}
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_json() -> Any:
+        """OpenAPI 3 description of the FHIR API, derived from the CapabilityStatement."""
+        if "doc" not in openapi_cache:
+            server = settings.public_base_url.rstrip("/") or settings.base_path or "/"
+            caps = orjson.loads(router.capabilities(server))
+            openapi_cache["doc"] = orjson.dumps(openapi(ctx, caps, server,
+                                                        auth=settings.auth != "off"))
+        return Response(openapi_cache["doc"], media_type="application/json")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Any:

@@ -30,7 +30,7 @@ Expression: "extension.where(url = 'https://interop.cm-sante-mentale.fr/fhir/Str
 Invariant: cm-cp-2
 Description: "Une action ne vise que des objectifs du projet (CarePlan.goal). An action only addresses goals of the plan."
 Severity: #error
-Expression: "activity.detail.goal.reference.subsetOf(goal.reference)"
+Expression: "activity.detail.goal.all(reference.empty() or %resource.goal.reference contains reference)"
 
 Invariant: cm-goal-1
 Description: "L'échéance d'un objectif n'est pas antérieure à son début. A goal is not due before it starts."

@@ -122,3 +122,46 @@ def test_markdown_with_html_and_contained_options(core: Registry) -> None:
             "contained": [{"resourceType": "Practitioner", "id": "x" * 65}]}
     assert _errors(default.validate(cond))
     assert _errors(Validator(core, check_contained=False).validate(cond)) == []
+
+
+def test_ranges_numbers_dates_and_ucum() -> None:
+    from datetime import UTC, datetime
+
+    from fhir_service.conformance.validator.ranges import compare_bound, ucum_factor
+
+    assert compare_bound(101, "Decimal", 100, True) == 1
+    assert compare_bound("2024-12-31", "Date", "2025-01-01", False) == -1
+    assert compare_bound("2025", "Date", "2025-01-01", False) is None  # open on precision
+    assert compare_bound("02:00:00", "Time", "01:00:00", False) == 1
+    g = {"value": 11000, "system": "http://unitsofmeasure.org", "code": "g"}
+    kg0 = {"value": 0, "system": "http://unitsofmeasure.org", "code": "kg"}
+    assert compare_bound(g, "Quantity", kg0, True) == 1
+    assert compare_bound({**g, "value": 0}, "Quantity", kg0, False) == 0
+    assert compare_bound({**g, "code": "mL"}, "Quantity", kg0, True) is None  # other dimension
+    assert ucum_factor("min") is not None and ucum_factor("[lb_av]") is None
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    years = {"value": 100, "system": "http://unitsofmeasure.org", "code": "a"}
+    assert compare_bound("1850-01-01", "Duration", years, False, now) == -1
+    assert compare_bound("1990-01-01", "Duration", years, False, now) == 1
+
+
+def test_coding_system_and_canonical_urls(core: Registry) -> None:
+    supplement = {"resourceType": "CodeSystem", "url": "http://example.org/cs/sup",
+                  "status": "draft", "content": "supplement", "supplements": "http://loinc.org"}
+    v = _with(core, supplement)
+
+    def obs(system: str) -> dict[str, Any]:
+        return {"resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": system, "code": "x"}]}}
+
+    assert any("absolute" in e for e in _errors(v.validate(obs("Location1"))))
+    assert any("value set" in e for e in _errors(
+        v.validate(obs("http://hl7.org/fhir/ValueSet/measure-type"))))
+    assert any("supplement" in e for e in _errors(v.validate(obs("http://example.org/cs/sup"))))
+    assert _errors(v.validate(obs("http://example.org/cs/other"))) == []
+    vs = {"resourceType": "ValueSet", "status": "active", "url": "ValueSet/x"}
+    assert any("absolute" in e for e in _errors(v.validate(vs)))
+    vs["url"] = "urn:uuid:6A2EE390-978e-42c6-8f88-c17dff3bd8a1"
+    assert any("UUIDs" in e for e in _errors(v.validate(vs)))
+    vs["url"] = "urn:uuid:6a2ee390-978e-42c6-8f88-c17dff3bd8a1"
+    assert _errors(v.validate(vs)) == []

@@ -18,7 +18,7 @@ from typing import Any
 
 from fhir_service.conformance.registry import Registry
 from fhir_service.conformance.structure import StructureChecker, _type_code, _upper_first
-from fhir_service.conformance.validator import fhirpath
+from fhir_service.conformance.validator import fhirpath, ranges
 from fhir_service.conformance.validator.fhirpath import Invariant, InvariantCache
 from fhir_service.conformance.validator.snapshot import SnapshotGenerator, split_id
 from fhir_service.conformance.validator.terminology import Terminology
@@ -33,6 +33,8 @@ _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _EXAMPLE = re.compile(r"^https?://(www\.)?example\.(org|com)/")
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_URIS = frozenset({"uri", "url", "canonical", "uuid"})
 _CODED = ("code", "Coding", "CodeableConcept", "Quantity", "string", "uri")
 
 
@@ -63,7 +65,9 @@ class Node:
         "is_modifier",
         "max",
         "max_length",
+        "max_value",
         "min",
+        "min_value",
         "model",
         "name",
         "path",
@@ -91,11 +95,17 @@ class Node:
         self.type_codes = tuple(t.code for t in self.types)
         self.fixed: Any = None
         self.pattern: Any = None
+        self.min_value: tuple[str, Any] | None = None
+        self.max_value: tuple[str, Any] | None = None
         for key, value in el.items():
             if key.startswith("fixed"):
                 self.fixed = (key[5:], value)
             elif key.startswith("pattern"):
                 self.pattern = (key[7:], value)
+            elif key.startswith("minValue"):
+                self.min_value = (key[8:], value)
+            elif key.startswith("maxValue"):
+                self.max_value = (key[8:], value)
         binding = el.get("binding")
         self.binding: tuple[str, str] | None = (
             (binding.get("strength", ""), binding["valueSet"])
@@ -403,6 +413,13 @@ class Validator:
                         f"{_from(run)}", expr)
             if tname == "markdown" and isinstance(item, str):
                 self._markdown(run, item, expr)
+            elif isinstance(item, str) and item.startswith("urn:uuid:") and tname in _URIS and (
+                not _UUID.match(item[9:])
+            ):
+                run.add("error", "invalid", f"UUIDs must be valid and lowercase ({item[9:]})",
+                        expr)
+            if node.min_value is not None or node.max_value is not None:
+                self._value_range(run, item, node, expr)
             if node.max_length and isinstance(item, str) and len(item) > node.max_length:
                 run.add("error", "too-long", f"Longer than the maximum length "
                         f"{node.max_length}", expr)
@@ -432,6 +449,8 @@ class Validator:
                     f"{_from(run)}", expr)
         if node.binding is not None and tname in _CODED:
             self._binding(run, item, tname, node, expr)
+        if node.min_value is not None or node.max_value is not None:
+            self._value_range(run, item, node, expr)
         if tname == "Coding":
             self._coding(run, item, expr)
         elif tname == "CodeableConcept":
@@ -712,6 +731,21 @@ class Validator:
                     f"starting at '{text[m.start():m.start() + 2]}': it will (or should) be "
                     "escaped by the presentation layer", expr)
 
+    def _value_range(self, run: _Run, item: Any, node: Node, expr: str) -> None:
+        """ElementDefinition.minValue[x] / maxValue[x] (inclusive): numbers, dates and times,
+        and quantities compared after UCUM conversion (ranges.compare_bound)."""
+        for bound, word in ((node.min_value, "less"), (node.max_value, "greater")):
+            if bound is None:
+                continue
+            cmp = ranges.compare_bound(item, bound[0], bound[1], is_max=word == "greater")
+            if cmp is None:
+                continue
+            if (word == "less" and cmp < 0) or (word == "greater" and cmp > 0):
+                shown = ranges.show(item)
+                kind = "minValue" if word == "less" else "maxValue"
+                run.add("error", "value", f"The value in the instance ({shown}) is {word} than "
+                        f"the specified {kind} ({ranges.show(bound[1])}){_from(run)}", expr)
+
     # --- terminology ---------------------------------------------------------------------
 
     def _binding(self, run: _Run, item: Any, tname: str, node: Node, expr: str) -> None:
@@ -756,12 +790,37 @@ class Validator:
 
     def _coding(self, run: _Run, coding: dict[str, Any], expr: str) -> None:
         system, code = coding.get("system"), coding.get("code")
+        if isinstance(system, str) and self._coding_system(run, system, f"{expr}.system"):
+            return
         if not isinstance(system, str) or not isinstance(code, str):
             return
         known = self.terminology.check_code(system, code)
         if known is False:
             run.add("error", "code-invalid",
                     f"Unknown code '{code}' in the code system '{system}'", f"{expr}.code")
+
+    def _coding_system(self, run: _Run, system: str, expr: str) -> bool:
+        """Coding.system names a code system by its absolute canonical URL
+        (https://hl7.org/fhir/R4/datatypes.html#Coding): not a local reference, not a value
+        set, not a supplement. True when it does not (an error was reported)."""
+        if not _ABSOLUTE.match(system):
+            run.add("error", "invalid", "Coding.system must be an absolute reference, not a "
+                    f"local reference ('{system}')", expr)
+            return True
+        res = self.registry.by_url(system)
+        if res is None:
+            return False
+        if res.get("resourceType") == "ValueSet":
+            run.add("error", "invalid", "The Coding references a value set, not a code system "
+                    f"('{system}')", expr)
+            return True
+        if res.get("resourceType") == "CodeSystem" and (
+            res.get("content") == "supplement" or "supplements" in res
+        ):
+            run.add("error", "invalid", f"CodeSystem {system} is a supplement, so it cannot be "
+                    "used as a value in Coding.system", expr)
+            return True
+        return False
 
     # --- references ----------------------------------------------------------------------
 
@@ -930,6 +989,24 @@ class Validator:
                             "resource", loc)
         if rtype == "Bundle":
             self._bundle_rules(run, res, expr)
+        self._canonical_url(run, res, expr, root)
+
+    def _canonical_url(self, run: _Run, res: dict[str, Any], expr: str,
+                       root: dict[str, Any]) -> None:
+        """The url of a canonical resource is absolute
+        (https://hl7.org/fhir/R4/references.html#canonical): a resource type with url, version
+        and status elements is a canonical resource."""
+        url = res.get("url")
+        if not isinstance(url, str) or not isinstance(res.get("resourceType"), str):
+            return
+        model = self.type_model(res["resourceType"])
+        if model is None or not {"url", "version", "status"} <= model.root.children.keys():
+            return
+        if _ABSOLUTE.match(url) or url.startswith("#"):
+            return
+        where = "in contained resources " if root is not res else ""
+        run.add("error", "invalid", f"Canonical URLs {where}must be absolute URLs if they are "
+                f"not fragment references ('{url}')", f"{expr}.url")
 
     def _bundle_rules(self, run: _Run, bundle: dict[str, Any], expr: str) -> None:
         seen: dict[str, int] = {}

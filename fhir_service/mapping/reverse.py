@@ -104,10 +104,36 @@ def check_reverse(reverse: dict[str, Any], schema: Schema, tables: dict[str, Cod
     _check_node(reverse["document"], schema.document, schema, tables, where, "$")
 
 
+def _strict_parse(expression: str) -> None:
+    """The FHIRPath grammar with errors raised (the engine's parser recovers silently) and
+    the whole text consumed."""
+    from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4.error.ErrorListener import ErrorListener
+    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+
+    class _Raise(ErrorListener):  # type: ignore[misc]
+        def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int,
+                        msg: str, e: Any) -> None:
+            raise ValueError(f"column {column}: {msg}")
+
+    lexer = FHIRPathLexer(InputStream(expression))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(_Raise())
+    stream = CommonTokenStream(lexer)
+    parser = FHIRPathParser(stream)
+    parser.removeErrorListeners()
+    parser.addErrorListener(_Raise())
+    parser.expression()
+    if stream.LA(1) != Token.EOF:
+        raise ValueError("unexpected text after the expression")
+
+
 def _check_expression(expression: Any, where: str) -> None:
     if not isinstance(expression, str):
         raise MapLoadError(f"{where}: {expression!r} is not a FHIRPath expression")
     try:
+        _strict_parse(expression)
         _compile(expression)
     except Exception as exc:  # noqa: BLE001 - the parser raises bare exceptions
         raise MapLoadError(f"{where}: FHIRPath {expression!r} does not compile ({exc})") \

@@ -1,7 +1,8 @@
 """Access matrix: structures × people × team memberships with periods × consents (active,
 revoked) × managed episodes, over read, vread, search with _include/_revinclude, paging,
-history and counts. A structure must see exactly the people it accompanies: 0 leaks, and
-everything it is entitled to is returned."""
+history, counts, the case-file export ($casefile) and $validate of stored resources. A
+structure must see exactly the people it accompanies: 0 leaks, and everything it is entitled
+to is returned."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ ORGS = ("org-0", "org-1", "org-2")
 RELATIONS = ("none", "member", "member-ended", "member-future", "consent", "consent-revoked",
              "episode")
 ENTITLED = {"member", "consent", "episode"}
+DELETE_MODE = {"resourceType": "Parameters", "parameter": [{"name": "mode", "valueCode": "delete"}]}
 
 
 def put(resource: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +81,8 @@ def build_world(n_people: int, relations: dict[tuple[str, int], str]) -> dict[st
                                     "managingOrganization": {"reference": f"Organization/{org}"}}))
         entries.append(put({"resourceType": "CareTeam", "id": f"team-{pid}", "status": "active",
                             "subject": subject, "participant": participants}))
+        entries.append(put({"resourceType": "EpisodeOfCare", "id": f"ep-{pid}", "status": "active",
+                            "patient": subject, "team": [{"reference": f"CareTeam/team-{pid}"}]}))
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
@@ -142,6 +146,7 @@ def test_access_matrix(router_factory: Any, world: tuple[int, dict[tuple[str, in
     status, body = call(router, None, "POST", "", build_world(n, relations))
     assert status == 200, body
     people = [f"p{p}" for p in range(n)]
+    assert ("instance", "EpisodeOfCare", "casefile") in router.operations
     for org in ORGS:
         who = principal(org)
         entitled = {f"p{p}" for p in range(n) if relations[(org, p)] in ENTITLED}
@@ -152,6 +157,17 @@ def test_access_matrix(router_factory: Any, world: tuple[int, dict[tuple[str, in
                          f"CarePlan/plan-{pid}/_history"):
                 got, _ = call(router, who, "GET", path)
                 assert got == expect, (org, pid, relations, path, got)
+            # the case-file export of the person's episode
+            got, body = call(router, who, "GET", f"EpisodeOfCare/ep-{pid}/$casefile")
+            assert got == expect, (org, pid, relations, "$casefile", got, body)
+            # $validate of a stored resource (mode delete checks what refers to it): what a
+            # structure is not entitled to answers exactly as a resource that does not exist
+            got, outcome = call(router, who, "POST", f"CarePlan/plan-{pid}/$validate",
+                                DELETE_MODE)
+            _, absent = call(router, who, "POST", "CarePlan/nobody/$validate", DELETE_MODE)
+            same = fhir.dumps(outcome).replace(f"plan-{pid}".encode(), b"nobody") == \
+                fhir.dumps(absent)
+            assert got == 200 and same == (expect == 404), (org, pid, outcome)
         # search with includes: exactly the entitled people, counts included
         _, plans = call(router, who, "GET", "CarePlan?_include=CarePlan:subject"
                                             "&_include=CarePlan:goal")

@@ -1,0 +1,116 @@
+"""``cm-fhir import`` and ``cm-fhir export``: case files in and out, on the local database
+(the same store and settings as ``cm-fhir serve``; the server itself is the writer, as for
+the demo data). Registered by ``fhir_service.cli`` through ``OPTIONAL_COMMANDS``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from fhir_service import fhir
+from fhir_service.outcomes import FhirError
+
+console = Console(stderr=True)
+
+DatabaseOption = Annotated[str | None, typer.Option(
+    "--database", help="SQLAlchemy URL (default: the server's, env CM_FHIR_DATABASE_URL)")]
+
+
+def _local_service(database: str | None) -> Any:
+    """The case-file service on the local store, through the FHIR router (validation,
+    transactions, referential integrity as for any client)."""
+    from fhir_service.context import build_context
+    from fhir_service.mapping.service import CasefileService
+    from fhir_service.operations import install_all
+    from fhir_service.router import Router
+    from fhir_service.settings import Settings
+
+    settings = Settings.from_env(database_url=database)
+    ctx = build_context(settings)
+    router = Router(ctx)
+    install_all(router)
+    return ctx, CasefileService.for_context(ctx, router.dispatch)
+
+
+def _outcome_text(exc: FhirError) -> str:
+    return json.dumps(exc.outcome(), ensure_ascii=False, indent=2)
+
+
+def import_command(
+    files: Annotated[list[Path], typer.Argument(
+        help="case files (.json) or goals sheets (.csv)", exists=True, dir_okay=False)],
+    database: DatabaseOption = None,
+) -> None:
+    """Import case files (JSON) or goals sheets (CSV): each file is one transaction, written
+    whole or not at all; re-importing a file changes nothing."""
+    ctx, service = _local_service(database)
+    totals: dict[str, Counter[str]] = {"created": Counter(), "updated": Counter(),
+                                       "unchanged": Counter()}
+    rejected: list[tuple[Path, FhirError]] = []
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Importing", total=len(files))
+            for path in files:
+                raw = path.read_bytes()
+                try:
+                    results = service.import_csv(raw) if path.suffix.lower() == ".csv" \
+                        else [service.import_json(raw)]
+                except FhirError as exc:
+                    rejected.append((path, exc))
+                else:
+                    for result in results:
+                        for status, counts in result.summary.items():
+                            totals[status].update(counts)
+                        for warning in result.warnings:
+                            console.print(f"[yellow]{path.name}: {warning.diagnostics}[/]")
+                progress.advance(task)
+    finally:
+        ctx.close()
+    table = Table(title="Case-file import")
+    table.add_column("Resource type")
+    for status in totals:
+        table.add_column(status, justify="right")
+    for rtype in sorted(set().union(*totals.values())):
+        table.add_row(rtype, *(str(totals[s][rtype]) for s in totals))
+    table.add_row("[bold]total[/]", *(f"[bold]{sum(totals[s].values())}[/]" for s in totals))
+    console.print(table)
+    console.print(f"{len(files) - len(rejected)} file(s) imported, {len(rejected)} rejected")
+    for path, exc in rejected:
+        console.print(f"[red]{path}: rejected, nothing written[/]")
+        print(_outcome_text(exc))
+    if rejected:
+        raise typer.Exit(1)
+
+
+def export_command(
+    episode: Annotated[str, typer.Option("--episode", help="EpisodeOfCare id")],
+    plan: Annotated[str | None, typer.Option(
+        "--plan", help="CarePlan id (default: the episode's current plan)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="file to write (default: standard output)")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Export the case file (JSON) of an episode of care."""
+    ctx, service = _local_service(database)
+    try:
+        result = service.export(episode, plan)
+    except FhirError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        print(_outcome_text(exc))
+        raise typer.Exit(1) from None
+    finally:
+        ctx.close()
+    text = fhir.dumps(result.document, pretty=True).decode() + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"Case file of EpisodeOfCare/{episode} written to {output}")

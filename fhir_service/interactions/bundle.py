@@ -76,7 +76,7 @@ def _parse_entry(ctx: FhirContext, index: int, raw: Any) -> Entry:
                         f"{where}.request")
     method = request.get("method")
     url = request.get("url")
-    if method not in ORDER or not isinstance(url, str) or not url:
+    if not isinstance(method, str) or method not in ORDER or not isinstance(url, str) or not url:
         raise FhirError("invalid", f"{where}.request needs a method (GET, POST, PUT, PATCH, "
                         "DELETE) and a url", f"{where}.request")
     path, _, query = url.partition("?")
@@ -96,6 +96,12 @@ def _parse_entry(ctx: FhirContext, index: int, raw: Any) -> Entry:
             resource.get("resourceType") != rtype:
         raise FhirError("invalid", f"{where}: the resource is a {resource.get('resourceType')} "
                         f"but the url names {rtype}", f"{where}.resource.resourceType")
+    for key in ("ifMatch", "ifNoneExist", "ifNoneMatch", "ifModifiedSince"):
+        if request.get(key) is not None and not isinstance(request[key], str):
+            raise FhirError("structure", f"{where}.request.{key} must be a string",
+                            f"{where}.request.{key}")
+    if raw.get("fullUrl") is not None and not isinstance(raw["fullUrl"], str):
+        raise FhirError("structure", f"{where}.fullUrl must be a string", f"{where}.fullUrl")
     if_match = None
     if request.get("ifMatch"):
         from fhir_service.interactions.common import parse_etag

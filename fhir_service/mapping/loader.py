@@ -121,8 +121,9 @@ def load(folder: Path, registry: Registry, checker: StructureChecker | None = No
         from fhir_service.mapping.reverse import check_reverse
 
         check_reverse(reverse, schema, tables, checker)
-    tabular = {p.stem: _read(p) for p in sorted((folder / "tabular").glob("*.json"))} \
-        if (folder / "tabular").is_dir() else {}
+    # tabular forms of the source (e.g. a sheet of rows updating one array of a document)
+    tabular = {name: _read((folder / rel).resolve())
+               for name, rel in entry.get("tabular", {}).items()}
     for name, tab in tabular.items():
         from fhir_service.mapping.tabular import check_tabular
 

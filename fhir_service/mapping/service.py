@@ -105,10 +105,26 @@ class CasefileService:
         return self.importer.run(doc)
 
     def import_csv(self, raw: bytes) -> list[ImportResult]:
-        raise FhirError("not-supported", "The goals sheet (text/csv) import is not available "
-                        "yet: import the whole case file (JSON)")
+        """A sheet (the mapping set's tabular map for text/csv): one import per document it
+        updates, every document checked before any is written."""
+        from fhir_service.mapping.forward import map_document
+        from fhir_service.mapping.tabular import TabularImport
 
-    def export(self, root_id: str, plan_id: str | None = None) -> ExportResult:
+        tabs = [(n, t) for n, t in self.mset.tabular.items() if t.get("format") == "text/csv"]
+        if not tabs:
+            raise FhirError("not-supported", f"The mapping set {self.mset.folder.name} has no "
+                            "map for text/csv")
+        name, tab = tabs[0]
+        sheet = TabularImport(
+            name, tab, self.mset.schema, self.reader.search,
+            lambda root, params: self.export(root, params=params).document,
+            lambda doc: map_document(self.mset, doc, with_provenance=False).problems)
+        return [self.importer.run(group.document, "The sheet",
+                                  lambda p, g=group: sheet.translate(g, p))
+                for group in sheet.prepare(raw)]
+
+    def export(self, root_id: str, plan_id: str | None = None,
+               params: dict[str, str] | None = None) -> ExportResult:
         """The source document of ``root_id`` (an EpisodeOfCare for case files), read as the
         caller: what it may not see is neither read nor exported (an invisible root: 404)."""
         if self.mset.reverse is None:
@@ -116,5 +132,5 @@ class CasefileService:
                             "reverse map (export.json)")
         exporter = Exporter(self.mset.reverse, self.mset.schema, self.mset.tables,
                             self.mset.wiring.get("reverse", {}), self.reader)
-        params = {"plan": plan_id} if plan_id else {}
+        params = {**(params or {}), **({"plan": plan_id} if plan_id else {})}
         return exporter.run(root_id, params, {"now": self.now()})

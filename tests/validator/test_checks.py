@@ -165,3 +165,33 @@ def test_coding_system_and_canonical_urls(core: Registry) -> None:
     assert any("UUIDs" in e for e in _errors(v.validate(vs)))
     vs["url"] = "urn:uuid:6a2ee390-978e-42c6-8f88-c17dff3bd8a1"
     assert _errors(v.validate(vs)) == []
+
+
+def test_slices_that_leave_a_discriminator_open_and_content_references(core: Registry) -> None:
+    profile = {
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/params",
+        "name": "P", "status": "draft", "kind": "resource", "abstract": False,
+        "type": "Parameters", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Parameters",
+        "differential": {"element": [
+            {"id": "Parameters.parameter.name", "path": "Parameters.parameter.name",
+             "patternString": "outer"},
+            {"id": "Parameters.parameter.part", "path": "Parameters.parameter.part",
+             "slicing": {"discriminator": [{"type": "value", "path": "name"},
+                                           {"type": "value", "path": "valueString"}],
+                         "rules": "open"}},
+            {"id": "Parameters.parameter.part:a", "path": "Parameters.parameter.part",
+             "sliceName": "a", "min": 1, "max": "1"},
+            {"id": "Parameters.parameter.part:a.name", "path": "Parameters.parameter.part.name",
+             "patternString": "inner"},
+        ]},
+    }
+    v = _with(core, profile)
+    url = ["http://example.org/sd/params"]
+    ok = {"resourceType": "Parameters", "parameter": [
+        {"name": "outer", "part": [{"name": "inner", "valueString": "x"},
+                                  {"name": "other", "valueString": "y"}]}]}
+    assert _errors(v.validate(ok, url)) == []
+    missing = {"resourceType": "Parameters", "parameter": [
+        {"name": "outer", "part": [{"name": "other", "valueString": "y"}]}]}
+    assert any("part:a" in e for e in _errors(v.validate(missing, url)))

@@ -306,10 +306,12 @@ class Validator:
         if node.children:
             return node, node.model
         if node.content_ref:
-            target = node.model.by_id.get(node.content_ref)
+            # the referenced element of the base definition: a profile's constraints on it do
+            # not follow the reference (elementdefinition.html#ElementDefinition.contentReference)
+            base = self.type_model(node.content_ref.split(".", 1)[0])
+            target = base.by_id.get(node.content_ref) if base else None
             if target is None:
-                base = self.type_model(node.content_ref.split(".", 1)[0])
-                target = base.by_id.get(node.content_ref) if base else None
+                target = node.model.by_id.get(node.content_ref)
             if target is not None:
                 return target, target.model
             return None
@@ -578,12 +580,14 @@ class Validator:
                  tname: str) -> bool:
         if not discs:
             return self._conforms(item, s, tname)
+        constrained = 0
         for d in discs:
             dtype, path = d.get("type"), d.get("path", "$this")
             if dtype in ("value", "pattern"):
                 expected = self._disc_expected(s, path, tname)
                 if expected is None:
-                    return False
+                    continue  # this slice does not constrain this discriminator
+                constrained += 1
                 kind, value = expected
                 actual = _walk(item, path)
                 if kind == "binding":
@@ -614,6 +618,7 @@ class Validator:
                                for p in t.targets}
                     if not got & allowed:
                         return False
+                    constrained += 1
                     continue
                 values = _walk(item, path)
                 got = set()
@@ -636,7 +641,9 @@ class Validator:
                     return False
             else:
                 return False
-        return True
+            if dtype not in ("value", "pattern"):
+                constrained += 1
+        return constrained > 0
 
     def _conforms(self, item: Any, s: Node, tname: str) -> bool:
         sub = _Run()

@@ -183,6 +183,9 @@ class SnapshotGenerator:
         pid = parent["id"]
         if ppos + 1 < len(elems) and elems[ppos + 1]["id"].startswith(pid + "."):
             return None
+        ref = parent.get("contentReference")
+        if isinstance(ref, str) and "#" in ref:
+            return self._expand_reference(elems, ppos, ref.split("#", 1)[1])
         code, profile = _type_name(parent)
         if code is None:
             return None
@@ -200,6 +203,26 @@ class SnapshotGenerator:
             c["id"] = pid + c["id"][len(src_root):]
             c["path"] = parent["path"] + c["path"][len(src_path):]
             new.append(c)
+        elems[ppos + 1 : ppos + 1] = new
+        return None
+
+    def _expand_reference(self, elems: list[dict[str, Any]], ppos: int, target: str) -> None:
+        """Insert the children of the base definition's element that a contentReference names
+        (https://hl7.org/fhir/R4/elementdefinition.html#ElementDefinition.contentReference),
+        so that a differential can constrain an element defined by reference."""
+        parent = elems[ppos]
+        sd = self.registry.type_definition(target.split(".", 1)[0])
+        source = self.snapshot(sd) if sd else []
+        new = []
+        for e in source:
+            if e["id"].startswith(target + "."):
+                c = copy.deepcopy(e)
+                c["id"] = parent["id"] + c["id"][len(target):]
+                c["path"] = parent["path"] + c["path"][len(target):]
+                new.append(c)
+        if new:
+            parent.pop("contentReference", None)
+            parent["type"] = parent.get("type") or [{"code": "BackboneElement"}]
         elems[ppos + 1 : ppos + 1] = new
         return None
 

@@ -11,7 +11,8 @@
 # Steps: (1) make sure the FHIR R4 core package is in the local FHIR package cache
 # (.cache/fhir-home/.fhir/packages/hl7.fhir.r4.core#4.0.1); (2) install the pinned SUSHI into
 # .cache/sushi/ if it is not there; (3) run SUSHI with HOME=.cache/fhir-home so that it reads
-# that cache; (4) package the generated resources; (5) generate docs/ig/. Exits non-zero on any SUSHI error, and in
+# that cache, after generating the case file's logical model (input/fsh/casefile-model.fsh) from
+# mappings/casefile.schema.json; (4) package the generated resources; (5) generate docs/ig/. Exits non-zero on any SUSHI error, and in
 # --check mode also on any warning that sushi-ignoreWarnings.txt does not explain, or on any
 # difference with the committed JSON or documentation.
 set -euo pipefail
@@ -56,6 +57,15 @@ if [ "$(installed_version)" != "$SUSHI_VERSION" ] || [ ! -x "$SUSHI_BIN" ]; then
   mkdir -p "$SUSHI_PREFIX"
   npm install --prefix "$SUSHI_PREFIX" --no-package-lock --no-save --no-audit --no-fund \
     "fsh-sushi@$SUSHI_VERSION" >&2
+fi
+
+# (2b) The case file's logical model is generated from its JSON Schema (one source of truth).
+CASEFILE_MODEL=("${PY[@]}" "$PROFILES/scripts/casefile_model.py"
+                "$ROOT/mappings/casefile.schema.json" "$PROFILES/input/fsh/casefile-model.fsh")
+if [ "$MODE" = "check" ]; then
+  "${CASEFILE_MODEL[@]}" --check
+else
+  "${CASEFILE_MODEL[@]}"
 fi
 
 # (3) Compile.

@@ -83,6 +83,8 @@ class Site:
         return self._base[type_name]
 
     def base_element(self, sd: Resource, element_id: str) -> Resource:
+        if sd.get("kind") == "logical":  # a logical model defines its elements itself
+            return {}
         path = re.sub(r":[^.]+", "", element_id)
         found = self.base_elements(sd["type"]).get(path)
         if found is None and ".extension." in path:

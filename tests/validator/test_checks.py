@@ -195,3 +195,42 @@ def test_slices_that_leave_a_discriminator_open_and_content_references(core: Reg
     missing = {"resourceType": "Parameters", "parameter": [
         {"name": "outer", "part": [{"name": "other", "valueString": "y"}]}]}
     assert any("part:a" in e for e in _errors(v.validate(missing, url)))
+
+
+def test_structure_definition_differential_against_its_base(core: Registry) -> None:
+    base_ext = {
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/ext-base",
+        "name": "ExtBase", "status": "draft", "kind": "complex-type", "abstract": False,
+        "type": "Extension", "derivation": "constraint",
+        "context": [{"type": "element", "expression": "Patient"}],
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "differential": {"element": [
+            {"id": "Extension.url", "path": "Extension.url",
+             "fixedUri": "http://example.org/sd/ext-base"},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]",
+             "type": [{"code": "string"}]}]},
+    }
+    v = _with(core, base_ext)
+    derived = copy.deepcopy(base_ext)
+    derived.update(url="http://example.org/sd/ext-derived", name="ExtDerived",
+                   baseDefinition="http://example.org/sd/ext-base")
+    derived["differential"]["element"] = [{"id": "Extension.url", "path": "Extension.url",
+                                           "fixedUri": "http://example.org/sd/ext-derived"}]
+    assert _errors(v.validate(base_ext)) == []
+    assert any("fixed" in e for e in _errors(v.validate(derived)))
+    obs = {"resourceType": "StructureDefinition", "url": "http://example.org/sd/obs",
+           "name": "Obs", "status": "draft", "kind": "resource", "abstract": False,
+           "type": "Observation", "derivation": "constraint",
+           "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
+           "differential": {"element": [
+               {"id": "Observation.valueQuantity", "path": "Observation.valueQuantity"},
+               {"id": "Observation.component", "path": "Observation.component",
+                "slicing": {"discriminator": [{"type": "pattern", "path": "code"}],
+                            "rules": "open"}}]}}
+    assert _errors(v.validate(obs)) == []
+    bad = copy.deepcopy(obs)
+    bad["differential"]["element"][0]["path"] = "Observation.valueBla"
+    bad["differential"]["element"][1]["slicing"]["discriminator"][0]["path"] = "type"
+    errors = _errors(v.validate(bad))
+    assert any("valueBla" in e for e in errors)
+    assert any("discriminator path 'type'" in e for e in errors)

@@ -18,7 +18,7 @@ from typing import Any
 
 from fhir_service.conformance.registry import Registry
 from fhir_service.conformance.structure import StructureChecker, _type_code, _upper_first
-from fhir_service.conformance.validator import fhirpath, ranges
+from fhir_service.conformance.validator import definitions, fhirpath, ranges
 from fhir_service.conformance.validator.fhirpath import Invariant, InvariantCache
 from fhir_service.conformance.validator.snapshot import SnapshotGenerator, split_id
 from fhir_service.conformance.validator.terminology import Terminology
@@ -997,6 +997,9 @@ class Validator:
         if rtype == "Bundle":
             self._bundle_rules(run, res, expr)
         self._canonical_url(run, res, expr, root)
+        if rtype == "StructureDefinition":
+            definitions.check_structure_definition(
+                self, res, expr, lambda msg, at: run.add("error", "invalid", msg, at))
 
     def _canonical_url(self, run: _Run, res: dict[str, Any], expr: str,
                        root: dict[str, Any]) -> None:

@@ -68,7 +68,8 @@ def serve(
     console.print(f"{n} conformance resources of the implementation guide(s) installed.")
     if settings.demo:
         n = load_demo(application, settings)
-        console.print(f"Demo scenarios loaded ({n} resources: Diego and Nadia).")
+        console.print(f"Demo scenarios loaded ({n} resources: the example case files of "
+                      "Diego and Nadia).")
     base = f"http://{host}:{port}{settings.base_path}"
     curl_auth = ""
     if settings.auth == "off":
@@ -76,9 +77,9 @@ def serve(
                       "reads and writes every person's data. Never use --auth off with real "
                       "data.[/]")
     elif settings.auth == "embedded" and settings.demo:
-        token = demo_token(application)
-        console.print(f"Demo client 'demo-cjaad' (structure Organization/{DEMO_STRUCTURE}, "
-                      f"practitioner Practitioner/{DEMO_PRACTITIONER}); its access token:")
+        token, structure, practitioner = demo_token(application)
+        console.print(f"Demo client 'demo-cjaad' (structure Organization/{structure}, "
+                      f"practitioner Practitioner/{practitioner}); its access token:")
         print(token, flush=True)
         curl_auth = " -H \"Authorization: Bearer $TOKEN\""
     console.print(f"[bold green]cm-fhir is serving FHIR R4 at {base}[/] "
@@ -95,20 +96,34 @@ def serve(
 
 
 DEMO_CLIENT = "demo-cjaad"
-DEMO_STRUCTURE = "org-cjaad"
-DEMO_PRACTITIONER = "pract-durand"
 
 
-def demo_token(application: Any) -> str:
-    """Register the demo client (the young-adult centre that accompanies Diego) and mint a
-    token for it, valid 8 hours."""
+def _id_by_identifier(application: Any, rtype: str, system: str, value: str) -> str | None:
+    from fhir_service.request import FhirRequest
+
+    resp = application.state.router.dispatch(FhirRequest(
+        "GET", [rtype], query=[("identifier", f"{system}|{value}")], base_url="http://localhost"))
+    body = json.loads(resp.body) if isinstance(resp.body, bytes) else resp.body
+    entries = body.get("entry", [])
+    return str(entries[0]["resource"]["id"]) if len(entries) == 1 else None
+
+
+def demo_token(application: Any) -> tuple[str, str, str]:
+    """Register the demo client (the young-adult centre that accompanies Diego, acting through
+    his case manager; both found by FINESS and RPPS in the imported demo) and mint a token
+    for it, valid 8 hours: (token, structure id, practitioner id)."""
+    from fhir_service.demo import DEMO_PRACTITIONER_IDENTIFIER, DEMO_STRUCTURE_IDENTIFIER
     from fhir_service.security.principal import Scopes
 
+    structure = _id_by_identifier(application, "Organization", *DEMO_STRUCTURE_IDENTIFIER)
+    practitioner = _id_by_identifier(application, "Practitioner", *DEMO_PRACTITIONER_IDENTIFIER)
+    if structure is None or practitioner is None:
+        raise RuntimeError("the demo structure and practitioner are not loaded")
     security = application.state.security
     client = security.clients.add(DEMO_CLIENT, "Demo: Centre d'évaluation jeunes adultes",
-                                  DEMO_STRUCTURE, DEMO_PRACTITIONER, "system/*.cruds")
+                                  structure, practitioner, "system/*.cruds")
     token, _ = security.tokens.mint(client, Scopes.parse("system/*.cruds"), minutes=480)
-    return str(token)
+    return str(token), structure, practitioner
 
 
 def _app_for_admin(database: str | None) -> Any:
@@ -237,14 +252,17 @@ def install_conformance(application: Any) -> int:
 
 
 def load_demo(application: Any, settings: Any) -> int:
-    """Load the demo scenarios: the IG's example transaction bundles (PUT with fixed ids)."""
-    from fhir_service.demo import demo_bundles
+    """Load the demo scenarios: the import of the example case files (mappings/examples),
+    idempotent (a re-import changes nothing). Returns the number of resources they map to."""
+    from fhir_service.demo import demo_casefiles
+    from fhir_service.mapping.service import CasefileService
 
+    service = CasefileService.for_context(application.state.ctx,
+                                          application.state.router.dispatch)
     total = 0
-    for path in demo_bundles(settings):
-        body = path.read_bytes()
-        _post_local(application, body)
-        total += len(json.loads(body)["entry"])
+    for path in demo_casefiles():
+        result = service.import_json(path.read_bytes())
+        total += sum(sum(counts.values()) for counts in result.summary.values())
     return total
 
 

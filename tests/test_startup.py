@@ -50,7 +50,8 @@ def test_ig_search_parameters_plug_in_as_data(app_and_client: Any, ctx: Any) -> 
     if not ctx.settings.ig_packages:
         pytest.skip("the project's IG (profiles/) is absent")
     load_demo(app, ctx.settings)
-    episode = c.get("/fhir/EpisodeOfCare?patient=diego-patient").json()["entry"][0]["resource"]
+    episode = c.get("/fhir/EpisodeOfCare?identifier=https://ids.exemple-ghu-psy.fr/cjaad|"
+                    "EP-2026-0042").json()["entry"][0]["resource"]
     plans = c.get(f"/fhir/CarePlan?episode-of-care=EpisodeOfCare/{episode['id']}"
                   "&_include=CarePlan:goal").json()
     assert plans["total"] == 1

@@ -1,8 +1,9 @@
-"""Demo data and conformance installation, both taken from the implementation guide.
+"""Demo data and conformance installation.
 
-The demo scenarios are the IG's example transaction bundles (Diego, early intervention;
-Nadia, DAC coordination), so the demo and the documented examples are one source of truth.
-(Once the case-file import lands, the demo becomes the import of the shared case files.)
+The demo scenarios are the import of the shared example case files (``mappings/examples``:
+Diego, early intervention; Nadia, DAC coordination), through the case-file maps: the
+contract's examples, the demo and the maps are one source of truth. The conformance
+resources come from the implementation guide.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from typing import Any
 
 from fhir_service.conformance.registry import CONFORMANCE_TYPES, Registry
 
-DEMO_BUNDLE_NAMES = ("Bundle-diego-transaction.json", "Bundle-nadia-transaction.json")
 CORE_PACKAGE = "hl7.fhir.r4.core"
+# the demo client acts for the young-adult centre of Diego's case file and its case manager
+DEMO_STRUCTURE_IDENTIFIER = ("https://finess.esante.gouv.fr", "750000011")
+DEMO_PRACTITIONER_IDENTIFIER = ("https://rpps.esante.gouv.fr", "10000000001")
 
 
-def demo_bundles(settings: Any) -> list[Path]:
-    found = []
-    for package in settings.ig_packages:
-        folder = Path(package) / "fsh-generated" / "resources"
-        found.extend(folder / name for name in DEMO_BUNDLE_NAMES if (folder / name).exists())
-    return found
+def demo_casefiles() -> list[Path]:
+    from fhir_service.mapping.loader import default_mappings_dir
+
+    return sorted((default_mappings_dir() / "examples").glob("*.json"))
 
 
 def conformance_transaction(registry: Registry) -> dict[str, Any]:

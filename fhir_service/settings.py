@@ -46,6 +46,8 @@ class Settings:
     keys_dir: Path = field(default_factory=lambda: project_root() / "var" / "keys")
     provenance: bool = True  # a Provenance for every write
     audit: bool = True  # an AuditEvent for every access to patient data
+    # append-only audit journal (a directory, or "off"); default: beside a SQLite database
+    audit_journal: str = ""
     rate_limit_per_second: float = 50.0  # per client, token bucket
     rate_limit_burst: int = 200
     cors_origins: str = ""  # comma-separated; empty = CORS closed

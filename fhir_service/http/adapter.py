@@ -117,7 +117,7 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
                 auth_base = (public_base_url.rsplit(base_path, 1)[0] if public_base_url
                              else f"{request.url.scheme}://{request.url.netloc}") + "/auth"
                 resp = FhirResponse(200, security.smart_configuration(base_url, auth_base))
-            elif _is_fast(req):
+            elif _is_fast(req) and not (req.principal and req.principal.operator):
                 # read/vread by id: a key look-up, cheaper than a thread hop; its audit record
                 # is awaited here without blocking the event loop
                 try:

@@ -8,19 +8,36 @@ resources read or written, and the query of a search (base64). Denied attempts a
 audited too.
 
 Durability: the event is committed before the response leaves the server, so no access
-happens without its record, even if the process dies right after. The events are stored
-resources, indexed like any other, so ``AuditEvent?patient=…`` tells who looked at a
-person's plan; only operators can read them.
+happens without its record, even if the process dies right after. With a journal (the
+default beside a SQLite database, ``CM_FHIR_AUDIT_JOURNAL`` elsewhere), "committed" means
+appended to an append-only file of JSON lines and ``fdatasync``-ed, one group commit for all
+the requests waiting; a background thread then stores the events as indexed AuditEvent
+resources in large batches, and the journal segments it has finished are deleted. At
+start-up, segments left by a crashed process are replayed (events already stored are
+skipped, a torn last line is ignored). Without a journal the events are stored directly,
+in group-committed database transactions.
+
+The events are stored resources, indexed like any other, so ``AuditEvent?patient=…`` tells
+who looked at a person's plan; only operators can read them, and their requests first wait
+for the pending journal to be indexed (:meth:`AuditTrail.flush`), so their answers are
+complete.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
+import itertools
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from fhir_service import fhir
 from fhir_service.context import instant
@@ -72,21 +89,151 @@ class _Pending:
     future: asyncio.Future[None] | None = None  # for callers on the event loop
 
 
+def journal_directory(settings: Any) -> Path | None:
+    """Where the audit journal lives: ``CM_FHIR_AUDIT_JOURNAL`` (a directory, or ``off``),
+    by default beside a SQLite database file; other databases write directly unless a
+    directory is given."""
+    configured = str(getattr(settings, "audit_journal", "") or "")
+    if configured.lower() == "off":
+        return None
+    if configured:
+        return Path(configured)
+    url = str(settings.database_url)
+    if url.startswith("sqlite:///") and ":memory:" not in url and len(url) > len("sqlite:///"):
+        return Path(url[len("sqlite:///"):].split("?", 1)[0] + "-audit")
+    return None
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
 
 
+class AuditJournal:
+    """Append-only segments of JSON lines (``audit-<ns>-<pid>-<n>.jsonl``), each batch
+    written and ``fdatasync``-ed before its requests are answered. The open segment is held
+    under an exclusive ``flock``, so a recovery (another process, or another trail of this
+    one) never takes a segment that is still being written."""
+
+    def __init__(self, directory: Path, segment_bytes: int = 8 << 20) -> None:
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = None
+        self.path: Path | None = None
+        self._size = 0
+        self._names = itertools.count(1)
+
+    def append(self, lines: list[bytes]) -> tuple[Path, Path | None]:
+        """Write and sync ``lines``; returns (segment written, segment closed by a rotation)."""
+        closed = None
+        if self._fd is None or self._size >= self.segment_bytes:
+            closed = self._rotate()
+        assert self._fd is not None and self.path is not None
+        data = memoryview(b"".join(line + b"\n" for line in lines))
+        while data:
+            n = os.write(self._fd, data)
+            data = data[n:]
+        os.fdatasync(self._fd)
+        self._size += sum(len(line) + 1 for line in lines)
+        return self.path, closed
+
+    def _rotate(self) -> Path | None:
+        closed = self.path
+        if self._fd is not None:
+            os.close(self._fd)  # releases the lock: the segment may now be recovered
+        name = f"audit-{time.time_ns()}-{os.getpid()}-{next(self._names)}.jsonl"
+        self.path = self.directory / name
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the new segment's name is durable too
+        finally:
+            os.close(dir_fd)
+        self._size = 0
+        return closed
+
+    def orphans(self) -> list[tuple[Path, int]]:
+        """Segments no live writer holds, each with an open descriptor locked for us."""
+        found = []
+        for path in sorted(self.directory.glob("audit-*.jsonl")):
+            if path == self.path:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            found.append((path, fd))
+        return found
+
+
+def read_segment(fd: int) -> list[dict[str, Any]]:
+    """The records of a segment; a torn last line (a crash during its write, before any
+    answer was sent) is dropped, so is an unreadable line elsewhere (logged)."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    lines = b"".join(chunks).split(b"\n")
+    records = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if i < len(lines) - 1 and any(x.strip() for x in lines[i + 1:]):
+                log.warning("unreadable audit journal line skipped")
+            continue
+        if isinstance(record, dict) and isinstance(record.get("r"), dict):
+            records.append(record)
+    return records
+
+
+@dataclass
+class _Journaled:
+    seq: int
+    segment: Path
+    rid: str
+    updated: float
+    content: bytes
+    event: dict[str, Any]
+    patients: list[str]
+
+
 class AuditTrail:
     """Writes AuditEvents with group commit: concurrent requests hand their record to one
-    writer thread, which stores a batch in one transaction; each request returns only once
-    its own record is committed (an audit failure fails the request: no unrecorded access)."""
+    writer thread, which journals (or stores) a batch at once; each request returns only
+    once its own record is durable (an audit failure fails the request: no unrecorded
+    access). With a journal, an indexer thread turns journaled events into indexed
+    AuditEvent resources in the background."""
 
     def __init__(self, ctx: FhirContext) -> None:
         self.ctx = ctx
         self._queue: list[_Pending] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self.journal: AuditJournal | None = None
+        directory = journal_directory(ctx.settings)
+        # indexer state (journal mode)
+        self._icond = threading.Condition()
+        self._iqueue: list[_Journaled] = []
+        self._iseq = 0  # last sequence number journaled
+        self._indexed = 0  # last sequence number stored and indexed
+        self._ifailed: BaseException | None = None
+        self._ithread: threading.Thread | None = None
+        self._segments: dict[Path, int] = {}  # segment -> events not yet indexed
+        self._closed: set[Path] = set()
+        if directory is not None and ctx.settings.audit:
+            self.journal = AuditJournal(directory)
+            self.recover()
+
+    # --- recording --------------------------------------------------------------------
 
     def needed(self, req: FhirRequest, touched: list[Stored]) -> bool:
         principal = req.principal
@@ -155,31 +302,150 @@ class AuditTrail:
                 if item.future is not None:
                     item.future.get_loop().call_soon_threadsafe(_resolve, item.future)
 
+    def _events(self, batch: list[_Pending], people: dict[int, list[str]]
+                ) -> list[tuple[str, float, dict[str, Any], list[str]]]:
+        """(id, updated, AuditEvent, patients) for each item of a batch that needs one."""
+        out = []
+        for item in batch:
+            patients = sorted({p for s in item.touched for p in people.get(s.pk, ())})
+            interaction, rtype = classify(item.req)
+            if not patients and rtype not in PROTECTED_TYPES and \
+                    not any(s.rtype in PROTECTED_TYPES for s in item.touched):
+                continue  # compartment types, but nobody's data
+            updated = self.ctx.clock()
+            event = self._event(item.req, interaction, rtype, item.status, patients,
+                                [f"{s.rtype}/{s.rid}/_history/{s.version}"
+                                 for s in item.touched], item.message, updated)
+            rid = self.ctx.new_id()
+            event = {"resourceType": "AuditEvent", "id": rid,
+                     "meta": {"versionId": "1", "lastUpdated": instant(updated)},
+                     **{k: v for k, v in event.items() if k != "resourceType"}}
+            out.append((rid, updated, event, patients))
+        return out
+
     def _write(self, batch: list[_Pending]) -> None:
-        with self.ctx.repository.write_session() as session:
-            pks = sorted({s.pk for item in batch for s in item.touched})
-            people = session.patients_by_pk(pks)
-            rows = []
-            for item in batch:
-                patients = sorted({p for s in item.touched for p in people.get(s.pk, ())})
-                interaction, rtype = classify(item.req)
-                if not patients and rtype not in PROTECTED_TYPES and \
-                        not any(s.rtype in PROTECTED_TYPES for s in item.touched):
-                    continue  # compartment types, but nobody's data
-                event = self._event(item.req, interaction, rtype, item.status, patients,
-                                    [f"{s.rtype}/{s.rid}/_history/{s.version}"
-                                     for s in item.touched], item.message)
-                rid = self.ctx.new_id()
-                updated = self.ctx.clock()
-                event = {"resourceType": "AuditEvent", "id": rid,
-                         "meta": {"versionId": "1", "lastUpdated": instant(updated)},
-                         **{k: v for k, v in event.items() if k != "resourceType"}}
-                index = extract(event, self.ctx.params.indexed("AuditEvent"))
-                rows.append(("AuditEvent", rid, updated, fhir.dumps(event), index, patients))
-            session.append_many(rows)
+        pks = sorted({s.pk for item in batch for s in item.touched})
+        if self.journal is None:
+            with self.ctx.repository.write_session() as session:
+                people = session.patients_by_pk(pks) if pks else {}
+                session.append_many(self._rows(
+                    (rid, updated, fhir.dumps(event), event, patients)
+                    for rid, updated, event, patients in self._events(batch, people)))
+            return
+        if pks:
+            with self.ctx.repository.read_session() as session:
+                people = session.patients_by_pk(pks)
+        else:
+            people = {}
+        events = self._events(batch, people)
+        if not events:
+            return
+        contents = [fhir.dumps(event) for _, _, event, _ in events]
+        lines = [fhir.dumps({"u": updated, "p": patients, "r": event})
+                 for _, updated, event, patients in events]
+        with self._icond:  # journal order = sequence order = indexing order
+            segment, closed = self.journal.append(lines)
+            for (rid, updated, event, patients), content in zip(events, contents, strict=True):
+                self._iseq += 1
+                self._iqueue.append(_Journaled(self._iseq, segment, rid, updated, content,
+                                               event, patients))
+            self._segments[segment] = self._segments.get(segment, 0) + len(events)
+            if closed is not None:
+                self._closed.add(closed)
+                self._retire(closed)
+            if self._ithread is None or not self._ithread.is_alive():
+                self._ithread = threading.Thread(target=self._index_loop,
+                                                 name="cm-fhir-audit-index", daemon=True)
+                self._ithread.start()
+            self._icond.notify_all()
+
+    def _rows(self, items: Any) -> list[tuple[str, str, float, bytes, Any, list[str]]]:
+        params = self.ctx.params.indexed("AuditEvent")
+        return [("AuditEvent", rid, updated, content, extract(event, params), patients)
+                for rid, updated, content, event, patients in items]
+
+    # --- background indexing (journal mode) -------------------------------------------
+
+    def _index_loop(self) -> None:
+        while True:
+            with self._icond:
+                while not self._iqueue:
+                    self._icond.wait()
+                batch, self._iqueue = self._iqueue[:2000], self._iqueue[2000:]
+            try:
+                rows = self._rows((j.rid, j.updated, j.content, j.event, j.patients)
+                                  for j in batch)
+                with self.ctx.repository.write_session() as session:
+                    session.append_many(rows)
+            except BaseException as exc:  # stays journaled; retried, recovered at start-up
+                log.exception("audit indexing failed; retrying")
+                with self._icond:
+                    self._iqueue[:0] = batch
+                    self._ifailed = exc
+                    self._icond.notify_all()
+                    self._icond.wait(timeout=1.0)
+                continue
+            with self._icond:
+                self._indexed = batch[-1].seq
+                self._ifailed = None
+                for j in batch:
+                    self._segments[j.segment] -= 1
+                for segment in {j.segment for j in batch}:
+                    self._retire(segment)
+                self._icond.notify_all()
+
+    def _retire(self, segment: Path) -> None:
+        """Delete a segment once it is closed and all its events are indexed (lock held)."""
+        if segment in self._closed and self._segments.get(segment, 0) == 0:
+            segment.unlink(missing_ok=True)
+            self._closed.discard(segment)
+            self._segments.pop(segment, None)
+
+    def pending(self) -> int:
+        return self._iseq - self._indexed
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Return once every event journaled so far is stored and indexed."""
+        if self.journal is None or self._indexed >= self._iseq:
+            return
+        deadline = time.monotonic() + timeout
+        with self._icond:
+            target = self._iseq
+            while self._indexed < target:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise FhirError("internal", "The audit trail could not be indexed in time")
+                self._icond.wait(timeout=left)
+
+    def recover(self) -> int:
+        """Store the events of segments left by a process that stopped (crash or not) before
+        indexing them; returns how many were missing from the database."""
+        assert self.journal is not None
+        stored = 0
+        for path, fd in self.journal.orphans():
+            try:
+                records = read_segment(fd)
+                for i in range(0, len(records), 500):
+                    chunk = records[i:i + 500]
+                    with self.ctx.repository.write_session() as session:
+                        have = session.existing([("AuditEvent", r["r"].get("id", ""))
+                                                 for r in chunk])
+                        items = [(r["r"]["id"], float(r["u"]), fhir.dumps(r["r"]), r["r"],
+                                  list(r.get("p", [])))
+                                 for r in chunk if ("AuditEvent", r["r"].get("id", "")) not in have
+                                 and isinstance(r["r"].get("id"), str)]
+                        session.append_many(self._rows(items))
+                        stored += len(items)
+                path.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+        if stored:
+            log.warning("audit journal recovery stored %d events", stored)
+        return stored
 
     def _event(self, req: FhirRequest, interaction: str, rtype: str | None, status: int,
-               patients: list[str], resources: list[str], message: str) -> dict[str, Any]:
+               patients: list[str], resources: list[str], message: str,
+               recorded: float | None = None) -> dict[str, Any]:
         principal = req.principal
         assert principal is not None
         outcome = "0" if status < 400 else ("4" if status < 500 else "8")
@@ -238,7 +504,7 @@ class AuditTrail:
             "subtype": [{"system": "http://hl7.org/fhir/restful-interaction",
                          "code": interaction if interaction != "operation" else "operation"}],
             "action": ACTIONS.get(interaction, "E"),
-            "recorded": instant(self.ctx.clock()),
+            "recorded": instant(self.ctx.clock() if recorded is None else recorded),
             "outcome": outcome,
             "agent": agents,
             "source": {"observer": {"display": "cm-fhir"},

@@ -139,7 +139,7 @@ def test_schemathesis_without_auth(open_app: Any) -> None:
 def test_schemathesis_with_a_token(auth_app: Any) -> None:
     token = mint(auth_app, "fuzz", "system/*.cruds")
     seen = _fuzz(auth_app, {"Authorization": f"Bearer {token}"}, 150)
-    assert len({op for op, _, _ in seen}) > 50
+    assert len({op for op, _, _ in seen}) > 30
     assert any(s < 300 for _, s, _ in seen)
     # the token was accepted whenever it was sent (negative cases may drop it: then 401)
     assert not [op for op, s, mode in seen if s == 401 and mode == GenerationMode.POSITIVE]

@@ -234,3 +234,54 @@ def test_structure_definition_differential_against_its_base(core: Registry) -> N
     errors = _errors(v.validate(bad))
     assert any("valueBla" in e for e in errors)
     assert any("discriminator path 'type'" in e for e in errors)
+
+
+def test_search_parameter_and_capability_statement_rules(core: Registry) -> None:
+    v = Validator(core)
+    sp = {"resourceType": "SearchParameter", "url": "http://example.org/sp/name",
+          "name": "N", "status": "active", "description": "d", "code": "name",
+          "base": ["Organization"], "type": "string",
+          "expression": "Organization.name",
+          "derivedFrom": "http://hl7.org/fhir/SearchParameter/Organization-name"}
+    assert _errors(v.validate(sp)) == []
+    assert any("different" in e for e in _errors(v.validate({**sp, "type": "token"})))
+    assert any("not listed as a base" in e
+               for e in _errors(v.validate({**sp, "base": ["Patient"],
+                                            "expression": "Patient.name"})))
+    cs = {"resourceType": "CapabilityStatement", "status": "draft", "date": "2020",
+          "description": "d",
+          "kind": "requirements", "fhirVersion": "4.0.1", "format": ["json"],
+          "rest": [{"mode": "server", "resource": [{"type": "AllergyIntolerance",
+                    "searchParam": [{"name": "clinical-status", "type": "token",
+                                     "definition": "http://hl7.org/fhir/SearchParameter/"
+                                                   "AllergyIntolerance-clinical-status"}]}]}]}
+    assert _errors(v.validate(cs)) == []
+    cs["rest"][0]["resource"][0]["searchParam"][0]["type"] = "date"
+    assert any("Type mismatch" in e for e in _errors(v.validate(cs)))
+
+
+def test_concept_map_and_value_set_filter_rules(core: Registry) -> None:
+    cs = {"resourceType": "CodeSystem", "url": "http://example.org/cs/a", "status": "draft",
+          "content": "complete", "property": [{"code": "rel", "type": "Coding"}],
+          "concept": [{"code": "x"}, {"code": "y"}]}
+    vs = {"resourceType": "ValueSet", "url": "http://example.org/vs/a", "status": "draft",
+          "compose": {"include": [{"system": "http://example.org/cs/a",
+                                   "concept": [{"code": "y"}]}]}}
+    v = _with(core, cs, vs)
+    cm = {"resourceType": "ConceptMap", "status": "draft",
+          "sourceCanonical": "http://example.org/vs/a",
+          "group": [{"source": "http://example.org/cs/a", "target": "http://example.org/t",
+                     "element": [{"code": "y", "target": [{"code": "1",
+                                                           "equivalence": "equal"}]}]}]}
+    assert _errors(v.validate(cm)) == []
+    cm["group"][0]["element"][0]["code"] = "x"
+    assert any("not valid in the value set" in e for e in _errors(v.validate(cm)))
+    fvs = {"resourceType": "ValueSet", "url": "http://example.org/vs/f", "status": "draft",
+           "compose": {"include": [{"system": "http://example.org/cs/a", "filter": [
+               {"property": "rel", "op": "=", "value": "http://example.org/cs/a#y"}]}]}}
+    assert _errors(v.validate(fvs)) == []
+    fvs["compose"]["include"][0]["filter"][0]["value"] = "http://example.org/cs/a#nope"
+    assert any("not a valid code" in e for e in _errors(v.validate(fvs)))
+    fvs["compose"]["include"][0]["filter"][0] = {"property": "concept", "op": "is-a",
+                                                 "value": "nope"}
+    assert any("valid code" in e for e in _errors(v.validate(fvs)))

@@ -134,3 +134,147 @@ def _slicing(validator: Validator, el: dict[str, Any], path: str, slicing: dict[
             report(f"The discriminator path '{dpath}' does not appear to be valid for the "
                    f"element that is being sliced '{path}'",
                    f"{loc}.slicing.discriminator[{j}]")
+
+
+# --- search parameters and capability statements -----------------------------------------
+
+
+def check_search_parameter(validator: Validator, sp: dict[str, Any], expr: str,
+                           report: Report) -> None:
+    """A SearchParameter derived from another keeps its type and its bases
+    (https://hl7.org/fhir/R4/searchparameter-definitions.html#SearchParameter.derivedFrom)."""
+    url = sp.get("derivedFrom")
+    parent = validator.registry.by_url(url) if isinstance(url, str) else None
+    if parent is None or parent.get("resourceType") != "SearchParameter":
+        return
+    if isinstance(sp.get("type"), str) and sp["type"] != parent.get("type"):
+        report(f"The type {sp['type']} is different to the type {parent.get('type')} of "
+               f"the SearchParameter {url} it is derived from", f"{expr}.type")
+    allowed = set(parent.get("base") or [])
+    if allowed & {"Resource", "DomainResource"}:
+        return
+    for i, base in enumerate(sp.get("base") or []):
+        if isinstance(base, str) and base not in allowed:
+            report(f"The resource type {base} is not listed as a base in the SearchParameter "
+                   f"{url} this is derived from", f"{expr}.base[{i}]")
+
+
+def check_capability_statement(validator: Validator, cs: dict[str, Any], expr: str,
+                               report: Report) -> None:
+    """A search parameter declared with a definition has the definition's type
+    (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.searchParam.type)."""
+    for r, rest in enumerate(_dicts(cs.get("rest"))):
+        for k, res in enumerate(_dicts(rest.get("resource"))):
+            for p, param in enumerate(_dicts(res.get("searchParam"))):
+                url = param.get("definition")
+                sp = validator.registry.by_url(url) if isinstance(url, str) else None
+                if sp is None or sp.get("resourceType") != "SearchParameter":
+                    continue
+                if isinstance(param.get("type"), str) and param["type"] != sp.get("type"):
+                    report(f"Type mismatch - SearchParameter '{url}' type is {sp.get('type')}, "
+                           f"but type here is {param['type']}",
+                           f"{expr}.rest[{r}].resource[{k}].searchParam[{p}]")
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+# --- terminology resources ---------------------------------------------------------------
+
+
+def check_concept_map(validator: Validator, cm: dict[str, Any], expr: str,
+                      report: Report) -> None:
+    """The source codes of a ConceptMap belong to its source value set, and the target codes
+    to its target value set, where those can be expanded here completely
+    (https://hl7.org/fhir/R4/conceptmap.html#scope)."""
+    terminology = validator.terminology
+    scopes = []
+    for side, keys in (("source", ("sourceCanonical", "sourceUri")),
+                       ("target", ("targetCanonical", "targetUri"))):
+        url = next((cm[k] for k in keys if isinstance(cm.get(k), str)), None)
+        exp = terminology.expand(url) if url else None
+        scopes.append((side, url, exp))
+    for g, group in enumerate(_dicts(cm.get("group"))):
+        for e, element in enumerate(_dicts(group.get("element"))):
+            at = f"{expr}.group[{g}].element[{e}]"
+            _in_scope(terminology, scopes[0], group.get("source"), element.get("code"),
+                      f"{at}.code", report)
+            for t, target in enumerate(_dicts(element.get("target"))):
+                _in_scope(terminology, scopes[1], group.get("target"), target.get("code"),
+                          f"{at}.target[{t}].code", report)
+
+
+def _in_scope(terminology: Any, scope: tuple[str, str | None, Any], system: Any, code: Any,
+              at: str, report: Report) -> None:
+    """Reported only where the code system is known completely, defines the code, and the
+    value set is complete here: a code the value set leaves out."""
+    side, url, exp = scope
+    if exp is None or not exp.complete or not isinstance(code, str) or not isinstance(
+        system, str
+    ):
+        return
+    cs = terminology.code_system(system)
+    if cs is None or not cs.complete or cs.find(code) is None:
+        return
+    if exp.contains(system, code) is False:
+        report(f"The {side} code '{code}' is not valid in the value set {url}", at)
+
+
+def check_value_set(validator: Validator, vs: dict[str, Any], expr: str,
+                    report: Report) -> None:
+    """Filters name properties the code system defines, and a value that stands for a code
+    (a property of type code or Coding, or the concept itself) is a known code
+    (https://hl7.org/fhir/R4/valueset-definitions.html#ValueSet.compose.include.filter)."""
+    compose = vs.get("compose")
+    if not isinstance(compose, dict):
+        return
+    for part in ("include", "exclude"):
+        for i, inc in enumerate(_dicts(compose.get(part))):
+            system = inc.get("system")
+            if not isinstance(system, str):
+                continue
+            cs = validator.terminology.code_system(system)
+            res = validator.registry.by_url(system)
+            if cs is None or not cs.complete or res is None:
+                continue
+            props = {p.get("code"): p.get("type") for p in _dicts(res.get("property"))}
+            for f, flt in enumerate(_dicts(inc.get("filter"))):
+                _filter_value(validator, system, cs, props, flt,
+                              f"{expr}.compose.{part}[{i}].filter[{f}]", report)
+
+
+def _filter_value(validator: Validator, system: str, cs: Any, props: dict[str, Any],
+                  flt: dict[str, Any], at: str, report: Report) -> None:
+    prop, op, value = flt.get("property"), flt.get("op"), flt.get("value")
+    if not isinstance(value, str) or op not in ("=", "is-a", "descendent-of", "is-not-a",
+                                                "generalizes"):
+        return
+    if prop in ("concept", "code") and op != "=":
+        if cs.find(value) is None:
+            report(f"The value for a filter based on property '{prop}' must be a valid code "
+                   f"from the system '{system}', and '{value}' is not", at)
+        return
+    kind = props.get(prop)
+    if kind == "Coding":
+        target_system, _, code = value.partition("#")
+        target = validator.terminology.code_system(target_system) if code else None
+        if target is not None and target.complete and target.find(code) is None:
+            report(f"The value for a filter based on property '{prop}' is '{value}' which is "
+                   f"not a valid code (unknown code '{code}' in the CodeSystem "
+                   f"'{target_system}')", at)
+    elif kind == "code" and op == "=" and cs.find(value) is None and not any(
+        value in (str(v) for v in c.properties.get(str(prop), []))
+        for c in cs.concepts.values()
+    ):
+        report(f"The value for a filter based on property '{prop}' is '{value}' which is not "
+               "a valid code", at)
+
+
+RULES: dict[str, Callable[[Validator, dict[str, Any], str, Report], None]] = {
+    "StructureDefinition": check_structure_definition,
+    "SearchParameter": check_search_parameter,
+    "CapabilityStatement": check_capability_statement,
+    "ConceptMap": check_concept_map,
+    "ValueSet": check_value_set,
+}

@@ -20,6 +20,7 @@ from fhir_service.conformance.registry import Registry
 from fhir_service.conformance.structure import StructureChecker, _type_code, _upper_first
 from fhir_service.conformance.validator import definitions, fhirpath, ranges
 from fhir_service.conformance.validator.fhirpath import Invariant, InvariantCache
+from fhir_service.conformance.validator.plan import Plan, plan_of
 from fhir_service.conformance.validator.snapshot import SnapshotGenerator, split_id
 from fhir_service.conformance.validator.terminology import Terminology
 from fhir_service.conformance.validator.xhtml import check_div
@@ -72,6 +73,7 @@ class Node:
         "name",
         "path",
         "pattern",
+        "plan",
         "slice_name",
         "slices",
         "slicing",
@@ -126,6 +128,7 @@ class Node:
         self.max_length: int | None = el.get("maxLength")
         self.is_modifier = bool(el.get("isModifier"))
         self.model = model
+        self.plan: Plan | None = None  # see plan.py: filled on first use
 
     def add_child(self, child: Node) -> None:
         self.children[child.name] = child
@@ -378,7 +381,7 @@ class Validator:
                 run.add("error", "structure", "null is not allowed here", loc)
             else:
                 self._item(run, value, child, ctype, loc, resource, root)
-        for name, child in node.children.items():
+        for name, child in plan_of(node).cardinality:
             n = counts.get(name, 0)
             if n < child.min:
                 shown = f"{name}[x]" if child.choice else name
@@ -997,9 +1000,9 @@ class Validator:
         if rtype == "Bundle":
             self._bundle_rules(run, res, expr)
         self._canonical_url(run, res, expr, root)
-        if rtype == "StructureDefinition":
-            definitions.check_structure_definition(
-                self, res, expr, lambda msg, at: run.add("error", "invalid", msg, at))
+        rules = definitions.RULES.get(rtype) if isinstance(rtype, str) else None
+        if rules is not None:
+            rules(self, res, expr, lambda msg, at: run.add("error", "invalid", msg, at))
 
     def _canonical_url(self, run: _Run, res: dict[str, Any], expr: str,
                        root: dict[str, Any]) -> None:

@@ -87,12 +87,16 @@ def load(folder: Path, registry: Registry, checker: StructureChecker | None = No
     tables = {p.stem: CodeTable.from_concept_map(p.stem, _read(p))
               for p in sorted((folder / "codes").glob("*.json"))}
     model_url = entry["source"]
+    model_elements = _model_elements(registry, model_url)
     maps: dict[str, ResourceMap] = {}
     for path in sorted((folder / "resources").glob("*.json")):
         raw = _read(path)
         where = f"map {raw.get('name', path.stem)} ({path.name})"
         maps[raw["name"]] = _load_resource_map(raw, where, model_url, schema, registry, checker,
                                                datatypes)
+        if model_elements is not None and raw["source"] not in model_elements:
+            raise MapLoadError(f"{where}: source {raw['source']} is not an element of the "
+                               f"logical model {model_url}")
     for name in entry["maps"] + [entry.get("provenance")]:
         if name and name not in maps:
             raise MapLoadError(f"entry map: no resource map named {name}")
@@ -131,6 +135,18 @@ def load(folder: Path, registry: Registry, checker: StructureChecker | None = No
     return MappingSet(folder, entry, schema, datatypes, wiring, identity, tables, maps,
                       list(entry["maps"]), maps.get(entry.get("provenance", "")), reverse,
                       tabular)
+
+
+def _model_elements(registry: Registry, model_url: str) -> set[str] | None:
+    """``url#Name.path`` of every element of the source's FHIR logical model, when the
+    registry holds it (the IG is loaded); None otherwise (the JSON Schema still checks)."""
+    model = registry.by_url(model_url)
+    if model is None or model.get("kind") != "logical":
+        return None
+    elements = (model.get("snapshot") or model.get("differential") or {}).get("element", [])
+    root = elements[0]["path"] if elements else ""
+    name = model.get("name", root)
+    return {f"{model_url}#{name}{e['path'].removeprefix(root)}" for e in elements}
 
 
 def _used(template: Any, directive: str) -> list[Any]:

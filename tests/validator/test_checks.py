@@ -285,3 +285,25 @@ def test_concept_map_and_value_set_filter_rules(core: Registry) -> None:
     fvs["compose"]["include"][0]["filter"][0] = {"property": "concept", "op": "is-a",
                                                  "value": "nope"}
     assert any("valid code" in e for e in _errors(v.validate(fvs)))
+
+
+@pytest.mark.parametrize("text", [
+    "< 404684003 |Clinical finding|", "<< 73211009 OR << 46635009", "*",
+    "< 19829001 : 116676008 |Associated morphology| = << 79654002 |Edema|",
+    "^ 700043003", "< 404684003 : { 363698007 = << 39057004, 116676008 = << 415582006 }",
+    "(< 19829001 AND < 301867009) MINUS << 233604007", "< 27658006 : [1..3] 127489000 = *",
+    "< 373873005 : 1142135004 >= #250", "< 125605004 . 363698007",
+    "<< 195967001 : R 246075003 = 387517004", "descendantOrSelfOf 404684003",
+])
+def test_ecl_reads_valid_expression_constraints(text: str) -> None:
+    from fhir_service.conformance.validator.ecl import syntax_error
+
+    assert syntax_error(text) is None
+
+
+@pytest.mark.parametrize("text", ["234234 << 234234", "<< ", "404684003 AND", "< abc",
+                                  "(< 404684003", "< 404684003 : 363698007"])
+def test_ecl_rejects_what_is_not_ecl(text: str) -> None:
+    from fhir_service.conformance.validator.ecl import syntax_error
+
+    assert syntax_error(text) is not None

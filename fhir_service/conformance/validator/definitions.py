@@ -17,10 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from fhir_service.conformance.validator import ecl
+
 if TYPE_CHECKING:
     from fhir_service.conformance.validator.engine import Node, Validator
 
 Report = Callable[[str, str], None]  # (message, FHIRPath)
+SNOMED = "http://snomed.info/sct"
 
 
 def check_structure_definition(validator: Validator, sd: dict[str, Any], expr: str,
@@ -224,7 +227,8 @@ def _in_scope(terminology: Any, scope: tuple[str, str | None, Any], system: Any,
 def check_value_set(validator: Validator, vs: dict[str, Any], expr: str,
                     report: Report) -> None:
     """Filters name properties the code system defines, and a value that stands for a code
-    (a property of type code or Coding, or the concept itself) is a known code
+    (a property of type code or Coding, or the concept itself) is a known code; a SNOMED CT
+``constraint`` filter is ECL (checked for syntax, :mod:`.ecl`)
     (https://hl7.org/fhir/R4/valueset-definitions.html#ValueSet.compose.include.filter)."""
     compose = vs.get("compose")
     if not isinstance(compose, dict):
@@ -233,6 +237,15 @@ def check_value_set(validator: Validator, vs: dict[str, Any], expr: str,
         for i, inc in enumerate(_dicts(compose.get(part))):
             system = inc.get("system")
             if not isinstance(system, str):
+                continue
+            if system == SNOMED:
+                for f, flt in enumerate(_dicts(inc.get("filter"))):
+                    value = flt.get("value")
+                    if flt.get("property") == "constraint" and isinstance(value, str) and (
+                        problem := ecl.syntax_error(value)
+                    ):
+                        report(f"The value '{value}' for the filter constraint is invalid: "
+                               f"{problem}", f"{expr}.compose.{part}[{i}].filter[{f}]")
                 continue
             cs = validator.terminology.code_system(system)
             res = validator.registry.by_url(system)

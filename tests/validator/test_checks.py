@@ -307,3 +307,43 @@ def test_ecl_rejects_what_is_not_ecl(text: str) -> None:
     from fhir_service.conformance.validator.ecl import syntax_error
 
     assert syntax_error(text) is not None
+
+
+def test_search_result_bundles(core: Registry) -> None:
+    v = Validator(core)
+    bundle = {"resourceType": "Bundle", "type": "searchset",
+              "link": [{"relation": "self", "url": "http://x/fhir/Observation?code=1"}],
+              "entry": [{"fullUrl": "http://x/fhir/Observation/1",
+                         "resource": {"resourceType": "Observation", "id": "1",
+                                      "status": "final", "code": {"text": "t"}},
+                         "search": {"mode": "match"}},
+                        {"fullUrl": "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0",
+                         "resource": {"resourceType": "OperationOutcome", "issue": [
+                             {"severity": "warning", "code": "processing"}]},
+                         "search": {"mode": "outcome"}}]}
+    assert _errors(v.validate(bundle)) == []
+    bad = copy.deepcopy(bundle)
+    bad["entry"][0]["resource"].pop("id")
+    bad["entry"][0]["fullUrl"] = "urn:uuid:1c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"
+    bad["entry"][1]["search"]["mode"] = "match"
+    errors = _errors(v.validate(bad))
+    assert any("must have ids" in e for e in errors)
+    assert any("not a matching resource type" in e for e in errors)
+
+
+def test_snomed_and_standard_property_filters(core: Registry) -> None:
+    v = Validator(core)
+    vs = {"resourceType": "ValueSet", "url": "http://example.org/vs/s", "status": "draft",
+          "compose": {"include": [
+              {"system": "http://snomed.info/sct",
+               "filter": [{"property": "concept", "op": "is-a", "value": "404684003"},
+                          {"property": "constraint", "op": "=", "value": "<< 404684003"}]},
+              {"system": "http://terminology.hl7.org/CodeSystem/ex-tooth",
+               "filter": [{"property": "notSelectable", "op": "=", "value": "true"}]}]}}
+    assert _errors(v.validate(vs)) == []
+    inc = vs["compose"]["include"]
+    inc[0]["filter"][0]["value"] = "something"
+    inc[0]["filter"][1]["value"] = "234234 << 234234"
+    inc[1]["filter"][0]["value"] = "1"
+    errors = _errors(v.validate(vs))
+    assert len([e for e in errors if "filter" in e]) == 3, errors

@@ -1,4 +1,8 @@
-"""Rules on StructureDefinition resources themselves (a profile being validated as an instance).
+"""Rules specific to a resource type that its definition does not express as invariants: on
+conformance resources being validated as instances (StructureDefinition, SearchParameter,
+CapabilityStatement, ConceptMap, ValueSet), and on search result Bundles.
+
+StructureDefinition:
 
 https://hl7.org/fhir/R4/structuredefinition.html and https://hl7.org/fhir/R4/profiling.html —
 checked on the differential of a constraint, against its base:
@@ -14,6 +18,7 @@ the snapshot.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +29,10 @@ if TYPE_CHECKING:
 
 Report = Callable[[str, str], None]  # (message, FHIRPath)
 SNOMED = "http://snomed.info/sct"
+_SCTID = re.compile(r"^\d{6,18}$")
+# the boolean concept properties every code system may use without declaring them
+# (https://hl7.org/fhir/R4/codesystem.html#defined-props)
+_STANDARD_PROPERTIES = {"inactive": "boolean", "notSelectable": "boolean"}
 
 
 def check_structure_definition(validator: Validator, sd: dict[str, Any], expr: str,
@@ -240,12 +249,7 @@ def check_value_set(validator: Validator, vs: dict[str, Any], expr: str,
                 continue
             if system == SNOMED:
                 for f, flt in enumerate(_dicts(inc.get("filter"))):
-                    value = flt.get("value")
-                    if flt.get("property") == "constraint" and isinstance(value, str) and (
-                        problem := ecl.syntax_error(value)
-                    ):
-                        report(f"The value '{value}' for the filter constraint is invalid: "
-                               f"{problem}", f"{expr}.compose.{part}[{i}].filter[{f}]")
+                    _snomed_filter(flt, f"{expr}.compose.{part}[{i}].filter[{f}]", report)
                 continue
             cs = validator.terminology.code_system(system)
             res = validator.registry.by_url(system)
@@ -255,6 +259,19 @@ def check_value_set(validator: Validator, vs: dict[str, Any], expr: str,
             for f, flt in enumerate(_dicts(inc.get("filter"))):
                 _filter_value(validator, system, cs, props, flt,
                               f"{expr}.compose.{part}[{i}].filter[{f}]", report)
+
+
+def _snomed_filter(flt: dict[str, Any], at: str, report: Report) -> None:
+    """https://hl7.org/fhir/R4/snomedct.html#filters: ``constraint`` takes ECL, ``concept``
+    a concept id (an SCTID: 6 to 18 digits)."""
+    prop, value = flt.get("property"), flt.get("value")
+    if not isinstance(value, str):
+        return
+    if prop == "constraint" and (problem := ecl.syntax_error(value)):
+        report(f"The value '{value}' for the filter constraint is invalid: {problem}", at)
+    elif prop == "concept" and not _SCTID.match(value):
+        report(f"The value for a filter based on property 'concept' must be a valid code from "
+               f"the system '{SNOMED}', and '{value}' is not (not a SNOMED CT identifier)", at)
 
 
 def _filter_value(validator: Validator, system: str, cs: Any, props: dict[str, Any],
@@ -268,8 +285,11 @@ def _filter_value(validator: Validator, system: str, cs: Any, props: dict[str, A
             report(f"The value for a filter based on property '{prop}' must be a valid code "
                    f"from the system '{system}', and '{value}' is not", at)
         return
-    kind = props.get(prop)
-    if kind == "Coding":
+    kind = props.get(prop) or _STANDARD_PROPERTIES.get(str(prop))
+    if kind == "boolean" and op == "=" and value not in ("true", "false"):
+        report(f"The value for a filter based on property '{prop}' must be either 'true' or "
+               f"'false', not '{value}'", at)
+    elif kind == "Coding":
         target_system, _, code = value.partition("#")
         target = validator.terminology.code_system(target_system) if code else None
         if target is not None and target.complete and target.find(code) is None:
@@ -284,10 +304,56 @@ def _filter_value(validator: Validator, system: str, cs: Any, props: dict[str, A
                "a valid code", at)
 
 
+# --- search results ----------------------------------------------------------------------
+
+
+def check_bundle(validator: Validator, bundle: dict[str, Any], expr: str,
+                 report: Report) -> None:
+    """Search results (https://hl7.org/fhir/R4/bundle.html#searchset): an ``outcome`` entry is
+    an OperationOutcome; a ``match`` has an id and is of a type the search (its ``self`` link:
+    the type searched, or ``_type``) asks for."""
+    if bundle.get("type") != "searchset":
+        return
+    wanted = _searched_types(validator, bundle)
+    for i, entry in enumerate(_dicts(bundle.get("entry"))):
+        res, search = entry.get("resource"), entry.get("search")
+        if not isinstance(res, dict) or not isinstance(search, dict):
+            continue
+        rtype, at = res.get("resourceType"), f"{expr}.entry[{i}].resource"
+        if search.get("mode") == "outcome" and rtype != "OperationOutcome":
+            report(f"This is not an OperationOutcome ({rtype})", at)
+        elif search.get("mode") == "match":
+            if not res.get("id"):
+                report("Search results must have ids", at)
+            if wanted and rtype not in wanted:
+                report(f"This is not a matching resource type for the specified search ({rtype} "
+                       f"expecting {', '.join(sorted(wanted))})", at)
+
+
+def _searched_types(validator: Validator, bundle: dict[str, Any]) -> set[str]:
+    link = next((k.get("url") for k in _dicts(bundle.get("link"))
+                 if k.get("relation") == "self"), None)
+    if not isinstance(link, str):
+        return set()
+    path, _, query = link.partition("?")
+    types: set[str] = set()
+    for param in query.split("&"):
+        name, _, value = param.partition("=")
+        if name == "_type":
+            types.update(t for t in value.split(",") if t)
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if not types and validator.registry.type_definition(last) is not None and (
+        (validator.registry.type_definition(last) or {}).get("kind") == "resource"
+    ):
+        types.add(last)
+    return types
+
+
 RULES: dict[str, Callable[[Validator, dict[str, Any], str, Report], None]] = {
     "StructureDefinition": check_structure_definition,
     "SearchParameter": check_search_parameter,
     "CapabilityStatement": check_capability_statement,
     "ConceptMap": check_concept_map,
     "ValueSet": check_value_set,
+    "Bundle": check_bundle,
 }

@@ -59,6 +59,8 @@ def _upper_first(s: str) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MEMO_LENGTH = 200
+_MEMO_ENTRIES = 50_000
 
 
 class StructureChecker:
@@ -69,6 +71,10 @@ class StructureChecker:
         self.max_string_length = max_string_length
         self._trees: dict[str, TypeTree] = {}
         self._primitive_regex: dict[str, re.Pattern[str] | None] = {}
+        self._primitive: dict[str, bool] = {}
+        # short strings already found valid, by type: the same codes, systems, dates and
+        # references recur across resources (bounded; see _remember)
+        self._valid: set[tuple[str, str]] = set()
 
     # --- definitions ---------------------------------------------------------------------
 
@@ -101,11 +107,12 @@ class StructureChecker:
         return tree
 
     def is_primitive(self, type_name: str) -> bool:
-        sd = self.registry.type_definition(type_name)
-        return bool(sd and sd.get("kind") == "primitive-type") or type_name in (
-            "string",
-            "boolean",
-        )
+        found = self._primitive.get(type_name)
+        if found is None:
+            sd = self.registry.type_definition(type_name)
+            found = self._primitive[type_name] = bool(
+                sd and sd.get("kind") == "primitive-type") or type_name in ("string", "boolean")
+        return found
 
     def primitive_regex(self, type_name: str) -> re.Pattern[str] | None:
         if type_name in self._primitive_regex:
@@ -307,6 +314,8 @@ class StructureChecker:
                                 f"Wrong JSON type for a {type_name}: {value!r:.60}", (loc,)))
             return
         if isinstance(value, str):
+            if (type_name, value) in self._valid:
+                return
             if value == "" or (value.strip() == "" and type_name != "string"):
                 issues.append(Issue("error", "value", "Strings must not be empty", (loc,)))
                 return
@@ -319,9 +328,11 @@ class StructureChecker:
                                     "characters or lone surrogates", (loc,)))
                 return
         pattern = self.primitive_regex(type_name)
-        if pattern is None:
-            return
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        if pattern.fullmatch(text) is None:
+        if pattern is not None and pattern.fullmatch(text) is None:
             issues.append(Issue("error", "value",
                                 f"'{text:.80}' is not a valid {type_name}", (loc,)))
+        elif isinstance(value, str) and len(value) <= _MEMO_LENGTH:
+            if len(self._valid) >= _MEMO_ENTRIES:
+                self._valid.clear()
+            self._valid.add((type_name, value))

@@ -20,7 +20,7 @@ from fhir_service.conformance.registry import Registry
 from fhir_service.conformance.structure import StructureChecker, _type_code, _upper_first
 from fhir_service.conformance.validator import definitions, fhirpath, ranges
 from fhir_service.conformance.validator.fhirpath import Invariant, InvariantCache
-from fhir_service.conformance.validator.plan import Plan, plan_of
+from fhir_service.conformance.validator.plan import Plan, plan_of, reference_targets
 from fhir_service.conformance.validator.snapshot import SnapshotGenerator, split_id
 from fhir_service.conformance.validator.terminology import Terminology
 from fhir_service.conformance.validator.xhtml import check_div
@@ -308,6 +308,12 @@ class Validator:
         """The node whose children describe a value of ``node`` with type ``tname``."""
         if node.children:
             return node, node.model
+        cache = plan_of(node).children_of
+        if tname not in cache:
+            cache[tname] = self._find_children_of(node, tname)
+        return cache[tname]  # type: ignore[no-any-return]
+
+    def _find_children_of(self, node: Node, tname: str) -> tuple[Node, StructureModel] | None:
         if node.content_ref:
             # the referenced element of the base definition: a profile's constraints on it do
             # not follow the reference (elementdefinition.html#ElementDefinition.contentReference)
@@ -356,8 +362,9 @@ class Validator:
             if not items:
                 run.add("error", "structure", "Arrays must not be empty", loc)
                 continue
-            n = sum(1 for i in items if i is not None)
-            counts[child.name] = max(counts.get(child.name, 0), n)
+            n = len(items) - items.count(None)
+            if n > counts.get(child.name, 0):
+                counts[child.name] = n
             if prim_ext:
                 for i, item in enumerate(items):
                     if isinstance(item, dict):
@@ -874,15 +881,9 @@ class Validator:
             rtype = _ref_type(ref)
             if rtype is not None and self.registry.type_definition(rtype) is None:
                 rtype = None
-        targets: list[str] = []
-        for t in node.types:
-            if t.code == "Reference":
-                targets.extend(t.targets)
-        if not targets or rtype is None:
+        allowed = reference_targets(self, node)  # None: no target, or one we do not know
+        if allowed is None or rtype is None:
             return
-        if not all(p.startswith(CORE) or self.registry.by_url(p) for p in targets):
-            return  # a target profile we do not know: its type is unknown
-        allowed = {self._profile_type(p) for p in targets}
         if rtype in allowed or "Resource" in allowed or "DomainResource" in allowed:
             return
         run.add("error", "structure",

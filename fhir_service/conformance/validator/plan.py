@@ -14,8 +14,12 @@ if TYPE_CHECKING:
     from fhir_service.conformance.validator.engine import Node
 
 
+CORE = "http://hl7.org/fhir/StructureDefinition/"
+_UNSET = object()
+
+
 class Plan:
-    __slots__ = ("cardinality", "children_of")
+    __slots__ = ("cardinality", "children_of", "targets")
 
     def __init__(self, node: Node) -> None:
         # children whose count can be wrong: a minimum, or a maximum that an instance can
@@ -26,6 +30,7 @@ class Plan:
         )
         # type name -> (node describing the children, its model) or None
         self.children_of: dict[str, Any] = {}
+        self.targets: Any = _UNSET  # see reference_targets
 
 
 def plan_of(node: Node) -> Plan:
@@ -33,3 +38,17 @@ def plan_of(node: Node) -> Plan:
     if plan is None:
         plan = node.plan = Plan(node)
     return plan
+
+
+def reference_targets(validator: Any, node: Node) -> frozenset[str] | None:
+    """The resource types a Reference at ``node`` may point to; None when it names no target
+    or a target profile that is not known here (its type is then unknown)."""
+    plan = plan_of(node)
+    if plan.targets is _UNSET:
+        targets = [p for t in node.types if t.code == "Reference" for p in t.targets]
+        if not targets or not all(p.startswith(CORE) or validator.registry.by_url(p)
+                                  for p in targets):
+            plan.targets = None
+        else:
+            plan.targets = frozenset(validator._profile_type(p) for p in targets)
+    return plan.targets  # type: ignore[no-any-return]

@@ -347,3 +347,28 @@ def test_snomed_and_standard_property_filters(core: Registry) -> None:
     inc[1]["filter"][0]["value"] = "1"
     errors = _errors(v.validate(vs))
     assert len([e for e in errors if "filter" in e]) == 3, errors
+
+
+def test_type_slice_of_a_choice_does_not_restrict_its_other_types(core: Registry) -> None:
+    profile = {
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/eff",
+        "name": "Eff", "status": "draft", "kind": "resource", "abstract": False,
+        "type": "Observation", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
+        "differential": {"element": [
+            {"id": "Observation.effective[x]", "path": "Observation.effective[x]", "min": 1,
+             "slicing": {"discriminator": [{"type": "type", "path": "$this"}],
+                         "rules": "open"},
+             "type": [{"code": "dateTime"}, {"code": "Period"}]},
+            {"id": "Observation.effective[x]:effectivePeriod",
+             "path": "Observation.effective[x]", "sliceName": "effectivePeriod",
+             "type": [{"code": "Period"}]}]},
+    }
+    v = _with(core, profile)
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
+           "effectiveDateTime": "2024-01-01"}
+    url = ["http://example.org/sd/eff"]
+    assert _errors(v.validate(obs, url)) == []
+    obs.pop("effectiveDateTime")
+    obs["effectiveInstant"] = "2024-01-01T00:00:00Z"
+    assert _errors(v.validate(obs, url))

@@ -122,6 +122,12 @@ class SnapshotGenerator:
                 log.info("%s: differential element %s has no base element", sd.get("url"),
                          diff["id"])
                 continue
+            if _is_type_slice(diff["id"]):
+                # "effective[x]:effectivePeriod" constrains effective[x] when it is a Period:
+                # its type and cardinality are not the choice element's
+                _merge(elems[pos], {k: v for k, v in diff.items()
+                                    if k not in ("type", "min", "max", "sliceName")})
+                continue
             _merge(elems[pos], diff)
         return elems
 
@@ -278,6 +284,13 @@ class SnapshotGenerator:
                     copies.append(c)
         elems[end:end] = copies
         return end
+
+
+def _is_type_slice(eid: str) -> bool:
+    """Is the last segment of ``eid`` a type slice of a choice (``value[x]:valueQuantity``)?"""
+    name, _, slice_name = split_id(eid)[-1].partition(":")
+    return name.endswith("[x]") and slice_name.startswith(name[:-3]) and (
+        slice_name[len(name) - 3 : len(name) - 2].isupper())
 
 
 def _union_constraints(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,7 +20,12 @@ from fhir_service.conformance.registry import Registry
 from fhir_service.conformance.structure import StructureChecker, _type_code, _upper_first
 from fhir_service.conformance.validator import definitions, fhirpath, ranges
 from fhir_service.conformance.validator.fhirpath import Invariant, InvariantCache
-from fhir_service.conformance.validator.plan import Plan, plan_of, reference_targets
+from fhir_service.conformance.validator.plan import (
+    Plan,
+    cardinality_failures,
+    plan_of,
+    reference_targets,
+)
 from fhir_service.conformance.validator.snapshot import SnapshotGenerator, split_id
 from fhir_service.conformance.validator.terminology import Terminology
 from fhir_service.conformance.validator.xhtml import check_div
@@ -388,8 +393,7 @@ class Validator:
                 run.add("error", "structure", "null is not allowed here", loc)
             else:
                 self._item(run, value, child, ctype, loc, resource, root)
-        for name, child in plan_of(node).cardinality:
-            n = counts.get(name, 0)
+        for name, child, n in cardinality_failures(node, counts):
             if n < child.min:
                 shown = f"{name}[x]" if child.choice else name
                 run.add("error", "required",

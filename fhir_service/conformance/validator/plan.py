@@ -40,6 +40,17 @@ def plan_of(node: Node) -> Plan:
     return plan
 
 
+def cardinality_failures(node: Node, counts: dict[str, int]) -> list[tuple[str, Node, int]]:
+    """(name, child, count) of the children of ``node`` whose count breaks their min or max,
+    given the counts of the children an object holds."""
+    out = []
+    for name, child in plan_of(node).cardinality:
+        n = counts.get(name, 0)
+        if n < child.min or (child.max is not None and n > child.max):
+            out.append((name, child, n))
+    return out
+
+
 def reference_targets(validator: Any, node: Node) -> frozenset[str] | None:
     """The resource types a Reference at ``node`` may point to; None when it names no target
     or a target profile that is not known here (its type is then unknown)."""

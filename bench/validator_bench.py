@@ -91,6 +91,34 @@ def rate(validator: Validator, corpus: list[dict[str, Any]], rounds: int,
     return best_wall, best_cpu
 
 
+def bare_walk_rate(validator: Validator, corpus: list[dict[str, Any]], repeat: int) -> float:
+    """The floor of a snapshot-driven walk in Python: each key looked up in the compiled
+    element tree and each object visited, nothing checked (best CPU rate of ``repeat``)."""
+    model = validator.model(PROFILE)
+    assert model is not None
+
+    def walk(obj: dict[str, Any], node: Any) -> None:
+        keys = node.choice_keys
+        for key, value in obj.items():
+            found = keys.get(key[1:] if key[:1] == "_" else key)
+            if found is None:
+                continue
+            child, ctype = found
+            for item in value if isinstance(value, list) else (value,):
+                if isinstance(item, dict):
+                    target = validator._children_of(child, ctype)
+                    if target is not None:
+                        walk(item, target[0])
+
+    best = 0.0
+    for _ in range(repeat):
+        c = time.process_time()
+        for resource in corpus:
+            walk(resource, model.root)
+        best = max(best, len(corpus) / max(time.process_time() - c, 1e-9))
+    return best
+
+
 def breakdown(validator: Validator, corpus: list[dict[str, Any]]) -> list[tuple[str, float]]:
     prof = cProfile.Profile()
     prof.enable()
@@ -163,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         wall, cpu = rate(validator, corpus, rounds, args.repeat, forget)
         print(f"  {label:22} {wall:7,.0f} CarePlans/s wall ({1e6 / wall:5,.0f} µs), "
               f"{cpu:7,.0f} /s CPU time ({1e6 / cpu:5,.0f} µs); target 2,000/s")
+    floor = bare_walk_rate(validator, generated, args.repeat)
+    print(f"  {'bare walk, no checks':22} {floor:7,.0f} CarePlans/s CPU time ({1e6 / floor:5,.0f} µs)"
+          ": the ceiling of a Python walk over the snapshot")
     print("time breakdown (cProfile own time, 1,000 generated, cold):")
     getattr(validator.checker, "_valid", set()).clear()
     for phase, share in breakdown(validator, generated):

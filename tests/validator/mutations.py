@@ -1,7 +1,8 @@
 """A mutation corpus from the IG examples: each mutant breaks exactly one rule.
 
 Kinds: remove a required element, break a cardinality, wrong code in a required binding,
-wrong reference type, wrong fixed/pattern value, bad primitive format; the invariants are
+wrong reference type (a literal ``Substance/…`` reference, and a contained Substance),
+wrong fixed/pattern value, bad primitive format; the invariants are
 broken by the hand-made examples of ``tests/ig/invalid/`` (one per invariant).
 """
 
@@ -98,6 +99,14 @@ def mutants(v: Validator) -> list[Mutant]:
                 target = m[c.name][0] if isinstance(m[c.name], list) else m[c.name]
                 target["reference"] = "Substance/not-allowed-here"
                 corpus.append(Mutant(f"{name}/ref-type-{c.name}", "reference", m))
+                # the same, to a target at hand (contained): both validators resolve it
+                m = copy.deepcopy(m)
+                target = m[c.name][0] if isinstance(m[c.name], list) else m[c.name]
+                target["reference"] = "#not-allowed-here"
+                m.setdefault("contained", []).append(
+                    {"resourceType": "Substance", "id": "not-allowed-here",
+                     "code": {"text": "not a valid target"}})
+                corpus.append(Mutant(f"{name}/ref-contained-{c.name}", "reference", m))
                 break
         # 5. wrong fixed / pattern value (primitive)
         for c in kids:

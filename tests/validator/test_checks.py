@@ -372,3 +372,20 @@ def test_type_slice_of_a_choice_does_not_restrict_its_other_types(core: Registry
     obs.pop("effectiveDateTime")
     obs["effectiveInstant"] = "2024-01-01T00:00:00Z"
     assert _errors(v.validate(obs, url))
+
+
+def test_reference_types_resolved_and_literal(core: Registry) -> None:
+    goal = {"resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": "d"},
+            "subject": {"reference": "Substance/x"}}
+    strict, lenient = Validator(core), Validator(core, unresolved_reference_types="warning")
+    assert any("not a valid target" in e for e in _errors(strict.validate(goal)))
+    issues = lenient.validate(goal)
+    assert _errors(issues) == [] and any("not a valid target" in i.diagnostics for i in issues)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "http://a.org/fhir/Goal/g", "resource": {**goal, "id": "g"}},
+        {"fullUrl": "http://a.org/fhir/Substance/x",
+         "resource": {"resourceType": "Substance", "id": "x", "code": {"text": "s"}}}]}
+    assert any("not a valid target" in e for e in _errors(lenient.validate(bundle)))
+    contained = {**goal, "subject": {"reference": "#s"},
+                 "contained": [{"resourceType": "Substance", "id": "s", "code": {"text": "s"}}]}
+    assert any("not a valid target" in e for e in _errors(lenient.validate(contained)))

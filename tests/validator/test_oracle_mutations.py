@@ -27,15 +27,28 @@ def test_mutation_verdicts_agree_with_hl7(validator: Validator) -> None:
             pytest.skip("build/ig/ package absent: run make ig")
         results = oracle.validate(sources, igs=[str(package)], load_sources=False)
     theirs = [not r.valid for r in results]
-    ours = [any(i.severity in ("error", "fatal") for i in validator.validate(s))
-            for s in sources]
     names = [n for n, _ in valid] + [m.name for m in corpus]
-    disagree = [(n, o, t) for n, o, t in zip(names, ours, theirs, strict=True) if o != t]
-    agreement = 1 - len(disagree) / len(sources)
-    print(f"agreement {agreement:.1%} on {len(sources)}; disagreements: {disagree}")
-    assert not any(ours[: len(valid)]), "false errors on the valid IG examples"
-    # measured 88.0% (117 instances): the HL7 validator does not reject a literal reference
-    # of a type outside profiled targets (Substance/x for Reference(CMPatient)) when it cannot
-    # resolve it; we do (by literal type), and the HL7 validator reports an error on
-    # CareTeam-diego-careteam that we do not. Target 95%; this floor guards regressions.
-    assert agreement >= 0.85, disagree
+    # The HL7 validator's command line runs without a reference resolver: it checks the type
+    # of a reference whose target it can resolve (contained, in the Bundle), not the type a
+    # literal reference implies (Substance/x for Reference(Patient)). We check both by
+    # default; compared under the oracle's policy, and reported under ours.
+    like_oracle = Validator(validator.registry, unresolved_reference_types="warning")
+
+    def verdicts(v: Validator) -> list[bool]:
+        return [any(i.severity in ("error", "fatal") for i in v.validate(s)) for s in sources]
+
+    def disagreements(ours: list[bool]) -> list[tuple[str, bool, bool]]:
+        return [(n, o, t) for n, o, t in zip(names, ours, theirs, strict=True) if o != t]
+
+    same_policy = disagreements(verdicts(like_oracle))
+    strict = disagreements(verdicts(validator))
+    agreement = 1 - len(same_policy) / len(sources)
+    print(f"agreement {agreement:.1%} on {len(sources)} (same reference policy); "
+          f"{1 - len(strict) / len(sources):.1%} with our default policy, where the "
+          f"disagreements are literal reference types: {strict}")
+    assert not any(verdicts(like_oracle)[: len(valid)]), "false errors on the valid IG examples"
+    assert not any(verdicts(validator)[: len(valid)]), "false errors on the valid IG examples"
+    # measured 100% (132 instances); the target is 95%
+    assert agreement >= 0.95, same_policy
+    # our default differs only on the literal reference type mutants, which the oracle skips
+    assert all("/ref-type-" in n and o and not t for n, o, t in strict), strict

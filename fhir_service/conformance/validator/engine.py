@@ -198,15 +198,21 @@ class Validator:
 
     def __init__(self, registry: Registry, unknown_extensions: str = "error",
                  allow_example_urls: bool = False, html_in_markdown: str = "warning",
-                 check_contained: bool = True) -> None:
+                 check_contained: bool = True,
+                 unresolved_reference_types: str = "error") -> None:
         """``unknown_extensions``: severity of an extension whose definition is unknown
         (the reference validator says error; on write we say warning so that data carrying
         other IGs' extensions still loads). ``html_in_markdown``: severity of what looks like
         an HTML tag in a markdown value (the reference validator's default is warning, error
         with its option noHtmlInMarkdown). ``check_contained``: False leaves contained
-        resources unchecked (the reference validator's validateContains IGNORE)."""
+        resources unchecked (the reference validator's validateContains IGNORE).
+        ``unresolved_reference_types``: severity of a literal reference (``Substance/1``)
+        whose type is not a target of the element, when the target is not in the resource or
+        its Bundle; the reference validator run without a resolver (its command line) does
+        not check those ("warning" compares with it), references that resolve it does."""
         self.html_in_markdown = html_in_markdown
         self.check_contained = check_contained
+        self.unresolved_reference_types = unresolved_reference_types
         self.registry = registry
         self.unknown_extensions = unknown_extensions
         self.allow_example_urls = allow_example_urls  # example.org extensions: warnings
@@ -857,6 +863,7 @@ class Validator:
         if not isinstance(ref, str):
             return
         rtype: str | None = None
+        unresolved = False  # a literal reference whose target is not at hand
         if ref.startswith("#"):
             container = root if isinstance(root, dict) else resource
             if ref == "#":
@@ -885,12 +892,13 @@ class Validator:
             rtype = _ref_type(ref)
             if rtype is not None and self.registry.type_definition(rtype) is None:
                 rtype = None
+            unresolved = _bundle_entry(run.bundle, ref) is None
         allowed = reference_targets(self, node)  # None: no target, or one we do not know
         if allowed is None or rtype is None:
             return
         if rtype in allowed or "Resource" in allowed or "DomainResource" in allowed:
             return
-        run.add("error", "structure",
+        run.add(self.unresolved_reference_types if unresolved else "error", "structure",
                 f"The type '{rtype}' implied by the reference is not a valid target for "
                 f"{node.path} (must be one of {', '.join(sorted(allowed))}){_from(run)}",
                 f"{expr}.reference")
@@ -1067,6 +1075,22 @@ def _local_refs(obj: Any) -> Any:
     elif isinstance(obj, list):
         for item in obj:
             yield from _local_refs(item)
+
+
+def _bundle_entry(bundle: dict[str, Any] | None, ref: str) -> dict[str, Any] | None:
+    """The resource of the Bundle a literal reference (relative or absolute) points to."""
+    if bundle is None:
+        return None
+    for entry in bundle.get("entry", []) or []:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict):
+            continue
+        full = entry.get("fullUrl") or ""
+        if full == ref or (isinstance(full, str) and full.endswith("/" + ref)) or (
+            f"{res.get('resourceType')}/{res.get('id')}" == ref
+        ):
+            return res
+    return None
 
 
 def _ref_type(ref: Any) -> str | None:

@@ -14,7 +14,9 @@ FHIR-Converter and Whistle do (https://github.com/microsoft/FHIR-Converter):
   entities matched by identifiers);
 - ``wiring.json``: how a local key in the source becomes a reference to another resource;
 - ``codes/*.json``: code tables, shaped as FHIR ConceptMaps;
-- ``export.json``: the reverse map (FHIR → source), FHIRPath leaves.
+- ``export.json``: the reverse map (FHIR → source), FHIRPath leaves;
+- tabular forms named by the entry map (e.g. ``mappings/goals-csv/goals.json``): sheets whose
+  rows update one array of existing documents.
 
 A map that names a path the schema or the FHIR definitions do not know fails when loaded
 (:class:`~fhir_service.mapping.loader.MapLoadError`).

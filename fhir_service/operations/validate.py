@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fhir_service.conformance.registry import Registry
 from fhir_service.conformance.validator import Validator
+from fhir_service.conformance.validator.positions import outcome_with_positions
 from fhir_service.interactions.common import check_id, check_type, parse_body
 from fhir_service.operations import declare
 from fhir_service.outcomes import FhirError, Issue, operation_outcome
@@ -166,7 +167,7 @@ def _run(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str | None) -> Fhi
                                 ("profile",)))
     known = [u for u in profiles if validator.knows_profile(u)]
     issues.extend(validator.validate(resource, known))
-    return _answer(issues)
+    return _answer(issues, req.body, _resource_path(req, rtype))
 
 
 def _delete_issues(ctx: FhirContext, rtype: str, rid: str,
@@ -191,10 +192,32 @@ def _visible_key(session: Any, rtype: str, rid: str, access: Any) -> bool:
     return stored is not None and session.visible(stored.pk, access)
 
 
-def _answer(issues: list[Issue]) -> FhirResponse:
+def _answer(issues: list[Issue], text: bytes | None = None,
+            prefix: tuple[str | int, ...] = ()) -> FhirResponse:
+    """The OperationOutcome; with the body's text, each issue carries the line and column of
+    its element (operationoutcome-issue-line / -col, as the reference validator does)."""
     if not any(i.severity in ("error", "fatal", "warning") for i in issues):
         issues = [*issues, Issue("information", "informational", "All OK")]
-    return FhirResponse(200, operation_outcome(issues))
+    if text is None or not text.strip():
+        return FhirResponse(200, operation_outcome(issues))
+    return FhirResponse(200, outcome_with_positions(issues, text, prefix))
+
+
+def _resource_path(req: FhirRequest, rtype: str) -> tuple[str | int, ...]:
+    """Where the validated resource is in the body: the body itself, or a Parameters'
+    ``resource`` parameter."""
+    body = parse_body(req)
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        return ()
+    params = body.get("parameter", []) or []
+    if rtype == "Parameters" and not any(  # as _parse: a Parameters to validate, or a wrapper
+        isinstance(p, dict) and p.get("name") in ("resource", "mode", "profile") for p in params
+    ):
+        return ()
+    for i, p in enumerate(params):
+        if isinstance(p, dict) and p.get("name") == "resource":
+            return ("parameter", i, "resource")
+    return ()
 
 
 def validate_type(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirResponse:

@@ -389,3 +389,16 @@ def test_reference_types_resolved_and_literal(core: Registry) -> None:
     contained = {**goal, "subject": {"reference": "#s"},
                  "contained": [{"resourceType": "Substance", "id": "s", "code": {"text": "s"}}]}
     assert any("not a valid target" in e for e in _errors(lenient.validate(contained)))
+
+
+def test_positions_of_expressions_in_json_text() -> None:
+    from fhir_service.conformance.validator.positions import json_positions, locate
+
+    text = ('{\n  "resourceType": "Patient",\n  "name": [ {"given": ["A", "B\\\\"]},\n'
+            '    {"family": "F"} ],\n  "birthDate": "bad"\n}')
+    p = json_positions(text)
+    assert locate("Patient.birthDate", p) == (5, 3)
+    assert locate("Patient.name[1].family", p) == (4, 6)
+    assert locate("Patient.name[0].given[1]", p) == (3, 29)
+    assert locate("Patient.identifier", p) == (1, 1)  # absent: its parent, the resource
+    assert locate("Patient.name[0].given[1].extension", p) == (3, 29)

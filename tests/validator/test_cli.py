@@ -20,6 +20,11 @@ def test_validate_command(tmp_path: Path) -> None:
     out = json.loads(bad.stdout)
     assert len(out) == len(list(INVALID.glob("*.json")))
     assert all(any(i["severity"] == "error" for i in f["outcome"]["issue"]) for f in out)
+    # issues with an expression carry the line and column of their element
+    located = [i for f in out for i in f["outcome"]["issue"] if i.get("expression")]
+    assert located and all(
+        [e["url"].rsplit("-", 1)[-1] for e in i["extension"]] == ["line", "col"]
+        and all(e["valueInteger"] >= 1 for e in i["extension"]) for i in located)
     (tmp_path / "broken.json").write_text("{not json")
     broken = runner.invoke(app, ["validate", str(tmp_path)])
     assert broken.exit_code == 1

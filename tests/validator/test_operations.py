@@ -133,3 +133,31 @@ def test_validate_code_and_lookup(client: Any) -> None:
     r = client.get("/fhir/CodeSystem/$lookup", params={
         "system": "http://hl7.org/fhir/request-status", "code": "nope"})
     assert r.status_code == 404
+
+
+def test_validate_issues_carry_line_and_column(client: Any) -> None:
+    from fhir_service.conformance.validator.positions import COL, LINE
+
+    bad = careplan()
+    bad["status"] = "not-a-status"
+    text = json.dumps(bad, indent=2)
+    where = text.index('\n  "status"') + 3  # the top-level one (not text.status)
+    line = text.count("\n", 0, where) + 1
+    col = where - (text.rfind("\n", 0, where) + 1) + 1
+
+    def position(issue: dict[str, Any]) -> tuple[int, int]:
+        ext = {e["url"]: e["valueInteger"] for e in issue.get("extension", [])}
+        return ext[LINE], ext[COL]
+
+    r = client.post("/fhir/CarePlan/$validate", content=text.encode(), headers=H)
+    errors = [i for i in r.json()["issue"] if i["severity"] == "error"]
+    status = next(i for i in errors if i["expression"] == ["CarePlan.status"])
+    assert position(status) == (line, col)
+    # inside a Parameters, positions are those of the body
+    params = json.dumps({"resourceType": "Parameters",
+                         "parameter": [{"name": "resource", "resource": bad}]}, indent=1)
+    where = params.index('\n    "status"') + 5
+    r = client.post("/fhir/CarePlan/$validate", content=params.encode(), headers=H)
+    status = next(i for i in r.json()["issue"] if i.get("expression") == ["CarePlan.status"])
+    assert position(status) == (params.count("\n", 0, where) + 1,
+                                where - (params.rfind("\n", 0, where) + 1) + 1)

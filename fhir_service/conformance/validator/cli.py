@@ -18,7 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from fhir_service import fhir
-from fhir_service.outcomes import FhirError, Issue, operation_outcome
+from fhir_service.conformance.validator.positions import (
+    json_positions,
+    locate,
+    outcome_with_positions,
+)
+from fhir_service.outcomes import FhirError, Issue
 
 
 def _files(paths: list[Path]) -> list[Path]:
@@ -66,9 +71,12 @@ def validate_command(
             raise typer.Exit(2)
     files = _files(paths)
     results: list[tuple[Path, list[Issue]]] = []
+    texts: dict[Path, bytes] = {}
     for path in files:
         try:
-            resource = fhir.loads(path.read_bytes())
+            raw = path.read_bytes()
+            resource = fhir.loads(raw)
+            texts[path] = raw
             issues = validator.validate(resource, profiles)
         except FhirError as exc:
             issues = [Issue("fatal", i.code, i.diagnostics, i.expression) for i in exc.issues]
@@ -78,10 +86,11 @@ def validate_command(
     elapsed = time.perf_counter() - started
     n_err = sum(1 for _, issues in results if _errors(issues))
     if output == "json":
-        out = [{"file": str(p), "outcome": operation_outcome(i)} for p, i in results]
+        out = [{"file": str(p), "outcome": outcome_with_positions(i, texts.get(p))}
+               for p, i in results]
         sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_text(console, results, warnings)
+        _print_text(console, results, warnings, texts)
         console.print(f"{len(files)} file(s) validated in {elapsed:.2f} s: "
                       f"[{'red' if n_err else 'green'}]{n_err} with errors[/], "
                       f"{len(files) - n_err} valid")
@@ -94,7 +103,7 @@ def _errors(issues: list[Issue]) -> list[Issue]:
 
 
 def _print_text(console: Console, results: list[tuple[Path, list[Issue]]],
-                warnings: bool) -> None:
+                warnings: bool, texts: dict[Path, bytes]) -> None:
     shown = ("error", "fatal", "warning") if warnings else ("error", "fatal")
     for path, issues in results:
         listed = [i for i in issues if i.severity in shown]
@@ -104,7 +113,12 @@ def _print_text(console: Console, results: list[tuple[Path, list[Issue]]],
         table.add_column("severity", no_wrap=True)
         table.add_column("where", overflow="fold", ratio=1)
         table.add_column("message", overflow="fold", ratio=3)
+        positions = json_positions(texts[path]) if path in texts else {}
         for i in listed:
             colour = "red" if i.severity in ("error", "fatal") else "yellow"
-            table.add_row(f"[{colour}]{i.severity}[/]", ", ".join(i.expression), i.diagnostics)
+            where = ", ".join(i.expression)
+            at = locate(i.expression[0], positions) if i.expression and positions else None
+            if at is not None:
+                where = f"{where} ({at[0]}:{at[1]})"
+            table.add_row(f"[{colour}]{i.severity}[/]", where, i.diagnostics)
         console.print(table)

@@ -402,3 +402,17 @@ def test_positions_of_expressions_in_json_text() -> None:
     assert locate("Patient.name[0].given[1]", p) == (3, 29)
     assert locate("Patient.identifier", p) == (1, 1)  # absent: its parent, the resource
     assert locate("Patient.name[0].given[1].extension", p) == (3, 29)
+
+
+def test_display_of_a_local_code_system(core: Registry) -> None:
+    v = Validator(core)
+
+    def obs(display: str) -> dict[str, Any]:
+        return {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
+                "interpretation": [{"coding": [{
+                    "system": "http://hl7.org/fhir/administrative-gender", "code": "male",
+                    "display": display}]}]}
+
+    assert _errors(v.validate(obs("Male"))) == []
+    assert _errors(v.validate(obs("  male "))) == []  # case and spacing aside
+    assert any("Wrong Display Name" in e for e in _errors(v.validate(obs("Female"))))

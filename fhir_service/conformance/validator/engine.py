@@ -825,6 +825,25 @@ class Validator:
         if known is False:
             run.add("error", "code-invalid",
                     f"Unknown code '{code}' in the code system '{system}'", f"{expr}.code")
+        elif known and isinstance(coding.get("display"), str):
+            self._display(run, system, code, coding["display"], f"{expr}.display")
+
+    def _display(self, run: _Run, system: str, code: str, display: str, expr: str) -> None:
+        """Coding.display is one of the displays the code system gives the code (its display
+        or a designation), case and spacing aside, as the reference validator checks it
+        (https://hl7.org/fhir/R4/datatypes.html#Coding)."""
+        cs = self.terminology.code_system(system)
+        concept = cs.find(code) if cs is not None else None
+        if concept is None:
+            return
+        valid = [concept.display] if concept.display else []
+        valid += [d.get("value") for d in concept.designations
+                  if isinstance(d, dict) and isinstance(d.get("value"), str)]
+        if not valid or _norm(display) in {_norm(str(v)) for v in valid}:
+            return
+        choices = " or ".join(f"'{v}'" for v in dict.fromkeys(valid))
+        run.add("error", "invalid", f"Wrong Display Name '{display}' for {system}#{code}. "
+                f"Valid display is {choices}", expr)
 
     def _coding_system(self, run: _Run, system: str, expr: str) -> bool:
         """Coding.system names a code system by its absolute canonical URL
@@ -1198,6 +1217,10 @@ def _equal_fixed(actual: Any, fixed: Any) -> bool:
         return (isinstance(actual, list) and len(actual) == len(fixed)
                 and all(_equal_fixed(a, f) for a, f in zip(actual, fixed, strict=True)))
     return bool(actual == fixed)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def _from(run: _Run) -> str:

@@ -416,3 +416,32 @@ def test_display_of_a_local_code_system(core: Registry) -> None:
     assert _errors(v.validate(obs("Male"))) == []
     assert _errors(v.validate(obs("  male "))) == []  # case and spacing aside
     assert any("Wrong Display Name" in e for e in _errors(v.validate(obs("Female"))))
+
+
+def test_targets_at_hand_conform_to_target_profiles(core: Registry) -> None:
+    patient_profile = {
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/pat",
+        "name": "Pat", "status": "draft", "kind": "resource", "abstract": False,
+        "type": "Patient", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "differential": {"element": [{"id": "Patient.identifier", "path": "Patient.identifier",
+                                      "min": 1}]}}
+    goal_profile = {
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/goal",
+        "name": "G", "status": "draft", "kind": "resource", "abstract": False,
+        "type": "Goal", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Goal",
+        "differential": {"element": [{"id": "Goal.subject", "path": "Goal.subject", "type": [
+            {"code": "Reference", "targetProfile": ["http://example.org/sd/pat"]}]}]}}
+    v = _with(core, patient_profile, goal_profile)
+    goal = {"resourceType": "Goal", "id": "g", "lifecycleStatus": "active",
+            "description": {"text": "d"}, "subject": {"reference": "Patient/p"},
+            "meta": {"profile": ["http://example.org/sd/goal"]}}
+    patient = {"resourceType": "Patient", "id": "p", "identifier": [{"value": "1"}]}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "http://a.org/fhir/Goal/g", "resource": goal},
+        {"fullUrl": "http://a.org/fhir/Patient/p", "resource": patient}]}
+    assert _errors(v.validate(bundle)) == []
+    del patient["identifier"]
+    assert any("profile match" in e for e in _errors(v.validate(bundle)))
+    assert _errors(v.validate(goal)) == []  # not at hand: not checked

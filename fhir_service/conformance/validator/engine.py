@@ -182,12 +182,15 @@ class StructureModel:
 class _Run:
     """State of one validation: issues found and the resources in scope."""
 
-    __slots__ = ("bundle", "issues", "profile")
+    __slots__ = ("bundle", "guard", "issues", "profile")
 
-    def __init__(self, bundle: dict[str, Any] | None = None) -> None:
+    def __init__(self, bundle: dict[str, Any] | None = None,
+                 guard: set[tuple[int, str]] | None = None) -> None:
         self.issues: list[Issue] = []
         self.bundle = bundle
         self.profile = ""
+        # (resource, profile) conformance checks under way: references that loop end there
+        self.guard: set[tuple[int, str]] = guard if guard is not None else set()
 
     def add(self, severity: str, code: str, message: str, expr: str) -> None:
         self.issues.append(Issue(severity, code, message, (expr,)))
@@ -657,7 +660,7 @@ class Validator:
                 values = _walk(item, path)
                 if not values or not profiles:
                     return False
-                if not any(self._conforms_profile(v, p) for v in values for p in profiles):
+                if not any(self._conforms_profile(v, p, run) for v in values for p in profiles):
                     return False
             else:
                 return False
@@ -670,11 +673,13 @@ class Validator:
         self._item(sub, item, s, tname, "x", {}, {})
         return not any(i.severity in ("error", "fatal") for i in sub.issues)
 
-    def _conforms_profile(self, value: Any, url: str) -> bool:
+    def _conforms_profile(self, value: Any, url: str, run: _Run | None = None) -> bool:
         model = self.model(url)
         if model is None:
             return False
         if isinstance(value, dict) and "resourceType" in value:
+            if run is not None:  # in the Bundle being validated: its references resolve
+                return self._resource_conforms(run, value, url)
             issues = self.validate(value, [url], meta_profiles=False)
         else:
             sub = _Run()
@@ -682,6 +687,25 @@ class Validator:
                 self._complex(sub, value, model.root, model.type, "x", {}, {})
             issues = sub.issues
         return not any(i.severity in ("error", "fatal") for i in issues)
+
+    def _resource_conforms(self, run: _Run, res: dict[str, Any], url: str) -> bool:
+        """Does ``res`` (contained, or an entry of the Bundle of ``run``) conform to the
+        profile ``url``? A check already under way for the same pair counts as conforming."""
+        key = (id(res), url)
+        if key in run.guard:
+            return True
+        run.guard.add(key)
+        try:
+            sub = _Run(run.bundle, run.guard)
+            scope = fhirpath.set_scope(res, res, run.bundle)
+            try:
+                self._resource(sub, res, str(res.get("resourceType")), [url], False, False,
+                               res)
+            finally:
+                fhirpath.restore_scope(scope)
+        finally:
+            run.guard.discard(key)
+        return not any(i.severity in ("error", "fatal") for i in sub.issues)
 
     def _disc_node(self, s: Node, path: str, tname: str) -> Node | None:
         node: Node | None = s
@@ -883,6 +907,7 @@ class Validator:
             return
         rtype: str | None = None
         unresolved = False  # a literal reference whose target is not at hand
+        resolved: dict[str, Any] | None = None
         if ref.startswith("#"):
             container = root if isinstance(root, dict) else resource
             if ref == "#":
@@ -896,6 +921,7 @@ class Validator:
                             "in the resource", f"{expr}.reference")
                     return
                 rtype = target.get("resourceType")
+                resolved = target
         elif ref.startswith(("urn:uuid:", "urn:oid:")):
             if run.bundle is not None:
                 entry = next((e for e in run.bundle.get("entry", []) or []
@@ -907,20 +933,41 @@ class Validator:
                     return
                 res = entry.get("resource")
                 rtype = res.get("resourceType") if isinstance(res, dict) else None
+                resolved = res if isinstance(res, dict) else None
         else:
             rtype = _ref_type(ref)
             if rtype is not None and self.registry.type_definition(rtype) is None:
                 rtype = None
-            unresolved = _bundle_entry(run.bundle, ref) is None
+            resolved = _bundle_entry(run.bundle, ref)
+            unresolved = resolved is None
         allowed = reference_targets(self, node)  # None: no target, or one we do not know
         if allowed is None or rtype is None:
             return
         if rtype in allowed or "Resource" in allowed or "DomainResource" in allowed:
+            if resolved is not None:
+                self._target_profiles(run, resolved, node, ref, expr)
             return
         run.add(self.unresolved_reference_types if unresolved else "error", "structure",
                 f"The type '{rtype}' implied by the reference is not a valid target for "
                 f"{node.path} (must be one of {', '.join(sorted(allowed))}){_from(run)}",
                 f"{expr}.reference")
+
+    def _target_profiles(self, run: _Run, target: dict[str, Any], node: Node, ref: str,
+                         expr: str) -> None:
+        """A target at hand conforms to one of the element's target profiles of its type
+        (https://hl7.org/fhir/R4/elementdefinition-definitions.html#ElementDefinition.type.targetProfile);
+        core type definitions and unknown profiles are not checked."""
+        rtype = target.get("resourceType")
+        profiles = [p for t in node.types if t.code == "Reference" for p in t.targets
+                    if not p.startswith(CORE) and (m := self.model(p)) is not None
+                    and m.type == rtype]
+        if not profiles or any(p.startswith(CORE) and p.endswith(f"/{rtype}")
+                               for t in node.types for p in t.targets):
+            return
+        if any(self._resource_conforms(run, target, p) for p in profiles):
+            return
+        run.add("error", "structure", f"Unable to find a profile match for {ref} among "
+                f"choices: {', '.join(profiles)}{_from(run)}", f"{expr}")
 
     # --- extensions ----------------------------------------------------------------------
 

@@ -216,6 +216,8 @@ class Validator:
         self.html_in_markdown = html_in_markdown
         self.check_contained = check_contained
         self.unresolved_reference_types = unresolved_reference_types
+        # (system, code) -> (displays, normalised displays) of local code systems
+        self._displays: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str]]] = {}
         self.registry = registry
         self.unknown_extensions = unknown_extensions
         self.allow_example_urls = allow_example_urls  # example.org extensions: warnings
@@ -856,16 +858,20 @@ class Validator:
         """Coding.display is one of the displays the code system gives the code (its display
         or a designation), case and spacing aside, as the reference validator checks it
         (https://hl7.org/fhir/R4/datatypes.html#Coding)."""
-        cs = self.terminology.code_system(system)
-        concept = cs.find(code) if cs is not None else None
-        if concept is None:
+        key = (system, code)
+        valid = self._displays.get(key)
+        if valid is None:
+            cs = self.terminology.code_system(system)
+            concept = cs.find(code) if cs is not None else None
+            shown = [concept.display] if concept is not None and concept.display else []
+            shown += [d.get("value") for d in (concept.designations if concept else [])
+                      if isinstance(d, dict) and isinstance(d.get("value"), str)]
+            valid = (tuple(dict.fromkeys(str(v) for v in shown)),
+                     frozenset(_norm(str(v)) for v in shown))
+            self._displays[key] = valid
+        if not valid[0] or display in valid[0] or _norm(display) in valid[1]:
             return
-        valid = [concept.display] if concept.display else []
-        valid += [d.get("value") for d in concept.designations
-                  if isinstance(d, dict) and isinstance(d.get("value"), str)]
-        if not valid or _norm(display) in {_norm(str(v)) for v in valid}:
-            return
-        choices = " or ".join(f"'{v}'" for v in dict.fromkeys(valid))
+        choices = " or ".join(f"'{v}'" for v in valid[0])
         run.add("error", "invalid", f"Wrong Display Name '{display}' for {system}#{code}. "
                 f"Valid display is {choices}", expr)
 

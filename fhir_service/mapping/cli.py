@@ -108,6 +108,8 @@ def export_command(
         raise typer.Exit(1) from None
     finally:
         ctx.close()
+    for problem in result.problems:
+        console.print(f"[yellow]not a valid case file: {problem.path}: {problem.message}[/]")
     text = fhir.dumps(result.document, pretty=True).decode() + "\n"
     if output is None:
         sys.stdout.write(text)

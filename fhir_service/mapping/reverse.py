@@ -189,6 +189,7 @@ class ExportResult:
     document: dict[str, Any]
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "Type/id" -> resource
     notes: list[str] = field(default_factory=list)
+    problems: list[Any] = field(default_factory=list)  # the document against the source schema
 
 
 class Exporter:

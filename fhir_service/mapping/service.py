@@ -133,4 +133,23 @@ class CasefileService:
         exporter = Exporter(self.mset.reverse, self.mset.schema, self.mset.tables,
                             self.mset.wiring.get("reverse", {}), self.reader)
         params = {**(params or {}), **({"plan": plan_id} if plan_id else {})}
-        return exporter.run(root_id, params, {"now": self.now()})
+        result = exporter.run(root_id, params, {"now": self.now(),
+                                                "base": self.reader.base_url})
+        # FHIR written by other clients may not make a valid case file (e.g. no identifier in
+        # the source's namespace, a required element missing): say where, let the caller choose
+        from fhir_service.mapping.forward import run_checks
+        from fhir_service.mapping.template import Problem
+
+        problems = [Problem(p, m) for p, m in self.mset.schema.validate(result.document)]
+        run_checks(self.mset, result.document, problems)
+        result.problems = problems
+        return result
+
+    @staticmethod
+    def invalid_export(result: ExportResult, what: str) -> FhirError:
+        from fhir_service.outcomes import Issue
+
+        issues = [Issue("error", "processing", f"{p.path}: {p.message}", (p.path,))
+                  for p in result.problems]
+        return FhirError("unprocessable", f"The FHIR data of {what} does not make a valid case "
+                         f"file ({len(issues)} problem(s))", issues=issues)

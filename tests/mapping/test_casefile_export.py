@@ -242,3 +242,27 @@ def test_a_bad_reverse_map_fails_at_load(ctx: Any, tmp_path: Path, change: Any,
     (folder / "export.json").write_text(json.dumps(reverse), encoding="utf-8")
     with pytest.raises(MapLoadError, match=re.escape(error)):
         load(folder, ctx.registry, ctx.checker)
+
+
+def test_fhir_that_makes_no_valid_case_file(router: Any, service: CasefileService) -> None:
+    """An episode written by another FHIR client without what the case file requires exports
+    as it maps (lenient), or answers 422 naming every problem with Prefer: handling=strict."""
+    for resource in ({"resourceType": "Patient", "id": "p1", "name": [{"family": "X"}]},
+                     {"resourceType": "Organization", "id": "o1", "name": "O"},
+                     {"resourceType": "EpisodeOfCare", "id": "e1", "status": "active",
+                      "patient": {"reference": "Patient/p1"},
+                      "managingOrganization": {"reference": "Organization/o1"}}):
+        router.dispatch(FhirRequest("PUT", [resource["resourceType"], resource["id"]],
+                                    body=fhir.dumps(resource),
+                                    headers={"content-type": "application/fhir+json"}))
+    result = service.export("e1")
+    assert result.document["source"]["system"] == "http://localhost/fhir"  # ids are local keys
+    assert result.document["person"] == {"localId": "p1", "family": "X"}
+    assert {p.path for p in result.problems} == {"$.episode.programme"}
+    lenient = router.dispatch(FhirRequest("GET", ["EpisodeOfCare", "e1", "$casefile"]))
+    assert lenient.status == 200
+    with pytest.raises(FhirError) as err:
+        router.dispatch(FhirRequest("GET", ["EpisodeOfCare", "e1", "$casefile"],
+                                    headers={"prefer": "handling=strict"}))
+    assert err.value.status == 422
+    assert "$.episode.programme" in {i.expression[0] for i in err.value.issues}

@@ -267,7 +267,8 @@ def evaluate_native(inv: Invariant, node: Any, type_path: str, resource: Any,
     if fn is None:
         return NOT_NATIVE
     try:
-        return verdict(fn(node, {"resource": resource, "rootResource": root}))
+        return verdict(fn(node, {"resource": resource, "rootResource": root,
+                                 "resolve": _resolve}))
     except native.Bail:
         return NOT_NATIVE  # this value needs fhirpathpy's typed nodes
     except native.Fail:

@@ -416,6 +416,31 @@ def _function(name: str, params: list[dict[str, Any]], fpath: Path, tpath: Path)
             return out
 
         return select, out_path
+    if name == "resolve" and not params:
+        def resolve(focus: list[Any], this: list[Any], env: Env) -> list[Any]:
+            if focus and env["resolve"](focus):
+                raise Bail("a reference that resolves")  # fhirpathpy's typed resource nodes
+            return []
+
+        return resolve, None
+    if name == "ofType" and len(params) == 1:
+        def of_type(focus: list[Any], this: list[Any], env: Env) -> list[Any]:
+            if focus:
+                raise Bail("ofType")  # type tests need fhirpathpy's type model
+            return []
+
+        return of_type, None
+    if name == "iif" and len(params) in (2, 3):
+        cond, ok, *rest = (_expr(p, fpath, fpath)[0] for p in params)
+        fail = rest[0] if rest else None
+
+        def iif(focus: list[Any], this: list[Any], env: Env) -> list[Any]:
+            c = cond(focus, focus, env)
+            if len(c) == 1 and c[0] == True:  # noqa: E712 - fhirpathpy's is_true
+                return ok(focus, focus, env)
+            return fail(focus, focus, env) if fail is not None else []
+
+        return iif, None
     if name == "trace" and len(params) == 1 and _literal_string(params[0]) is not None:
         return (lambda focus, this, env: focus), fpath  # the validator's traceFn is a no-op
     if name in ("matches", "startsWith", "contains") and len(params) == 1:

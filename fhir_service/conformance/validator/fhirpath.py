@@ -9,6 +9,9 @@ fhirpathpy 2.2.4 differs from the spec (``extension('url')`` returns only the fi
 ``as`` applied to collections); functions it lacks are supplied (``hasValue``, ``resolve`` over
 contained resources and the Bundle, ``htmlChecks``, ``memberOf`` over local terminology) or,
 when not decidable here (``conformsTo``), make the invariant *unchecked* (information).
+The other invariants are compiled into Python closures by :mod:`.native` when their shape
+allows it (with fhirpathpy's verdict, proven on the R4 and IG examples); fhirpathpy evaluates
+the rest, and the values the closures leave to it.
 """
 
 from __future__ import annotations

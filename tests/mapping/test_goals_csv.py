@@ -122,3 +122,19 @@ def test_csv_over_http(client: Any) -> None:
                       headers={"content-type": "text/csv"})
     assert bad.status_code == 400
     assert bad.json()["issue"][0]["expression"] == ["row 2, column due"]
+
+
+def test_sheet_in_a_parameters_binary(client: Any) -> None:
+    import base64
+
+    raw = (EXAMPLES / f"{NAMES[0]}.json").read_bytes()
+    assert client.post("/fhir/$import-casefile", content=raw,
+                       headers={"content-type": "application/json"}).status_code == 200
+    params = {"resourceType": "Parameters", "parameter": [{"name": "casefile", "resource": {
+        "resourceType": "Binary", "contentType": "text/csv",
+        "data": base64.b64encode(SHEET).decode()}}]}
+    resp = client.post("/fhir/$import-casefile", json=params,
+                       headers={"content-type": "application/fhir+json"})
+    assert resp.status_code == 200, resp.text
+    outcome = resp.json()["parameter"][0]["resource"]
+    assert "created: 1 Goal" in outcome["issue"][0]["diagnostics"]

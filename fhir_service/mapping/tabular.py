@@ -164,7 +164,7 @@ class TabularImport:
             described = ", ".join(f"{k} {v!r}" for k, v in group.keys.items())
             problems.append(Problem(where, f"{'no' if not found else len(found)} "
                                     f"{locate['search']} found for {described}: the sheet "
-                                    "updates an existing case file that you may read"))
+                                    "updates an existing record that you may read"))
             return
         resource = found[0]
         roots = [r for r in _compile(locate["root"])(resource, {}) if isinstance(r, str)]

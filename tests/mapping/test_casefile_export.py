@@ -266,3 +266,30 @@ def test_fhir_that_makes_no_valid_case_file(router: Any, service: CasefileServic
                                     headers={"prefer": "handling=strict"}))
     assert err.value.status == 422
     assert "$.episode.programme" in {i.expression[0] for i in err.value.issues}
+
+
+def test_the_reverse_map_fills_every_field_of_the_contract(service: CasefileService) -> None:
+    """A field added to the schema (and the forward maps) without its reverse would silently
+    drop out of every export: each schema path has a place in export.json's document."""
+    def paths(node: Any, prefix: str = "") -> set[str]:
+        out: set[str] = set()
+        if isinstance(node, dict):
+            for key, sub in node.items():
+                if not key.startswith("$"):
+                    out.add(prefix + key)
+                    out |= paths(sub, prefix + key + ".")
+        return out
+
+    document = service.mset.reverse["document"]
+    filled = paths(document)
+    # a code table may fill a whole object ({system, code}) at once
+    whole = {p for p in filled if isinstance(_at(document, p), dict) and "$code" in _at(document, p)}
+    expected = {p for p in service.mset.schema.paths()
+                if not any(p.startswith(w + ".") for w in whole)}
+    assert expected == filled
+
+
+def _at(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        node = node[part]
+    return node

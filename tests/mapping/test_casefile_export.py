@@ -293,3 +293,28 @@ def _at(node: Any, path: str) -> Any:
     for part in path.split("."):
         node = node[part]
     return node
+
+
+def test_each_source_exports_its_own_local_ids_of_a_shared_person(
+        service: CasefileService) -> None:
+    """One Patient for two structures (qualified INS): each one's export names the person, the
+    shared professionals and structures by its own local ids; the shared data is the first
+    writer's (the second file's different phone is not exported back as its own)."""
+    first = example(NAMES[0])
+    other = json.loads(json.dumps(first).replace(first["source"]["system"],
+                                                 "https://ids.exemple-cmp.fr/dpi"))
+    other["person"]["localId"] = "CMP-77"
+    other["person"]["telecom"] = [{"system": "phone", "value": "+33699999999"}]
+    for p in other["professionals"]:
+        p["localId"] = "X" + p["localId"]
+    other = json.loads(json.dumps(other).replace('"P-', '"XP-'))
+    episode_id(service, first)
+    eid = episode_id(service, other)
+    exported = service.export(eid).document
+    assert exported["source"]["system"] == "https://ids.exemple-cmp.fr/dpi"
+    assert exported["person"]["localId"] == "CMP-77"
+    assert exported["person"]["telecom"] == first["person"]["telecom"]  # the owner's
+    assert {p["localId"] for p in exported["professionals"]} == \
+        {"XP-CM1", "XP-PSY1", "XP-PSYCHO1", "XP-UNIV1"}
+    assert exported["episode"]["caseManager"] == "XP-CM1"
+    assert normalised(service.export(episode_id(service, first)).document) == normalised(first)

@@ -44,12 +44,14 @@ _validators: weakref.WeakKeyDictionary[Registry, dict[str, Validator]] = (
 
 def validator_for(registry: Registry, unknown_extensions: str = "error") -> Validator:
     """One validator (and its compiled definitions) per registry and strictness: $validate
-    treats an unknown extension as an error like the reference validator; writes (lenient)
-    as a warning, so data carrying other IGs' extensions still loads."""
+    treats an unknown extension and a wrong display as errors like the reference validator;
+    writes (lenient) as warnings, so data carrying other IGs' extensions, or displays of its
+    own (Synthea's 'M' for married), still loads."""
     by_mode = _validators.setdefault(registry, {})
     v = by_mode.get(unknown_extensions)
     if v is None:
-        v = Validator(registry, unknown_extensions=unknown_extensions)
+        v = Validator(registry, unknown_extensions=unknown_extensions,
+                      wrong_display=unknown_extensions)
         by_mode[unknown_extensions] = v
     return v
 

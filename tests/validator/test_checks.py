@@ -445,3 +445,16 @@ def test_targets_at_hand_conform_to_target_profiles(core: Registry) -> None:
     del patient["identifier"]
     assert any("profile match" in e for e in _errors(v.validate(bundle)))
     assert _errors(v.validate(goal)) == []  # not at hand: not checked
+
+
+def test_wrong_display_is_a_warning_on_write(core: Registry) -> None:
+    from fhir_service.operations.validate import validator_for
+
+    patient = {"resourceType": "Patient", "maritalStatus": {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M",
+        "display": "M"}]}}
+    strict = validator_for(core)
+    lenient = validator_for(core, unknown_extensions="warning")
+    assert any("Wrong Display" in e for e in _errors(strict.validate(patient)))
+    issues = lenient.validate(patient)
+    assert _errors(issues) == [] and any("Wrong Display" in i.diagnostics for i in issues)

@@ -202,7 +202,8 @@ class Validator:
     def __init__(self, registry: Registry, unknown_extensions: str = "error",
                  allow_example_urls: bool = False, html_in_markdown: str = "warning",
                  check_contained: bool = True,
-                 unresolved_reference_types: str = "error") -> None:
+                 unresolved_reference_types: str = "error",
+                 wrong_display: str = "error") -> None:
         """``unknown_extensions``: severity of an extension whose definition is unknown
         (the reference validator says error; on write we say warning so that data carrying
         other IGs' extensions still loads). ``html_in_markdown``: severity of what looks like
@@ -212,10 +213,13 @@ class Validator:
         ``unresolved_reference_types``: severity of a literal reference (``Substance/1``)
         whose type is not a target of the element, when the target is not in the resource or
         its Bundle; the reference validator run without a resolver (its command line) does
-        not check those ("warning" compares with it), references that resolve it does."""
+        not check those ("warning" compares with it), references that resolve it does.
+        ``wrong_display``: severity of a Coding.display that the local code system does not
+        give the code (the reference validator's default is error)."""
         self.html_in_markdown = html_in_markdown
         self.check_contained = check_contained
         self.unresolved_reference_types = unresolved_reference_types
+        self.wrong_display = wrong_display
         # (system, code) -> (displays, normalised displays) of local code systems
         self._displays: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str]]] = {}
         self.registry = registry
@@ -872,7 +876,8 @@ class Validator:
         if not valid[0] or display in valid[0] or _norm(display) in valid[1]:
             return
         choices = " or ".join(f"'{v}'" for v in valid[0])
-        run.add("error", "invalid", f"Wrong Display Name '{display}' for {system}#{code}. "
+        run.add(self.wrong_display, "invalid", f"Wrong Display Name '{display}' for "
+                f"{system}#{code}. "
                 f"Valid display is {choices}", expr)
 
     def _coding_system(self, run: _Run, system: str, expr: str) -> bool:

@@ -59,8 +59,8 @@ def _upper_first(s: str) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_MEMO_LENGTH = 200
-_MEMO_ENTRIES = 50_000
+_MEMO_LENGTH = 128
+_MEMO_ENTRIES = 20_000
 
 
 class StructureChecker:

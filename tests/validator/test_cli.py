@@ -30,3 +30,19 @@ def test_validate_command(tmp_path: Path) -> None:
     assert broken.exit_code == 1
     unknown = runner.invoke(app, ["validate", str(tmp_path), "--profile", "http://x.org/p"])
     assert unknown.exit_code == 2
+
+
+def test_validate_command_reads_xml(tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "ok.xml").write_text(
+        '<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>')
+    ok = runner.invoke(app, ["validate", str(tmp_path / "ok.xml")])
+    assert ok.exit_code == 0, ok.output
+    (tmp_path / "bad.xml").write_text(
+        '<Patient xmlns="http://hl7.org/fhir"><birthDate value="2026-13-45"/></Patient>')
+    bad = runner.invoke(app, ["validate", str(tmp_path), "--format", "json"])
+    assert bad.exit_code == 1
+    out = {Path(f["file"]).name: f["outcome"] for f in json.loads(bad.stdout)}
+    assert set(out) == {"ok.xml", "bad.xml"}
+    assert any(i["severity"] == "error" and i["expression"] == ["Patient.birthDate"]
+               for i in out["bad.xml"]["issue"])

@@ -1,8 +1,8 @@
 """``cm-fhir validate FILE|DIR… [--profile URL] [--ig PATH-or-TGZ] [--format text|json]``.
 
-For partners' CI: validates every ``*.json`` given (folders recursively) against base R4, the
-profiles each resource claims, the ``--profile`` ones, with our IG (``profiles/``) and any
-``--ig`` package loaded. Exit code 1 when any file has an error or a fatal issue.
+For partners' CI: validates every ``*.json`` and ``*.xml`` given (folders recursively)
+against base R4, the profiles each resource claims, the ``--profile`` ones, with our IG
+(``profiles/``) and any ``--ig`` package loaded. Exit code 1 when any file has an error or a fatal issue.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fhir_service.conformance.validator.positions import (
     locate,
     outcome_with_positions,
 )
+from fhir_service.conformance.validator.xmlformat import XmlReader
 from fhir_service.outcomes import FhirError, Issue
 
 
@@ -30,7 +31,8 @@ def _files(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*.json") if x.is_file()))
+            out.extend(sorted(x for x in p.rglob("*") if x.is_file()
+                              and x.suffix in (".json", ".xml")))
         else:
             out.append(p)
     return out
@@ -49,7 +51,8 @@ def _validator(igs: list[Path]) -> Any:
 
 
 def validate_command(
-    paths: Annotated[list[Path], typer.Argument(help="JSON files or folders (recursive)")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="JSON or XML files, or folders (recursive)")],
     profile: Annotated[list[str] | None, typer.Option(
         "--profile", help="Also validate against this profile URL (repeatable)")] = None,
     ig: Annotated[list[Path] | None, typer.Option(
@@ -75,8 +78,11 @@ def validate_command(
     for path in files:
         try:
             raw = path.read_bytes()
-            resource = fhir.loads(raw)
-            texts[path] = raw
+            if path.suffix == ".xml":
+                resource = XmlReader(validator.registry).loads(raw)
+            else:
+                resource = fhir.loads(raw)
+                texts[path] = raw
             issues = validator.validate(resource, profiles)
         except FhirError as exc:
             issues = [Issue("fatal", i.code, i.diagnostics, i.expression) for i in exc.issues]

@@ -56,6 +56,9 @@ def test_xml_reader_follows_the_type_definitions(core: Registry) -> None:
     with pytest.raises(FhirError) as err:
         XmlReader(core).loads('<Patient xmlns="http://hl7.org/fhir"><bogus value="1"/></Patient>')
     assert err.value.issues[0].expression == ("Patient.bogus",)
+    with pytest.raises(FhirError):
+        XmlReader(core).loads('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+                              '<Patient xmlns="http://hl7.org/fhir"/>')
 
 
 def test_context_variables_are_typed_resources(core: Registry) -> None:

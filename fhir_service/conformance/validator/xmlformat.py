@@ -43,6 +43,11 @@ class XmlReader:
         self._elements: dict[str, dict[str, dict[str, Any]]] = {}
 
     def loads(self, text: str | bytes) -> dict[str, Any]:
+        head = text[:4096] if isinstance(text, str) else text[:4096].decode("utf-8", "replace")
+        if "<!DOCTYPE" in head or "<!ENTITY" in head:
+            # https://hl7.org/fhir/R4/xml.html: no DTD (and so no entity expansion)
+            raise FhirError("structure", "FHIR XML must not have a DOCTYPE or entity "
+                            "declarations")
         try:
             root = ET.fromstring(text)
         except ET.ParseError as exc:

@@ -461,3 +461,18 @@ def test_wrong_display_is_a_warning_on_write(core: Registry) -> None:
     assert any("Wrong Display" in e for e in _errors(strict.validate(patient)))
     issues = lenient.validate(patient)
     assert _errors(issues) == [] and any("Wrong Display" in i.diagnostics for i in issues)
+
+
+def test_integer_range_and_nulls_in_primitive_arrays(core: Registry) -> None:
+    v = Validator(core)
+    assert _errors(v.validate({"resourceType": "Patient", "multipleBirthInteger": 2**31 - 1})) == []
+    assert not any("32-bit" in e for e in _errors(
+        v.validate({"resourceType": "Patient", "multipleBirthInteger": -5})))
+    assert any("32-bit" in e for e in _errors(
+        v.validate({"resourceType": "Patient", "multipleBirthInteger": 2**31})))
+    assert any("null" in e for e in _errors(
+        v.validate({"resourceType": "Patient", "name": [{"given": ["a", None]}]})))
+    ok = {"resourceType": "Patient", "name": [{"given": ["a", None], "_given": [None, {
+        "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                       "valueCode": "unknown"}]}]}]}
+    assert _errors(v.validate(ok)) == []

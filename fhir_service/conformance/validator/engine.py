@@ -402,7 +402,9 @@ class Validator:
                 for i, item in enumerate(items):
                     if item is not None:
                         self._item(run, item, child, ctype, f"{loc}[{i}]", resource, root)
-                    elif not self.checker.is_primitive(ctype):
+                    elif not self.checker.is_primitive(ctype) or not _has_element(obj, key, i):
+                        # json.html#primitive: null only holds the place of an item whose
+                        # id or extensions are in the _name array
                         run.add("error", "structure", "null is not allowed here", f"{loc}[{i}]")
             elif value is None:
                 run.add("error", "structure", "null is not allowed here", loc)
@@ -442,6 +444,9 @@ class Validator:
             if node.pattern is not None and item != node.pattern[1]:
                 run.add("error", "value", f"Value is '{item}' but must be '{node.pattern[1]}'"
                         f"{_from(run)}", expr)
+            if type(item) is int and not -2**31 <= item < 2**31:
+                run.add("error", "value", f"The value {str(item)[:40]} is outside the range of a "
+                        "32-bit integer", expr)  # datatypes.html#integer
             if tname == "markdown" and isinstance(item, str):
                 self._markdown(run, item, expr)
             elif isinstance(item, str) and item.startswith("urn:uuid:") and tname in _URIS and (
@@ -1152,6 +1157,12 @@ def _local_refs(obj: Any) -> Any:
     elif isinstance(obj, list):
         for item in obj:
             yield from _local_refs(item)
+
+
+def _has_element(obj: dict[str, Any], key: str, i: int) -> bool:
+    """Does ``_key[i]`` (the id and extensions of item i of a primitive array) hold content?"""
+    ext = obj.get("_" + key)
+    return isinstance(ext, list) and i < len(ext) and isinstance(ext[i], dict) and bool(ext[i])
 
 
 def _bundle_entry(bundle: dict[str, Any] | None, ref: str) -> dict[str, Any] | None:

@@ -190,6 +190,8 @@ class XmlReader:
                     value = Decimal(raw)
                 except InvalidOperation:
                     raise FhirError("structure", f"Invalid decimal '{raw}'", at) from None
+        if raw is None and not len(child) and "id" not in child.attrib:
+            raise FhirError("structure", "An element must have a value or children (ele-1)", at)
         ext: dict[str, Any] = {}
         if "id" in child.attrib:
             ext["id"] = child.attrib["id"]

@@ -176,8 +176,8 @@ def test_export_reads_as_the_caller_and_is_audited(make_context: Any) -> None:
     assert status == 404
     assert "Martin" not in json.dumps(outcome)
     auditor = Principal("auditor", scopes=Scopes.parse("system/AuditEvent.rs"), operator=True)
-    resp = router.dispatch(FhirRequest("GET", ["AuditEvent"], principal=auditor,
-                                       query=[("patient", f"Patient/{patient_id}")]))
+    resp = router.handle(FhirRequest("GET", ["AuditEvent"], principal=auditor,
+                                     query=[("patient", f"Patient/{patient_id}")]))
     events = [e["resource"] for e in fhir.loads(resp.body).get("entry", [])]
     reads = [e for e in events if e["outcome"] == "0" and e["subtype"][0]["code"] == "operation"
              and any(x.get("what", {}).get("reference", "").startswith(f"EpisodeOfCare/{eid}/")

@@ -97,6 +97,9 @@ def serve(
         # of the cyclic collector's passes, which otherwise dominate small allocations
         gc.collect()
         gc.freeze()
+        # the audit writer thread waits on fdatasync then needs the interpreter back at once:
+        # a short switch interval keeps it from queueing behind the event loop for 5 ms
+        sys.setswitchinterval(float(os.environ.get("CM_FHIR_SWITCH_INTERVAL", "0.0005")))
         uvicorn.run(application, host=host, port=port, log_level="warning")
 
 

@@ -104,9 +104,10 @@ def journal_directory(settings: Any) -> Path | None:
     return None
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _resolve_all(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 class AuditJournal:
@@ -201,8 +202,7 @@ class _Journaled:
     segment: Path
     rid: str
     updated: float
-    content: bytes
-    event: dict[str, Any]
+    content: bytes  # the AuditEvent as stored (parsed again when indexed: less memory)
     patients: list[str]
 
 
@@ -226,6 +226,8 @@ class AuditTrail:
         self._iseq = 0  # last sequence number journaled
         self._indexed = 0  # last sequence number stored and indexed
         self._ifailed: BaseException | None = None
+        self._last_append = 0.0
+        self._flushing = 0  # callers waiting in flush()
         self._ithread: threading.Thread | None = None
         self._segments: dict[Path, int] = {}  # segment -> events not yet indexed
         self._closed: set[Path] = set()
@@ -297,10 +299,13 @@ class AuditTrail:
                 log.exception("audit batch failed")
                 for item in batch:
                     item.error = exc
+            by_loop: dict[Any, list[asyncio.Future[None]]] = {}
             for item in batch:
                 item.done.set()
                 if item.future is not None:
-                    item.future.get_loop().call_soon_threadsafe(_resolve, item.future)
+                    by_loop.setdefault(item.future.get_loop(), []).append(item.future)
+            for loop, futures in by_loop.items():  # one wake-up per loop and batch
+                loop.call_soon_threadsafe(_resolve_all, futures)
 
     def _events(self, batch: list[_Pending], people: dict[int, list[str]]
                 ) -> list[tuple[str, float, dict[str, Any], list[str]]]:
@@ -341,15 +346,17 @@ class AuditTrail:
         if not events:
             return
         contents = [fhir.dumps(event) for _, _, event, _ in events]
-        lines = [fhir.dumps({"u": updated, "p": patients, "r": event})
-                 for _, updated, event, patients in events]
-        with self._icond:  # journal order = sequence order = indexing order
-            segment, closed = self.journal.append(lines)
-            for (rid, updated, event, patients), content in zip(events, contents, strict=True):
+        lines = [b'{"u":%r,"p":%b,"r":%b}' % (updated, fhir.dumps(patients), content)
+                 for (_, updated, _, patients), content in zip(events, contents, strict=True)]
+        # only this thread appends: the journal order is the sequence order
+        segment, closed = self.journal.append(lines)
+        with self._icond:
+            for (rid, updated, _, patients), content in zip(events, contents, strict=True):
                 self._iseq += 1
                 self._iqueue.append(_Journaled(self._iseq, segment, rid, updated, content,
-                                               event, patients))
+                                               patients))
             self._segments[segment] = self._segments.get(segment, 0) + len(events)
+            self._last_append = time.monotonic()
             if closed is not None:
                 self._closed.add(closed)
                 self._retire(closed)
@@ -366,15 +373,32 @@ class AuditTrail:
 
     # --- background indexing (journal mode) -------------------------------------------
 
+    # Indexing is deferred while requests keep coming (it would compete with them for the
+    # interpreter): it runs once the trail has been quiet for INDEX_QUIET_S, when the backlog
+    # reaches INDEX_BACKLOG events, or at once when someone waits in flush(). Batches are
+    # small so that a request arriving meanwhile waits little.
+    INDEX_QUIET_S = 0.05
+    INDEX_BACKLOG = 20_000
+    INDEX_BATCH = 250
+
+    def _index_due(self) -> float | None:
+        """0 if indexing should run now, else how long to wait (None: until notified)."""
+        if not self._iqueue:
+            return None
+        if self._flushing or len(self._iqueue) >= self.INDEX_BACKLOG:
+            return 0.0
+        return max(0.0, self.INDEX_QUIET_S - (time.monotonic() - self._last_append))
+
     def _index_loop(self) -> None:
         while True:
             with self._icond:
-                while not self._iqueue:
-                    self._icond.wait()
-                batch, self._iqueue = self._iqueue[:2000], self._iqueue[2000:]
+                while (wait := self._index_due()) != 0.0:
+                    self._icond.wait(wait)
+                size = self.INDEX_BATCH if not self._flushing else 2000
+                batch, self._iqueue = self._iqueue[:size], self._iqueue[size:]
             try:
-                rows = self._rows((j.rid, j.updated, j.content, j.event, j.patients)
-                                  for j in batch)
+                rows = self._rows((j.rid, j.updated, j.content, orjson.loads(j.content),
+                                   j.patients) for j in batch)
                 with self.ctx.repository.write_session() as session:
                     session.append_many(rows)
             except BaseException as exc:  # stays journaled; retried, recovered at start-up
@@ -411,11 +435,17 @@ class AuditTrail:
         deadline = time.monotonic() + timeout
         with self._icond:
             target = self._iseq
-            while self._indexed < target:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise FhirError("internal", "The audit trail could not be indexed in time")
-                self._icond.wait(timeout=left)
+            self._flushing += 1
+            self._icond.notify_all()
+            try:
+                while self._indexed < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise FhirError("internal",
+                                        "The audit trail could not be indexed in time")
+                    self._icond.wait(timeout=left)
+            finally:
+                self._flushing -= 1
 
     def recover(self) -> int:
         """Store the events of segments left by a process that stopped (crash or not) before

@@ -124,6 +124,7 @@ class AuditJournal:
         self.path: Path | None = None
         self._size = 0
         self._names = itertools.count(1)
+        self._held: dict[Path, int] = {}  # closed segments, still locked until indexed
 
     def append(self, lines: list[bytes]) -> tuple[Path, Path | None]:
         """Write and sync ``lines``; returns (segment written, segment closed by a rotation)."""
@@ -141,8 +142,8 @@ class AuditJournal:
 
     def _rotate(self) -> Path | None:
         closed = self.path
-        if self._fd is not None:
-            os.close(self._fd)  # releases the lock: the segment may now be recovered
+        if self._fd is not None and closed is not None:
+            self._held[closed] = self._fd  # stays locked: its events are not all indexed yet
         name = f"audit-{time.time_ns()}-{os.getpid()}-{next(self._names)}.jsonl"
         self.path = self.directory / name
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -155,11 +156,18 @@ class AuditJournal:
         self._size = 0
         return closed
 
+    def release(self, path: Path) -> None:
+        """Delete a segment whose events are all stored, then drop its lock."""
+        path.unlink(missing_ok=True)
+        fd = self._held.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+
     def orphans(self) -> list[tuple[Path, int]]:
         """Segments no live writer holds, each with an open descriptor locked for us."""
         found = []
         for path in sorted(self.directory.glob("audit-*.jsonl")):
-            if path == self.path:
+            if path == self.path or path in self._held:
                 continue
             try:
                 fd = os.open(path, os.O_RDONLY)
@@ -360,11 +368,14 @@ class AuditTrail:
             if closed is not None:
                 self._closed.add(closed)
                 self._retire(closed)
-            if self._ithread is None or not self._ithread.is_alive():
-                self._ithread = threading.Thread(target=self._index_loop,
-                                                 name="cm-fhir-audit-index", daemon=True)
-                self._ithread.start()
+            self._ensure_indexer()
             self._icond.notify_all()
+
+    def _ensure_indexer(self) -> None:
+        if self._ithread is None or not self._ithread.is_alive():
+            self._ithread = threading.Thread(target=self._index_loop,
+                                             name="cm-fhir-audit-index", daemon=True)
+            self._ithread.start()
 
     def _rows(self, items: Any) -> list[tuple[str, str, float, bytes, Any, list[str]]]:
         params = self.ctx.params.indexed("AuditEvent")
@@ -421,7 +432,8 @@ class AuditTrail:
     def _retire(self, segment: Path) -> None:
         """Delete a segment once it is closed and all its events are indexed (lock held)."""
         if segment in self._closed and self._segments.get(segment, 0) == 0:
-            segment.unlink(missing_ok=True)
+            assert self.journal is not None
+            self.journal.release(segment)
             self._closed.discard(segment)
             self._segments.pop(segment, None)
 
@@ -436,6 +448,7 @@ class AuditTrail:
         with self._icond:
             target = self._iseq
             self._flushing += 1
+            self._ensure_indexer()
             self._icond.notify_all()
             try:
                 while self._indexed < target:

@@ -242,3 +242,32 @@ def test_auditor_searches_wait_for_the_journal(world: Any) -> None:
     _, found = call(world, AUDITOR, "GET", "AuditEvent?patient=p0&_summary=count")
     assert found["total"] == 30
     assert trail.pending() == 0
+
+
+def test_journal_segments_stay_locked_until_indexed(make_context: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rotated segment whose events are not all stored is never replayed by another trail
+    (no duplicates); once indexed, it is deleted."""
+    from fhir_service.operations import install_all
+    from fhir_service.router import Router
+    from fhir_service.security.audit import AuditTrail
+
+    ctx = make_context(audit=True, provenance=False)
+    router = Router(ctx)
+    install_all(router)
+    relations = {(o, 0): "none" for o in ORGS}
+    relations[("org-0", 0)] = "member"
+    assert call(router, None, "POST", "", build_world(1, relations))[0] == 200
+    journal = router.audit.journal
+    assert journal is not None
+    journal.segment_bytes = 1  # a new segment for every batch
+    monkeypatch.setattr(AuditTrail, "_index_loop", lambda self: None)
+    for _ in range(3):
+        assert call(router, NURSE, "GET", "CarePlan/plan-p0")[0] == 200
+    assert len(list(journal.directory.glob("*.jsonl"))) == 3
+    assert AuditTrail(ctx).recover() == 0  # all three are held by the live trail
+    monkeypatch.undo()
+    router.audit.flush()
+    assert list(journal.directory.glob("*.jsonl")) == [journal.path]  # the closed ones went
+    _, found = call(router, AUDITOR, "GET", "AuditEvent?_summary=count")
+    assert found["total"] == 3

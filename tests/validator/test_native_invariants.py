@@ -5,6 +5,7 @@ examples, its invalid examples and the mutation corpus (which breaks every IG in
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -89,6 +90,21 @@ def test_native_invariants_agree_with_fhirpathpy(validator: Validator,
         expected |= {i.key for n in model.by_id.values() for i in n.invariants
                      if i.key.startswith("cm-")}
     assert not [k for k in sorted(expected) if not comparer.by_key[k]]
+
+
+def test_native_invariants_agree_on_the_whole_package(validator: Validator,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file of the R4 package, definition bundles included (2 minutes of CPU)."""
+    if os.environ.get("CM_FHIR_FULL_EQUIVALENCE") != "1":
+        pytest.skip("set CM_FHIR_FULL_EQUIVALENCE=1 to compare on all 5,306 files of the package")
+    comparer = _Comparer()
+    monkeypatch.setattr(fp, "evaluate", comparer)
+    folder = core_package_dir()
+    for f in json.loads((folder / ".index.json").read_text())["files"]:
+        validator.validate(fhir.loads((folder / f["filename"]).read_bytes()))
+    print(dict(comparer.counts))
+    assert not comparer.mismatches, comparer.mismatches[:20]
+    assert comparer.counts["native"] > 1_000_000
 
 
 def test_native_semantics_follow_fhirpathpy_on_edge_cases() -> None:

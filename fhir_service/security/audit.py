@@ -133,10 +133,15 @@ class AuditJournal:
             closed = self._rotate()
         assert self._fd is not None and self.path is not None
         data = memoryview(b"".join(line + b"\n" for line in lines))
-        while data:
-            n = os.write(self._fd, data)
-            data = data[n:]
-        os.fdatasync(self._fd)
+        try:
+            while data:
+                n = os.write(self._fd, data)
+                data = data[n:]
+            os.fdatasync(self._fd)
+        except OSError:
+            # a partial line must not run into the next batch's first one: next segment
+            self._size = self.segment_bytes
+            raise
         self._size += sum(len(line) + 1 for line in lines)
         return self.path, closed
 
@@ -199,8 +204,12 @@ def read_segment(fd: int) -> list[dict[str, Any]]:
             if i < len(lines) - 1 and any(x.strip() for x in lines[i + 1:]):
                 log.warning("unreadable audit journal line skipped")
             continue
-        if isinstance(record, dict) and isinstance(record.get("r"), dict):
+        if isinstance(record, dict) and isinstance(record.get("u"), int | float) and \
+                isinstance(record.get("r"), dict) and isinstance(record["r"].get("id"), str) \
+                and isinstance(record.get("p", []), list):
             records.append(record)
+        else:
+            log.warning("audit journal line of an unexpected shape skipped")
     return records
 
 
@@ -471,12 +480,10 @@ class AuditTrail:
                 for i in range(0, len(records), 500):
                     chunk = records[i:i + 500]
                     with self.ctx.repository.write_session() as session:
-                        have = session.existing([("AuditEvent", r["r"].get("id", ""))
-                                                 for r in chunk])
+                        have = session.existing([("AuditEvent", r["r"]["id"]) for r in chunk])
                         items = [(r["r"]["id"], float(r["u"]), fhir.dumps(r["r"]), r["r"],
-                                  list(r.get("p", [])))
-                                 for r in chunk if ("AuditEvent", r["r"].get("id", "")) not in have
-                                 and isinstance(r["r"].get("id"), str)]
+                                  [str(p) for p in r.get("p", [])])
+                                 for r in chunk if ("AuditEvent", r["r"]["id"]) not in have]
                         session.append_many(self._rows(items))
                         stored += len(items)
                 path.unlink(missing_ok=True)

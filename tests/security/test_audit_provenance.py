@@ -211,6 +211,7 @@ def test_journal_crash_recovery(make_context: Any, monkeypatch: pytest.MonkeyPat
     os.close(journal._fd)  # the process is gone: its lock with it
     journal._fd = None
     with segment.open("ab") as f:
+        f.write(b'{"u": "x", "r": {}}\n')  # a line of another shape: skipped
         f.write(b'{"u": 1.0, "p": ["p0"], "r": {"resourceType": "AuditEv')  # torn write
     saved = segment.with_suffix(".saved")
     shutil.copy(segment, saved)

@@ -2,7 +2,8 @@
 
 Kinds: remove a required element, break a cardinality, wrong code in a required binding,
 wrong reference type (a literal ``Substance/…`` reference, and a contained Substance),
-wrong fixed/pattern value, bad primitive format; the invariants are
+wrong fixed/pattern value, bad primitive format, a Coding with a local-reference system,
+a wrong display for a code of a code system known locally; the invariants are
 broken by the hand-made examples of ``tests/ig/invalid/`` (one per invariant).
 """
 
@@ -123,7 +124,50 @@ def mutants(v: Validator) -> list[Mutant]:
                 m[c.name] = "2026-13-45"
                 corpus.append(Mutant(f"{name}/bad-date-{c.name}", "format", m))
                 break
+        # 7. a Coding element (not in a CodeableConcept, where it is a warning) whose system
+        # is a local reference
+        path = _first_coding(res, bare=True)
+        if path is not None:
+            m = copy.deepcopy(res)
+            _at(m, path)["system"] = "local-system"
+            corpus.append(Mutant(f"{name}/relative-system", "coding", m))
+        # 8. a wrong display for a code of a code system known here (the first Coding)
+        path = _first_coding(res)
+        if path is not None:
+            coding = _at(res, path)
+            if v.terminology.check_code(str(coding.get("system")), str(coding.get("code"))):
+                m = copy.deepcopy(res)
+                _at(m, path)["display"] = "Not the display of this code"
+                corpus.append(Mutant(f"{name}/wrong-display", "coding", m))
     for path in sorted(INVALID.glob("*.json")):
         corpus.append(Mutant(f"invalid/{path.stem}", "invariant",
                              json.loads(path.read_text(encoding="utf-8"))))
     return corpus
+
+
+def _first_coding(obj: Any, path: tuple[Any, ...] = (),
+                  bare: bool = False) -> tuple[Any, ...] | None:
+    """Path of the first Coding (an object with system and code) outside the narrative;
+    ``bare``: not one of a CodeableConcept's codings."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("system"), str) and isinstance(obj.get("code"), str) and (
+            "value" not in obj and "unit" not in obj
+        ) and not (bare and len(path) >= 2 and path[-2] == "coding"):
+            return path
+        items = [(k, v) for k, v in obj.items() if k not in ("text", "contained", "meta")]
+    elif isinstance(obj, list):
+        items = list(enumerate(obj))
+    else:
+        return None
+    for k, v in items:
+        found = _first_coding(v, (*path, k), bare)
+        if found is not None:
+            return found
+    return None
+
+
+def _at(obj: Any, path: tuple[Any, ...]) -> Any:
+    for k in path:
+        obj = obj[k]
+    return obj
+

@@ -157,7 +157,12 @@ def test_coding_system_and_canonical_urls(core: Registry) -> None:
         return {"resourceType": "Observation", "status": "final",
                 "code": {"coding": [{"system": system, "code": "x"}]}}
 
-    assert any("absolute" in e for e in _errors(v.validate(obs("Location1"))))
+    # a local-reference system: an error on a Coding element, a warning in a CodeableConcept
+    issues = v.validate(obs("Location1"))
+    assert _errors(issues) == [] and any("absolute" in i.diagnostics for i in issues)
+    bare = {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
+            "meta": {"tag": [{"system": "Location1", "code": "x"}]}}
+    assert any("absolute" in e for e in _errors(v.validate(bare)))
     assert any("value set" in e for e in _errors(
         v.validate(obs("http://hl7.org/fhir/ValueSet/measure-type"))))
     assert any("supplement" in e for e in _errors(v.validate(obs("http://example.org/cs/sup"))))

@@ -52,7 +52,7 @@ def test_mutation_corpus_is_all_errors(validator: Validator) -> None:
     corpus = mutants(validator)
     kinds = Counter(m.kind for m in corpus)
     assert set(kinds) == {"required", "cardinality", "binding", "reference", "fixed", "format",
-                          "invariant"}, kinds
+                          "invariant", "coding"}, kinds
     missed = [m.name for m in corpus if not errors(validator.validate(m.resource))]
     assert not missed, missed
 

@@ -488,11 +488,12 @@ class Validator:
         if node.min_value is not None or node.max_value is not None:
             self._value_range(run, item, node, expr)
         if tname == "Coding":
-            self._coding(run, item, expr)
+            # in R4 only CodeableConcept.coding is named coding
+            self._coding(run, item, expr, in_concept=node.name == "coding")
         elif tname == "CodeableConcept":
             for i, c in enumerate(item.get("coding", []) or []):
                 if isinstance(c, dict):
-                    self._coding(run, c, f"{expr}.coding[{i}]")
+                    self._coding(run, c, f"{expr}.coding[{i}]", in_concept=True)
         elif tname == "Reference":
             self._reference(run, item, node, expr, resource, root)
         elif tname == "Extension":
@@ -850,9 +851,11 @@ class Validator:
                 f"The code {shown} is not in the value set {vs} ({strength} binding)"
                 f"{_from(run)}", expr)
 
-    def _coding(self, run: _Run, coding: dict[str, Any], expr: str) -> None:
+    def _coding(self, run: _Run, coding: dict[str, Any], expr: str,
+                in_concept: bool = False) -> None:
         system, code = coding.get("system"), coding.get("code")
-        if isinstance(system, str) and self._coding_system(run, system, f"{expr}.system"):
+        if isinstance(system, str) and self._coding_system(run, system, f"{expr}.system",
+                                                           in_concept):
             return
         if not isinstance(system, str) or not isinstance(code, str):
             return
@@ -885,13 +888,16 @@ class Validator:
                 f"{system}#{code}. "
                 f"Valid display is {choices}", expr)
 
-    def _coding_system(self, run: _Run, system: str, expr: str) -> bool:
+    def _coding_system(self, run: _Run, system: str, expr: str,
+                       in_concept: bool = False) -> bool:
         """Coding.system names a code system by its absolute canonical URL
         (https://hl7.org/fhir/R4/datatypes.html#Coding): not a local reference, not a value
-        set, not a supplement. True when it does not (an error was reported)."""
+        set, not a supplement. True when it does not (an issue was reported). A local
+        reference is an error on a Coding element, a warning inside a CodeableConcept, where
+        the reference validator reports it only as a code system it cannot find."""
         if not _ABSOLUTE.match(system):
-            run.add("error", "invalid", "Coding.system must be an absolute reference, not a "
-                    f"local reference ('{system}')", expr)
+            run.add("warning" if in_concept else "error", "invalid", "Coding.system must be "
+                    f"an absolute reference, not a local reference ('{system}')", expr)
             return True
         res = self.registry.by_url(system)
         if res is None:

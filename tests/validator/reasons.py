@@ -31,7 +31,4 @@ REASONS: dict[str, str] = {
         "not implemented: the rule that a cqf-expression on a ValueSet filter (the tooling "
         "extension valueset-parameter) is in text/fhirpath is the Java validator's own, "
         "published in no definition we load"),
-    "measure-report-ihe": (
-        "not implemented: the Java validator checks a MeasureReport's groups and stratifiers "
-        "against the Measure it reports on; we do not compare a MeasureReport with its Measure"),
 }

@@ -481,3 +481,18 @@ def test_integer_range_and_nulls_in_primitive_arrays(core: Registry) -> None:
         "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
                        "valueCode": "unknown"}]}]}]}
     assert _errors(v.validate(ok)) == []
+
+
+def test_measure_report_stratifiers_follow_the_measure(core: Registry) -> None:
+    code = {"coding": [{"system": "http://example.org/cs", "code": "age"}]}
+    measure = {"resourceType": "Measure", "url": "http://example.org/Measure/m",
+               "status": "active", "group": [{"id": "g", "stratifier": [{"code": code}]}]}
+    v = _with(core, measure)
+    mr = {"resourceType": "MeasureReport", "status": "complete", "type": "summary",
+          "measure": "http://example.org/Measure/m", "period": {"start": "2024"},
+          "group": [{"id": "g", "stratifier": [{"code": [code]}]}]}
+    assert _errors(v.validate(mr)) == []
+    del mr["group"][0]["stratifier"][0]["code"]
+    errors = _errors(v.validate(mr))
+    assert any("matches the group stratifier" in e for e in errors)
+    assert any("does not include a stratifier" in e for e in errors)

@@ -1,6 +1,7 @@
 """Rules specific to a resource type that its definition does not express as invariants: on
 conformance resources being validated as instances (StructureDefinition, SearchParameter,
-CapabilityStatement, ConceptMap, ValueSet), and on search result Bundles.
+CapabilityStatement, ConceptMap, ValueSet), on search result Bundles, and on MeasureReports
+against their Measure.
 
 StructureDefinition:
 
@@ -349,6 +350,65 @@ def _searched_types(validator: Validator, bundle: dict[str, Any]) -> set[str]:
     return types
 
 
+# --- measure reports -----------------------------------------------------------------------
+
+
+def check_measure_report(validator: Validator, report: dict[str, Any], expr: str,
+                         report_issue: Report) -> None:
+    """The stratifiers of a MeasureReport group are those its Measure defines for the group,
+    named by their code (https://hl7.org/fhir/R4/measurereport-definitions.html#MeasureReport.group.stratifier.code),
+    where the Measure is known here."""
+    url = report.get("measure")
+    measure = validator.registry.by_url(url.split("|", 1)[0]) if isinstance(url, str) else None
+    if measure is None or measure.get("resourceType") != "Measure":
+        return
+    groups = _dicts(measure.get("group"))
+    for g, group in enumerate(_dicts(report.get("group"))):
+        mgroup = _matching_group(group, groups)
+        if mgroup is None:
+            continue
+        defined = _dicts(mgroup.get("stratifier"))
+        found: set[int] = set()
+        for k, strat in enumerate(_dicts(group.get("stratifier"))):
+            match = next((i for i, d in enumerate(defined)
+                          if _same_concepts(strat.get("code"), d.get("code"))), None)
+            if match is None:
+                report_issue("Group should have a code that matches the group stratifier "
+                             "definition in the measure", f"{expr}.group[{g}].stratifier[{k}]")
+            else:
+                found.add(match)
+        for i, d in enumerate(defined):
+            if i not in found:
+                code = ", ".join(str(c.get("code")) for c in _codings(d.get("code")))
+                report_issue(f"The MeasureReport does not include a stratifier for the "
+                             f"stratifier with code '{code}' (id = '{d.get('id', '')}')",
+                             f"{expr}.group[{g}]")
+
+
+def _codings(value: Any) -> list[dict[str, Any]]:
+    """The codings of a CodeableConcept, or of a list of them."""
+    concepts = value if isinstance(value, list) else [value]
+    return [c for cc in concepts if isinstance(cc, dict) for c in _dicts(cc.get("coding"))]
+
+
+def _same_concepts(a: Any, b: Any) -> bool:
+    ours = {(c.get("system"), c.get("code")) for c in _codings(a)}
+    theirs = {(c.get("system"), c.get("code")) for c in _codings(b)}
+    return bool(ours & theirs)
+
+
+def _matching_group(group: dict[str, Any],
+                    groups: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for g in groups:
+        if _same_concepts(group.get("code"), g.get("code")):
+            return g
+    if group.get("id"):
+        for g in groups:
+            if g.get("id") == group["id"]:
+                return g
+    return groups[0] if len(groups) == 1 and not _codings(group.get("code")) else None
+
+
 RULES: dict[str, Callable[[Validator, dict[str, Any], str, Report], None]] = {
     "StructureDefinition": check_structure_definition,
     "SearchParameter": check_search_parameter,
@@ -356,4 +416,5 @@ RULES: dict[str, Callable[[Validator, dict[str, Any], str, Report], None]] = {
     "ConceptMap": check_concept_map,
     "ValueSet": check_value_set,
     "Bundle": check_bundle,
+    "MeasureReport": check_measure_report,
 }

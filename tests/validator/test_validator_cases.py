@@ -8,7 +8,7 @@ from tests.validator.reasons import REASONS
 
 # measured: see the report (148/158 overall, 45/51 on profile cases, 0 false errors). The
 # issue's target is 90%; these floors guard against regressions.
-FLOOR = 0.92
+FLOOR = 0.93
 PROFILE_FLOOR = 0.88
 
 

@@ -496,3 +496,10 @@ def test_measure_report_stratifiers_follow_the_measure(core: Registry) -> None:
     errors = _errors(v.validate(mr))
     assert any("matches the group stratifier" in e for e in errors)
     assert any("does not include a stratifier" in e for e in errors)
+
+
+def test_large_decimals_are_not_integers(core: Registry) -> None:
+    v = Validator(core)
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
+           "valueQuantity": {"value": 1000000000000000000}}
+    assert _errors(v.validate(obs)) == []

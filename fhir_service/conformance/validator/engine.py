@@ -41,6 +41,7 @@ _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _URIS = frozenset({"uri", "url", "canonical", "uuid"})
+_INTEGERS = frozenset({"integer", "positiveInt", "unsignedInt"})
 _CODED = ("code", "Coding", "CodeableConcept", "Quantity", "string", "uri")
 
 
@@ -444,7 +445,7 @@ class Validator:
             if node.pattern is not None and item != node.pattern[1]:
                 run.add("error", "value", f"Value is '{item}' but must be '{node.pattern[1]}'"
                         f"{_from(run)}", expr)
-            if type(item) is int and not -2**31 <= item < 2**31:
+            if type(item) is int and not -2**31 <= item < 2**31 and tname in _INTEGERS:
                 run.add("error", "value", f"The value {str(item)[:40]} is outside the range of a "
                         "32-bit integer", expr)  # datatypes.html#integer
             if tname == "markdown" and isinstance(item, str):

@@ -503,3 +503,14 @@ def test_large_decimals_are_not_integers(core: Registry) -> None:
     obs = {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
            "valueQuantity": {"value": 1000000000000000000}}
     assert _errors(v.validate(obs)) == []
+
+
+def test_ranges_never_fail_on_odd_values() -> None:
+    from decimal import Decimal
+
+    from fhir_service.conformance.validator.ranges import compare_bound
+
+    assert compare_bound(Decimal("NaN"), "Decimal", 1, True) is None
+    assert compare_bound("2024-02-30T10:00:00Z", "DateTime", "2024-01-01T00:00:00Z",
+                         False) is None
+    assert compare_bound("2024-01-01", "Duration", {"value": 10**30, "code": "a"}, False) is None

@@ -76,8 +76,11 @@ def _in_base(q: dict[str, Any]) -> tuple[Decimal, str] | None:
     return value * unit[0], unit[1]
 
 
-def _sign(a: Any, b: Any) -> int:
-    return (a > b) - (a < b)
+def _sign(a: Any, b: Any) -> int | None:
+    try:
+        return (a > b) - (a < b)
+    except (InvalidOperation, TypeError):  # NaN, or values that do not compare
+        return None
 
 
 def _date_key(value: str) -> tuple[list[int], datetime | None] | None:
@@ -89,9 +92,12 @@ def _date_key(value: str) -> tuple[list[int], datetime | None] | None:
     if len(parts) >= 5 and m.group(7):
         tz = "+00:00" if m.group(7) == "Z" else m.group(7)
         seconds = parts[5] if len(parts) > 5 else 0
-        instant = datetime.fromisoformat(
-            f"{parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d}T{parts[3]:02d}:{parts[4]:02d}:"
-            f"{seconds:02d}{tz}")
+        try:
+            instant = datetime.fromisoformat(
+                f"{parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d}T{parts[3]:02d}:{parts[4]:02d}:"
+                f"{seconds:02d}{tz}")
+        except ValueError:  # 30 February: not a date, nothing to compare
+            return None
     return parts, instant
 
 
@@ -106,7 +112,7 @@ def _compare_dates(a: str, b: str) -> int | None:
         return _sign(ka[1], kb[1])
     n = min(len(ka[0]), len(kb[0]))
     c = _sign(ka[0][:n], kb[0][:n])
-    return c if c else None  # equal on the common precision: open
+    return c or None  # equal on the common precision: open
 
 
 def _relative_date(duration: dict[str, Any], is_max: bool, now: datetime) -> str | None:
@@ -115,7 +121,10 @@ def _relative_date(duration: dict[str, Any], is_max: bool, now: datetime) -> str
     if value is None or unit is None or unit[1] != "time":
         return None
     seconds = float(abs(value) * unit[0])
-    when = now + timedelta(seconds=seconds) if is_max else now - timedelta(seconds=seconds)
+    try:
+        when = now + timedelta(seconds=seconds) if is_max else now - timedelta(seconds=seconds)
+    except OverflowError:
+        return None
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

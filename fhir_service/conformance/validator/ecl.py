@@ -149,4 +149,6 @@ def syntax_error(text: str) -> str | None:
             raise _Error(f"unexpected '{reader.peek()[1]}' after a complete expression")
     except _Error as exc:
         return f"Invalid ECL: '{text}' - parse error ({exc})"
+    except RecursionError:
+        return f"Invalid ECL: '{text[:100]}' - nested too deeply"
     return None

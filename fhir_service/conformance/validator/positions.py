@@ -10,6 +10,7 @@ absent, such as a missing required one, gets the position of its parent).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -110,7 +111,8 @@ def json_positions(text: str | bytes) -> dict[Path, tuple[int, int]]:
         text = text.decode("utf-8", errors="replace")
     scanner = _Scanner(text.removeprefix("\ufeff"))
     scanner.out[()] = (1, 1)
-    scanner.value(())
+    with contextlib.suppress(RecursionError, IndexError):  # a help: what was found is kept
+        scanner.value(())
     return scanner.out
 
 

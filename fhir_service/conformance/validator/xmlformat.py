@@ -56,7 +56,10 @@ class XmlReader:
         if ns != FHIR_NS:
             raise FhirError("structure", f"The root element is not in the FHIR namespace ({ns})",
                             name)
-        return self._resource(root, name)
+        try:
+            return self._resource(root, name)
+        except RecursionError:
+            raise FhirError("structure", "The XML is nested too deeply") from None
 
     # --- definitions ---------------------------------------------------------------------
 

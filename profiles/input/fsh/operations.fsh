@@ -50,7 +50,7 @@ Title: "Exporter le dossier d'accompagnement (export the case file)"
 * name = "Casefile"
 * title = "Exporter le dossier d'accompagnement (export the case file)"
 * description = "Produit le dossier d'accompagnement (case file v1, JSON) d'un accompagnement, pour les partenaires qui ne lisent que ce format. Returns the case file (JSON) of an episode of care, for partners that only read that format."
-* comment = "GET [base]/EpisodeOfCare/[id]/$casefile[?plan=[CarePlan id]]. The response body is the case file JSON (the Binary's content) when the client accepts application/json; a Binary resource otherwise."
+* comment = "GET [base]/EpisodeOfCare/[id]/$casefile[?plan=[CarePlan id]]. The response body is the case file JSON (the Binary's content) when the client accepts application/json; a Binary resource otherwise. Without `plan`: the episode's active plan, else the most recently updated one. FHIR written by other clients that does not make a valid case file is exported as it maps by default; with Prefer: handling=strict the export is checked against the case-file contract (JSON Schema and rules) and a file that breaks it is refused (422, an OperationOutcome naming each problem by JSON path). Only what the caller may read is exported (an episode it may not read: 404)."
 * affectsState = false
 * code = #casefile
 * resource = #EpisodeOfCare

@@ -12,7 +12,9 @@ Over HTTP: ``cm-fhir serve`` with the demo data on 127.0.0.1 and a free port, on
 * ``auth+policy+audit``: the same with an AuditEvent per read, journaled and fdatasync-ed
   before the response, indexed in the background (the default);
 * ``…+audit (direct)``: the audit stored directly in the database, no journal
-  (``CM_FHIR_AUDIT_JOURNAL=off``), for comparison.
+  (``CM_FHIR_AUDIT_JOURNAL=off``), for comparison;
+* ``…+audit (no fsync)``: the journal without ``fdatasync`` (``CM_FHIR_AUDIT_FSYNC=0``:
+  survives a process crash, not a power loss, like the database's own commits).
 
 Configurations are interleaved round by round so that the load of the (shared) machine
 weighs on all of them alike; the load average is printed with each figure. After the audited
@@ -64,6 +66,7 @@ CONFIGS: dict[str, dict[str, str]] = {
     "auth+policy": {"auth": "embedded", "CM_FHIR_AUDIT": "0"},
     "auth+policy+audit": {"auth": "embedded"},
     "auth+policy+audit (direct)": {"auth": "embedded", "CM_FHIR_AUDIT_JOURNAL": "off"},
+    "auth+policy+audit (no fsync)": {"auth": "embedded", "CM_FHIR_AUDIT_FSYNC": "0"},
 }
 
 

@@ -48,6 +48,9 @@ class Settings:
     audit: bool = True  # an AuditEvent for every access to patient data
     # append-only audit journal (a directory, or "off"); default: beside a SQLite database
     audit_journal: str = ""
+    # fdatasync each journal group commit (survives power loss); off: survives a process
+    # crash, like the database itself (SQLite WAL, synchronous=NORMAL)
+    audit_fsync: bool = True
     rate_limit_per_second: float = 50.0  # per client, token bucket
     rate_limit_burst: int = 200
     cors_origins: str = ""  # comma-separated; empty = CORS closed

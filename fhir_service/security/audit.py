@@ -116,9 +116,11 @@ class AuditJournal:
     under an exclusive ``flock``, so a recovery (another process, or another trail of this
     one) never takes a segment that is still being written."""
 
-    def __init__(self, directory: Path, segment_bytes: int = 8 << 20) -> None:
+    def __init__(self, directory: Path, segment_bytes: int = 8 << 20,
+                 sync: bool = True) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
+        self.sync = sync
         directory.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = None
         self.path: Path | None = None
@@ -137,7 +139,8 @@ class AuditJournal:
             while data:
                 n = os.write(self._fd, data)
                 data = data[n:]
-            os.fdatasync(self._fd)
+            if self.sync:
+                os.fdatasync(self._fd)
         except OSError:
             # a partial line must not run into the next batch's first one: next segment
             self._size = self.segment_bytes
@@ -249,7 +252,8 @@ class AuditTrail:
         self._segments: dict[Path, int] = {}  # segment -> events not yet indexed
         self._closed: set[Path] = set()
         if directory is not None and ctx.settings.audit:
-            self.journal = AuditJournal(directory)
+            self.journal = AuditJournal(directory,
+                                        sync=getattr(ctx.settings, "audit_fsync", True))
             self.recover()
 
     # --- recording --------------------------------------------------------------------

@@ -308,11 +308,20 @@ class AuditTrail:
             raise FhirError("internal", "The audit record could not be written") \
                 from item.error
 
+    GATHER_S = float(os.environ.get("CM_FHIR_AUDIT_GATHER_MS", "1")) / 1000
+    GATHER_MAX = 64
+
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._queue:
                     self._cond.wait()
+                # gather a little more: fewer, larger groups mean fewer hand-offs of the
+                # interpreter between the event loop and this thread (each costs CPU)
+                deadline = time.monotonic() + self.GATHER_S
+                while len(self._queue) < self.GATHER_MAX and \
+                        (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
                 batch, self._queue = self._queue, []
             try:
                 self._write(batch)

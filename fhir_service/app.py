@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -29,8 +31,16 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
     ctx = context or build_context(settings)
     router = Router(ctx)
     install_operations(router)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        router.close()  # every audit record written and indexed
+        if context is None:  # the app built its context: it closes it
+            ctx.close()
+
     app = FastAPI(title="cm-fhir", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
     app.state.router = router
     security = Security.from_context(ctx)

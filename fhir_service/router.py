@@ -35,6 +35,11 @@ class Router:
         self.operations: dict[tuple[str, str, str], Operation] = {}
         self.audit = AuditTrail(ctx)
 
+    def close(self) -> None:
+        """Clean shutdown of the background work (the audit trail's writer and indexer), to
+        be called before the repository is closed."""
+        self.audit.close()
+
     def add_operation(self, level: str, rtype: str, name: str, handler: Operation) -> None:
         self.operations[(level, rtype, name)] = handler
 

@@ -249,6 +249,7 @@ class AuditTrail:
         self._last_append = 0.0
         self._flushing = 0  # callers waiting in flush()
         self._ithread: threading.Thread | None = None
+        self._stopping = False  # close(): the threads finish what they hold and end
         self._segments: dict[Path, int] = {}  # segment -> events not yet indexed
         self._closed: set[Path] = set()
         if directory is not None and ctx.settings.audit:
@@ -315,6 +316,8 @@ class AuditTrail:
         while True:
             with self._cond:
                 while not self._queue:
+                    if self._stopping:
+                        return
                     self._cond.wait()
                 # gather a little more: fewer, larger groups mean fewer hand-offs of the
                 # interpreter between the event loop and this thread (each costs CPU)
@@ -426,6 +429,8 @@ class AuditTrail:
         while True:
             with self._icond:
                 while (wait := self._index_due()) != 0.0:
+                    if self._stopping and not self._iqueue:
+                        return
                     self._icond.wait(wait)
                 size = self.INDEX_BATCH if not self._flushing else 2000
                 batch, self._iqueue = self._iqueue[:size], self._iqueue[size:]
@@ -461,6 +466,24 @@ class AuditTrail:
 
     def pending(self) -> int:
         return self._iseq - self._indexed
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Clean shutdown: the records handed over so far are written, the journal is indexed,
+        and the writer and indexer threads end (they hold no database connection afterwards,
+        so the repository can be closed). A record arriving later starts them again."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        try:
+            if self._thread is not None:
+                self._thread.join(timeout)
+            self.flush(timeout)  # journal mode: every journaled event stored and indexed
+            with self._icond:
+                self._icond.notify_all()
+            if self._ithread is not None:
+                self._ithread.join(timeout)
+        finally:
+            self._stopping = False
 
     def flush(self, timeout: float = 60.0) -> None:
         """Return once every event journaled so far is stored and indexed."""

@@ -32,7 +32,8 @@ def world(make_context: Any) -> Any:
     relations = {(o, 0): "none" for o in ORGS}
     relations[("org-0", 0)] = "member"
     assert call(router, None, "POST", "", build_world(1, relations))[0] == 200
-    return router
+    yield router
+    router.close()  # before make_context closes the repository
 
 
 NURSE = Principal("cmp-app", structure="org-0", practitioner="pr-org-0",
@@ -272,3 +273,18 @@ def test_journal_segments_stay_locked_until_indexed(make_context: Any,
     assert list(journal.directory.glob("*.jsonl")) == [journal.path]  # the closed ones went
     _, found = call(router, AUDITOR, "GET", "AuditEvent?_summary=count")
     assert found["total"] == 3
+
+
+def test_clean_shutdown_indexes_the_journal_and_ends_the_threads(world: Any) -> None:
+    """Router.close() (the app's shutdown): every audit record handed over is stored and
+    indexed, the writer and indexer threads end; a later record starts them again."""
+    trail = world.audit
+    for _ in range(5):
+        assert call(world, NURSE, "GET", "CarePlan/plan-p0")[0] == 200
+    world.close()
+    assert trail.pending() == 0
+    threads = [t for t in (trail._thread, trail._ithread) if t is not None]
+    assert threads and not any(t.is_alive() for t in threads)
+    assert call(world, NURSE, "GET", "Goal/goal-p0")[0] == 200  # writer restarted
+    _, found = call(world, AUDITOR, "GET", "AuditEvent?patient=p0&_summary=count")
+    assert found["total"] == 6

@@ -350,7 +350,7 @@ class AuditTrail:
             if not patients and rtype not in PROTECTED_TYPES and \
                     not any(s.rtype in PROTECTED_TYPES for s in item.touched):
                 continue  # compartment types, but nobody's data
-            updated = self.ctx.clock()
+            updated = self.ctx.clock.wall()  # an instant per event, not a unique one
             event = self._event(item.req, interaction, rtype, item.status, patients,
                                 [f"{s.rtype}/{s.rid}/_history/{s.version}"
                                  for s in item.touched], item.message, updated)
@@ -590,7 +590,7 @@ class AuditTrail:
             "subtype": [{"system": "http://hl7.org/fhir/restful-interaction",
                          "code": interaction if interaction != "operation" else "operation"}],
             "action": ACTIONS.get(interaction, "E"),
-            "recorded": instant(self.ctx.clock() if recorded is None else recorded),
+            "recorded": instant(self.ctx.clock.wall() if recorded is None else recorded),
             "outcome": outcome,
             "agent": agents,
             "source": {"observer": {"display": "cm-fhir"},

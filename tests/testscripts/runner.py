@@ -25,7 +25,8 @@ Supported (R4 TestScript):
   compareToSourcePath`` with the operators ``equals notEquals in notIn greaterThan lessThan
   empty notEmpty contains notContains eval`` and ``warningOnly``.
 
-Not supported, reported as skipped: ``validateProfileId`` (no profile validator here), complex
+``validateProfileId`` uses the validator given to the runner (skipped without one). Not
+supported, reported as skipped: complex
 XPath or JSONPath, multi-system scripts (``origin`` / several ``destination``), operations
 other than the above.
 
@@ -297,8 +298,11 @@ class TestScriptRunner:
                  variables: dict[str, str] | None = None,
                  known_failures: dict[str, str] | None = None,
                  session: requests.Session | None = None, timeout: float = 30.0,
-                 xml_as_json: bool = True) -> None:
+                 xml_as_json: bool = True,
+                 validator: Callable[[dict[str, Any], str], list[str]] | None = None) -> None:
         self.base = base_url.rstrip("/")
+        # validateProfileId: (resource, profile URL) -> error messages; None: reported skipped
+        self.validator = validator
         self.fixture_loader = fixtures
         self.user_variables = dict(variables or {})
         self.known_failures = dict(known_failures or {})
@@ -654,9 +658,13 @@ class TestScriptRunner:
         source = a.get("sourceId")
 
         if "validateProfileId" in a:
-            raise Unsupported(f"validateProfileId {a['validateProfileId']!r} "
-                              f"({self.profiles.get(a['validateProfileId'])}): profile "
-                              "validation is not supported by this runner")
+            url = self.profiles.get(a["validateProfileId"])
+            if self.validator is None or url is None:
+                raise Unsupported(f"validateProfileId {a['validateProfileId']!r} ({url}): "
+                                  "no profile validator given to this runner")
+            errors = self.validator(self._resource(source, direction == "request"), url)
+            return not errors, (f"valid against {url}" if not errors
+                                else f"invalid against {url}: {'; '.join(errors[:5])}")
         if "compareToSourceId" in a:
             return self._check_compare(a, operator or "equals", source, direction)
         if "expression" in a or "path" in a:

@@ -179,6 +179,31 @@ def test_failures_warnings_and_unsupported_are_reported(fhir_base: str) -> None:
     assert "known failure" in messages["test[t].action[6]"]
 
 
+def test_validate_profile_id_uses_the_given_validator(fhir_base: str) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def validator(resource: dict[str, Any], url: str) -> list[str]:
+        seen.append((resource["resourceType"], url))
+        return [] if url.endswith("/Patient") else ["Patient.identifier: minimum 2"]
+
+    script = {
+        "contained": [PATIENT],
+        "fixture": [{"id": "pat", "resource": {"reference": "#p"}}],
+        "profile": [{"id": "base", "reference": "http://hl7.org/fhir/StructureDefinition/Patient"},
+                    {"id": "strict", "reference": "http://example.org/StructureDefinition/two"}],
+        "test": [{"id": "t", "action": [
+            check(validateProfileId="base", sourceId="pat"),
+            check(validateProfileId="strict", sourceId="pat"),
+        ]}],
+    }
+    result = run(fhir_base, script, validator=validator)
+    assert outcomes(result) == {"test[t].action[0]": PASS, "test[t].action[1]": FAIL}
+    assert seen == [("Patient", "http://hl7.org/fhir/StructureDefinition/Patient"),
+                    ("Patient", "http://example.org/StructureDefinition/two")]
+    messages = {a.key: a.message for a in result.assertions}
+    assert "minimum 2" in messages["test[t].action[1]"]
+
+
 def test_setup_failure_skips_the_tests(fhir_base: str) -> None:
     script = {"setup": {"action": [op("read", resource="Patient", params="/absent"),
                                    check(response="okay")]},

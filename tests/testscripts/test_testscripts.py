@@ -15,6 +15,8 @@ import pytest
 import requests
 
 from fhir_service.conformance.package import core_package_dir
+from fhir_service.conformance.registry import build_registry
+from fhir_service.conformance.validator import Validator
 from tests.conftest import require_testdata
 from tests.testscripts.conftest import RESULTS
 from tests.testscripts.runner import KNOWN, SKIP, WARNING, PackageFixtures, TestScriptRunner
@@ -57,8 +59,21 @@ PRELOAD = {
 }
 
 
+@pytest.fixture(scope="module")
+def profile_errors() -> object:
+    """validateProfileId: the project's validator (R4 core; a TestScript names core profiles)."""
+    validator = Validator(build_registry(core_package_dir(), []))
+
+    def errors(resource: dict, url: str) -> list[str]:
+        return [f"{', '.join(i.expression)}: {i.diagnostics}"
+                for i in validator.validate(resource, [url])
+                if i.severity in ("error", "fatal")]
+
+    return errors
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_testscript(name: str, fhir_base: str, tmp_path: Path) -> None:
+def test_testscript(name: str, fhir_base: str, tmp_path: Path, profile_errors: object) -> None:
     package = core_package_dir()
     if not (package / "Patient-example.json").exists():
         pytest.skip(f"{package} lacks the R4 examples: run `make install`")
@@ -73,7 +88,8 @@ def test_testscript(name: str, fhir_base: str, tmp_path: Path) -> None:
                             headers={"Content-Type": "application/fhir+json"}, timeout=30)
             assert r.status_code in (200, 201), r.text
         runner = TestScriptRunner(fhir_base, fixtures, variables=TESTER_VARIABLES.get(sid),
-                                  known_failures=KNOWN_FAILURES.get(sid), session=session)
+                                  known_failures=KNOWN_FAILURES.get(sid), session=session,
+                                  validator=profile_errors)
         result = runner.run(script)
 
     print(result.report())

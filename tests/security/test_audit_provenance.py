@@ -21,17 +21,22 @@ from fhir_service.security.principal import Principal, Scopes
 from tests.security.test_access_matrix import ORGS, build_world, call
 
 
-@pytest.fixture
-def world(make_context: Any) -> Any:
+def member_world(ctx: Any) -> Any:
+    """A router over ``ctx`` holding one person, p0, accompanied by org-0 only."""
     from fhir_service.operations import install_all
     from fhir_service.router import Router
 
-    ctx = make_context(audit=True, provenance=True)
     router = Router(ctx)
     install_all(router)
     relations = {(o, 0): "none" for o in ORGS}
     relations[("org-0", 0)] = "member"
     assert call(router, None, "POST", "", build_world(1, relations))[0] == 200
+    return router
+
+
+@pytest.fixture
+def world(make_context: Any) -> Any:
+    router = member_world(make_context(audit=True, provenance=True))
     yield router
     router.close()  # before make_context closes the repository
 
@@ -191,11 +196,7 @@ def test_journal_crash_recovery(make_context: Any, monkeypatch: pytest.MonkeyPat
     from fhir_service.security.audit import AuditTrail
 
     ctx = make_context(audit=True, provenance=False)
-    router = Router(ctx)
-    install_all(router)
-    relations = {(o, 0): "none" for o in ORGS}
-    relations[("org-0", 0)] = "member"
-    assert call(router, None, "POST", "", build_world(1, relations))[0] == 200
+    router = member_world(ctx)
     # the indexer never runs: as if the process died right after answering
     monkeypatch.setattr(AuditTrail, "_index_loop", lambda self: None)
     for path in ("CarePlan/plan-p0", "Goal/goal-p0", "Patient/p0"):
@@ -250,16 +251,10 @@ def test_journal_segments_stay_locked_until_indexed(make_context: Any,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A rotated segment whose events are not all stored is never replayed by another trail
     (no duplicates); once indexed, it is deleted."""
-    from fhir_service.operations import install_all
-    from fhir_service.router import Router
     from fhir_service.security.audit import AuditTrail
 
     ctx = make_context(audit=True, provenance=False)
-    router = Router(ctx)
-    install_all(router)
-    relations = {(o, 0): "none" for o in ORGS}
-    relations[("org-0", 0)] = "member"
-    assert call(router, None, "POST", "", build_world(1, relations))[0] == 200
+    router = member_world(ctx)
     journal = router.audit.journal
     assert journal is not None
     journal.segment_bytes = 1  # a new segment for every batch

@@ -6,6 +6,7 @@ copy is current. A deleted resource answers 410 Gone.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 
 from fhir_service.context import FhirContext
@@ -13,13 +14,17 @@ from fhir_service.interactions.common import check_id, check_type, parse_etag, r
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest, FhirResponse
 from fhir_service.security.policy import PROTECTED_TYPES
+from fhir_service.store.repository import Stored
 
 
 def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
     check_type(ctx, rtype)
     check_id(rid)
-    stored = ctx.repository.read_current(rtype, rid)
-    if stored is None or not _visible(ctx, req, stored.pk, rtype):
+    access = ctx.policy.filter_for(req.principal) if ctx.policy else None
+    stored, visible = ctx.repository.read_visible(
+        rtype, rid, None if access is None else
+        (access.principal.structure, access.now, access.principal.operator), PROTECTED_TYPES)
+    if stored is None or not visible:
         raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
     if stored.deleted:
         raise FhirError("deleted", f"{rtype}/{rid} was deleted", rtype,
@@ -40,12 +45,15 @@ def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespon
     return FhirResponse(200, stored.content, headers, touched=touched)
 
 
-def _visible(ctx: FhirContext, req: FhirRequest, pk: int, rtype: str) -> bool:
+def _visible(ctx: FhirContext, req: FhirRequest, stored: Stored) -> Stored | None:
+    """``stored`` with the people it belongs to if the caller may see it, else None."""
     access = ctx.policy.filter_for(req.principal) if ctx.policy else None
     if access is None:
-        return True
-    return ctx.repository.visible_raw(pk, rtype, access.principal.structure, access.now,
-                                      access.principal.operator, PROTECTED_TYPES)
+        return stored
+    visible, people = ctx.repository.visible_raw(
+        stored.pk, stored.rtype, access.principal.structure, access.now,
+        access.principal.operator, PROTECTED_TYPES)
+    return replace(stored, patients=people) if visible else None
 
 
 def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) -> FhirResponse:
@@ -55,7 +63,9 @@ def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) ->
         raise FhirError("not-found", f"Version '{vid[:20]}' of {rtype}/{rid} is not known")
     with ctx.repository.read_session() as session:
         stored = session.get_version(rtype, rid, int(vid))
-    if stored is None or not _visible(ctx, req, stored.pk, rtype):
+    if stored is not None:
+        stored = _visible(ctx, req, stored)
+    if stored is None:
         raise FhirError("not-found", f"{rtype}/{rid} has no version {vid}", rtype)
     if stored.deleted or stored.content is None:
         raise FhirError("deleted", f"Version {vid} of {rtype}/{rid} is a deletion", rtype)

@@ -33,7 +33,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,14 +79,27 @@ def classify(req: FhirRequest) -> tuple[str, str | None]:
 
 
 @dataclass
+class _Entry:
+    """One AuditEvent ready to be journaled or stored."""
+    rid: str
+    updated: float
+    event: dict[str, Any]
+    content: bytes
+    patients: list[str]
+
+
+@dataclass
 class _Pending:
     req: FhirRequest
     status: int
     touched: list[Stored]
     message: str
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = None  # for callers on other threads
     error: BaseException | None = None
     future: asyncio.Future[None] | None = None  # for callers on the event loop
+    # built by the caller already (event-loop callers: the writer thread then only writes;
+    # None inside means "nothing to record")
+    prepared: tuple[_Entry | None] | None = None
 
 
 def journal_directory(settings: Any) -> Path | None:
@@ -236,6 +249,7 @@ class AuditTrail:
     def __init__(self, ctx: FhirContext) -> None:
         self.ctx = ctx
         self._queue: list[_Pending] = []
+        self._loop_batches: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self.journal: AuditJournal | None = None
@@ -269,26 +283,42 @@ class AuditTrail:
                 s.rtype in PROTECTED_TYPES or self.ctx.policy is None
                 or s.rtype in self.ctx.policy.compartment for s in touched))
 
-    def _enqueue(self, item: _Pending) -> None:
+    def _enqueue(self, *items: _Pending) -> None:
         with self._cond:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="cm-fhir-audit",
                                                 daemon=True)
                 self._thread.start()
-            self._queue.append(item)
+            self._queue.extend(items)
             self._cond.notify()
 
     async def record_async(self, req: FhirRequest, status: int, touched: list[Stored],
                            message: str = "") -> None:
-        """Same as :meth:`record` for callers on the event loop: awaits the commit."""
+        """Same as :meth:`record` for callers on the event loop: awaits the commit.
+
+        When the people concerned are known already (reads look them up for the access
+        check), the event is built here and the records of the requests answered within
+        ``GATHER_S`` are handed to the writer thread together, which then only appends them
+        to the journal and syncs it (system calls, during which the interpreter is free):
+        another thread doing Python work would take the interpreter from the event loop at
+        each of its database calls."""
         if not self.needed(req, touched):
             return
-        item = _Pending(req, status, [s for s in touched if s.rtype != "AuditEvent"], message,
-                        future=asyncio.get_running_loop().create_future())
-        self._enqueue(item)
+        touched = [s for s in touched if s.rtype != "AuditEvent"]
+        loop = asyncio.get_running_loop()
+        item = _Pending(req, status, touched, message, future=loop.create_future())
+        if self.journal is not None and all(s.patients is not None for s in touched):
+            people = {s.pk: s.patients or () for s in touched}
+            item.prepared = (self._entry(item, people),)
+            if item.prepared[0] is None:
+                return  # compartment types, but nobody's data
+            self._gather(loop, item)
+        else:
+            self._enqueue(item)
         assert item.future is not None
-        try:
-            await asyncio.wait_for(item.future, timeout=60)
+        try:  # (asyncio.timeout: no task of its own, unlike wait_for)
+            async with asyncio.timeout(60):
+                await item.future
         except TimeoutError:
             raise FhirError("internal", "The audit record could not be written in time") \
                 from None
@@ -296,13 +326,28 @@ class AuditTrail:
             raise FhirError("internal", "The audit record could not be written") \
                 from item.error
 
+    def _gather(self, loop: asyncio.AbstractEventLoop, item: _Pending) -> None:
+        """Collect the event loop's prepared records; one hand-over per ``GATHER_S``."""
+        batch = self._loop_batches.get(loop)
+        if batch is None:
+            batch = self._loop_batches[loop] = []
+            loop.call_later(self.GATHER_S, self._hand_over, loop)
+        batch.append(item)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._loop_batches.pop(loop, None)
+        if batch:
+            self._enqueue(*batch)
+
     def record(self, req: FhirRequest, status: int, touched: list[Stored],
                message: str = "") -> None:
         """Write the request's AuditEvent; returns once it is committed."""
         if not self.needed(req, touched):
             return
-        item = _Pending(req, status, [s for s in touched if s.rtype != "AuditEvent"], message)
+        item = _Pending(req, status, [s for s in touched if s.rtype != "AuditEvent"], message,
+                        done=threading.Event())
         self._enqueue(item)
+        assert item.done is not None
         if not item.done.wait(timeout=60):
             raise FhirError("internal", "The audit record could not be written in time")
         if item.error is not None:
@@ -320,11 +365,13 @@ class AuditTrail:
                         return
                     self._cond.wait()
                 # gather a little more: fewer, larger groups mean fewer hand-offs of the
-                # interpreter between the event loop and this thread (each costs CPU)
-                deadline = time.monotonic() + self.GATHER_S
-                while len(self._queue) < self.GATHER_MAX and \
-                        (left := deadline - time.monotonic()) > 0:
-                    self._cond.wait(left)
+                # interpreter between the event loop and this thread (each costs CPU);
+                # records prepared on the event loop come gathered already
+                if any(item.prepared is None for item in self._queue):
+                    deadline = time.monotonic() + self.GATHER_S
+                    while len(self._queue) < self.GATHER_MAX and \
+                            (left := deadline - time.monotonic()) > 0:
+                        self._cond.wait(left)
                 batch, self._queue = self._queue, []
             try:
                 self._write(batch)
@@ -334,61 +381,65 @@ class AuditTrail:
                     item.error = exc
             by_loop: dict[Any, list[asyncio.Future[None]]] = {}
             for item in batch:
-                item.done.set()
+                if item.done is not None:
+                    item.done.set()
                 if item.future is not None:
                     by_loop.setdefault(item.future.get_loop(), []).append(item.future)
             for loop, futures in by_loop.items():  # one wake-up per loop and batch
                 loop.call_soon_threadsafe(_resolve_all, futures)
 
-    def _events(self, batch: list[_Pending], people: dict[int, list[str]]
-                ) -> list[tuple[str, float, dict[str, Any], list[str]]]:
-        """(id, updated, AuditEvent, patients) for each item of a batch that needs one."""
-        out = []
-        for item in batch:
-            patients = sorted({p for s in item.touched for p in people.get(s.pk, ())})
-            interaction, rtype = classify(item.req)
-            if not patients and rtype not in PROTECTED_TYPES and \
-                    not any(s.rtype in PROTECTED_TYPES for s in item.touched):
-                continue  # compartment types, but nobody's data
-            updated = self.ctx.clock.wall()  # an instant per event, not a unique one
-            event = self._event(item.req, interaction, rtype, item.status, patients,
-                                [f"{s.rtype}/{s.rid}/_history/{s.version}"
-                                 for s in item.touched], item.message, updated)
-            rid = self.ctx.new_id()
-            event = {"resourceType": "AuditEvent", "id": rid,
-                     "meta": {"versionId": "1", "lastUpdated": instant(updated)},
-                     **{k: v for k, v in event.items() if k != "resourceType"}}
-            out.append((rid, updated, event, patients))
-        return out
+    def _entry(self, item: _Pending, people: dict[int, Any]) -> _Entry | None:
+        """The AuditEvent of one request (None when it touched only resources of a
+        compartment type that belong to nobody)."""
+        patients = sorted({p for s in item.touched for p in people.get(s.pk, ())})
+        interaction, rtype = classify(item.req)
+        if not patients and rtype not in PROTECTED_TYPES and \
+                not any(s.rtype in PROTECTED_TYPES for s in item.touched):
+            return None
+        updated = self.ctx.clock.wall()  # an instant per event, not a unique one
+        rid = self.ctx.new_id()
+        event = self._event(item.req, interaction, rtype, item.status, patients,
+                            [f"{s.rtype}/{s.rid}/_history/{s.version}" for s in item.touched],
+                            item.message, updated)
+        event = {"resourceType": "AuditEvent", "id": rid,
+                 "meta": {"versionId": "1", "lastUpdated": instant(updated)},
+                 **{k: v for k, v in event.items() if k != "resourceType"}}
+        return _Entry(rid, updated, event, fhir.dumps(event), patients)
 
-    def _write(self, batch: list[_Pending]) -> None:
-        pks = sorted({s.pk for item in batch for s in item.touched})
-        if self.journal is None:
-            with self.ctx.repository.write_session() as session:
-                people = session.patients_by_pk(pks) if pks else {}
-                session.append_many(self._rows(
-                    (rid, updated, fhir.dumps(event), event, patients)
-                    for rid, updated, event, patients in self._events(batch, people)))
-            return
+    def _entries(self, batch: list[_Pending]) -> list[_Entry]:
+        """The AuditEvents of a batch: prepared by their callers, or built here (the people
+        concerned are queried for the resources that do not carry them)."""
+        todo = [item for item in batch if item.prepared is None]
+        people: dict[int, Any] = {s.pk: s.patients for item in todo for s in item.touched
+                                  if s.patients is not None}
+        pks = sorted({s.pk for item in todo for s in item.touched if s.pk not in people})
         if pks:
             with self.ctx.repository.read_session() as session:
-                people = session.patients_by_pk(pks)
-        else:
-            people = {}
-        events = self._events(batch, people)
-        if not events:
+                people.update(session.patients_by_pk(pks))
+        entries = [item.prepared[0] for item in batch
+                   if item.prepared is not None and item.prepared[0] is not None]
+        entries.extend(e for item in todo if (e := self._entry(item, people)) is not None)
+        return entries
+
+    def _write(self, batch: list[_Pending]) -> None:
+        entries = self._entries(batch)
+        if not entries:
             return
-        contents = [fhir.dumps(event) for _, _, event, _ in events]
-        lines = [b'{"u":%r,"p":%b,"r":%b}' % (updated, fhir.dumps(patients), content)
-                 for (_, updated, _, patients), content in zip(events, contents, strict=True)]
+        if self.journal is None:
+            with self.ctx.repository.write_session() as session:
+                session.append_many(self._rows(
+                    (e.rid, e.updated, e.content, e.event, e.patients) for e in entries))
+            return
+        lines = [b'{"u":%r,"p":%b,"r":%b}' % (e.updated, fhir.dumps(e.patients), e.content)
+                 for e in entries]
         # only this thread appends: the journal order is the sequence order
         segment, closed = self.journal.append(lines)
         with self._icond:
-            for (rid, updated, _, patients), content in zip(events, contents, strict=True):
+            for e in entries:
                 self._iseq += 1
-                self._iqueue.append(_Journaled(self._iseq, segment, rid, updated, content,
-                                               patients))
-            self._segments[segment] = self._segments.get(segment, 0) + len(events)
+                self._iqueue.append(_Journaled(self._iseq, segment, e.rid, e.updated,
+                                               e.content, e.patients))
+            self._segments[segment] = self._segments.get(segment, 0) + len(entries)
             self._last_append = time.monotonic()
             if closed is not None:
                 self._closed.add(closed)

@@ -27,6 +27,9 @@ class Stored:
     deleted: bool
     content: bytes | None
     method: str = "PUT"
+    # the people (Patient ids) the resource belongs to, when the read already looked them up
+    # (the audit record then needs no query of its own); None: not looked up
+    patients: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -102,6 +105,11 @@ class Session(Protocol):
 
 
 class Repository(Protocol):
+    def read_visible(self, rtype: str, rid: str, access: tuple[str | None, float, bool] | None,
+                     protected: frozenset[str] = frozenset()) -> tuple[Stored | None, bool]:
+        """Read by id, with the access rule (structure, instant, operator) when given."""
+        ...
+
     def read_session(self) -> AbstractContextManager[Session]: ...
 
     def write_session(self) -> AbstractContextManager[Session]: ...

@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -283,3 +284,57 @@ def test_clean_shutdown_indexes_the_journal_and_ends_the_threads(world: Any) -> 
     assert call(world, NURSE, "GET", "Goal/goal-p0")[0] == 200  # writer restarted
     _, found = call(world, AUDITOR, "GET", "AuditEvent?patient=p0&_summary=count")
     assert found["total"] == 6
+
+
+def test_reads_on_the_event_loop_are_audited_like_the_others(make_context: Any,
+                                                             tmp_path: Path) -> None:
+    """Over HTTP, reads by id are answered on the event loop, which builds their AuditEvent
+    itself from the people the access check found; the records are those the threaded path
+    writes (same people, resources, outcome), and each is durable before the answer."""
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+    from tests.security.conftest import bearer, mint
+
+    ctx = make_context(auth="embedded", keys_dir=tmp_path / "keys", audit=True,
+                       provenance=True, rate_limit_per_second=0.0)
+    app = create_app(ctx.settings, ctx)
+    router = app.state.router
+    relations = {(o, 0): "none" for o in ORGS}
+    relations[("org-0", 0)] = "member"
+    assert call(router, None, "POST", "", build_world(1, relations))[0] == 200
+    app.state.security.clients.add("cmp-app", "CMP", "org-0", "pr-org-0", "system/*.cruds")
+    headers = bearer(mint(app, "cmp-app", "system/*.cruds"))
+    paths = ["CarePlan/plan-p0", "Goal/goal-p0", "CarePlan/plan-p0/_history/1",
+             "CarePlan/unknown"]
+    trail = router.audit
+    built_by: list[str] = []
+    entry = trail._entry
+
+    def spy(*args: Any) -> Any:
+        built_by.append(threading.current_thread().name)
+        return entry(*args)
+
+    trail._entry = spy
+    with TestClient(app, base_url="http://test") as client:
+        statuses = [client.get(f"/fhir/{p}", headers=headers).status_code for p in paths]
+        assert statuses == [200, 200, 200, 404]
+        assert trail._iseq == len(paths)  # each journaled (durable) before its answer
+        # reads and vreads by id: built on the event loop, not by the writer thread
+        assert [name == "cm-fhir-audit" for name in built_by] == [False] * len(paths)
+        for p in paths:  # the same requests through the threaded path
+            call(router, NURSE, "GET", p)
+    events = audit_events(router)
+    assert len(events) == 2 * len(paths)
+
+    def essence(event: dict[str, Any]) -> tuple[Any, ...]:
+        return (event["subtype"][0]["code"], event["action"], event["outcome"],
+                sorted(e["what"]["reference"] for e in event.get("entity", []) if "what" in e))
+
+    over_http, threaded = events[:len(paths)], events[len(paths):]
+    assert [essence(e) for e in over_http] == [essence(e) for e in threaded]
+    assert essence(over_http[0])[3] == ["CarePlan/plan-p0/_history/1", "Patient/p0"]
+    assert essence(over_http[3])[2] == "4"  # the refused read is recorded too
+    clients = {a["who"].get("identifier", {}).get("value") for a in over_http[0]["agent"]}
+    assert "cmp-app" in clients
+    router.close()

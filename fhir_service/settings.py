@@ -51,6 +51,9 @@ class Settings:
     # fdatasync each journal group commit (survives power loss); off: survives a process
     # crash, like the database itself (SQLite WAL, synchronous=NORMAL)
     audit_fsync: bool = True
+    # where journaled events are stored and indexed: "process" (a child process, on another
+    # core: indexing does not compete with requests for the interpreter) or "thread"
+    audit_indexer: str = "process"
     rate_limit_per_second: float = 50.0  # per client, token bucket
     rate_limit_burst: int = 200
     cors_origins: str = ""  # comma-separated; empty = CORS closed

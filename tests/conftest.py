@@ -33,7 +33,8 @@ def base_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirConte
     # the core suite runs without authentication, audit and provenance; the security tests
     # switch them on explicitly
     ctx = build_context(Settings(database_url=f"sqlite:///{db}", demo=False, auth="off",
-                                 audit=False, provenance=False))
+                                 audit=False, provenance=False,
+                                 audit_indexer="thread"))  # (process: its own tests)
     yield ctx
     ctx.close()
 

@@ -155,6 +155,17 @@ class SearchParamRegistry:
         for sp in registry.all_of("SearchParameter"):
             self.add(sp)
 
+    @classmethod
+    def from_definitions(cls, definitions: list[dict[str, Any]],
+                         resource_types: list[str]) -> SearchParamRegistry:
+        """A registry of just these SearchParameters (no definitions loaded): for a process
+        that indexes a few types only."""
+        self = cls.__new__(cls)
+        self._by_type = {t: {} for t in resource_types}
+        for sp in definitions:
+            self.add(sp)
+        return self
+
     def add(self, sp: dict[str, Any]) -> None:
         ptype = sp.get("type")
         expression = sp.get("expression")

@@ -44,6 +44,7 @@ from fhir_service.context import instant
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 from fhir_service.search.extract import extract
+from fhir_service.security.audit_index import IndexerProcess
 from fhir_service.security.policy import PROTECTED_TYPES
 from fhir_service.security.provenance import CLIENT_SYSTEM
 from fhir_service.store.repository import Stored
@@ -100,6 +101,7 @@ class _Pending:
     # built by the caller already (event-loop callers: the writer thread then only writes;
     # None inside means "nothing to record")
     prepared: tuple[_Entry | None] | None = None
+    timer: asyncio.TimerHandle | None = None  # the time limit of its batch
 
 
 def journal_directory(settings: Any) -> Path | None:
@@ -117,10 +119,12 @@ def journal_directory(settings: Any) -> Path | None:
     return None
 
 
-def _resolve_all(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_result(None)
+def _resolve_all(items: list[_Pending]) -> None:
+    for item in items:
+        if item.timer is not None:
+            item.timer.cancel()  # (and releases the batch it holds)
+        if item.future is not None and not item.future.done():
+            item.future.set_result(None)
 
 
 class AuditJournal:
@@ -261,15 +265,21 @@ class AuditTrail:
         self._indexed = 0  # last sequence number stored and indexed
         self._ifailed: BaseException | None = None
         self._last_append = 0.0
+        self._ifirst = 0.0  # when the oldest event waiting to be indexed was journaled
         self._flushing = 0  # callers waiting in flush()
         self._ithread: threading.Thread | None = None
         self._stopping = False  # close(): the threads finish what they hold and end
         self._segments: dict[Path, int] = {}  # segment -> events not yet indexed
         self._closed: set[Path] = set()
+        self._process: IndexerProcess | None = None
         if directory is not None and ctx.settings.audit:
             self.journal = AuditJournal(directory,
                                         sync=getattr(ctx.settings, "audit_fsync", True))
             self.recover()
+            if getattr(ctx.settings, "audit_indexer", "thread") == "process":
+                self._process = IndexerProcess(
+                    getattr(ctx.repository, "url", ctx.settings.database_url),
+                    [p.definition for p in ctx.params.indexed("AuditEvent")])
 
     # --- recording --------------------------------------------------------------------
 
@@ -307,21 +317,23 @@ class AuditTrail:
         touched = [s for s in touched if s.rtype != "AuditEvent"]
         loop = asyncio.get_running_loop()
         item = _Pending(req, status, touched, message, future=loop.create_future())
+        assert item.future is not None
         if self.journal is not None and all(s.patients is not None for s in touched):
             people = {s.pk: s.patients or () for s in touched}
             item.prepared = (self._entry(item, people),)
             if item.prepared[0] is None:
                 return  # compartment types, but nobody's data
-            self._gather(loop, item)
+            self._gather(loop, item)  # (one time limit per batch, not one per request)
+            await item.future
         else:
             self._enqueue(item)
-        assert item.future is not None
-        try:  # (asyncio.timeout: no task of its own, unlike wait_for)
-            async with asyncio.timeout(60):
-                await item.future
-        except TimeoutError:
-            raise FhirError("internal", "The audit record could not be written in time") \
-                from None
+            try:
+                async with asyncio.timeout(self.TIME_LIMIT_S):
+                    await item.future
+            except TimeoutError:
+                item.error = TimeoutError()
+        if isinstance(item.error, TimeoutError):
+            raise FhirError("internal", "The audit record could not be written in time")
         if item.error is not None:
             raise FhirError("internal", "The audit record could not be written") \
                 from item.error
@@ -337,7 +349,20 @@ class AuditTrail:
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = self._loop_batches.pop(loop, None)
         if batch:
+            # cancelled when the batch is answered (on this loop, so not before this returns)
+            timer = loop.call_later(self.TIME_LIMIT_S, self._expire, batch)
+            for item in batch:
+                item.timer = timer
             self._enqueue(*batch)
+
+    @staticmethod
+    def _expire(batch: list[_Pending]) -> None:
+        """The time limit of a batch handed over by the event loop: whoever still waits gets
+        an error (their access is refused, since it has no durable record)."""
+        for item in batch:
+            if item.future is not None and not item.future.done():
+                item.error = TimeoutError()
+                item.future.set_result(None)
 
     def record(self, req: FhirRequest, status: int, touched: list[Stored],
                message: str = "") -> None:
@@ -355,6 +380,7 @@ class AuditTrail:
                 from item.error
 
     GATHER_S = float(os.environ.get("CM_FHIR_AUDIT_GATHER_MS", "1")) / 1000
+    TIME_LIMIT_S = 60.0  # a record not durable by then fails its request
     GATHER_MAX = 64
 
     def _run(self) -> None:
@@ -379,14 +405,15 @@ class AuditTrail:
                 log.exception("audit batch failed")
                 for item in batch:
                     item.error = exc
-            by_loop: dict[Any, list[asyncio.Future[None]]] = {}
+            by_loop: dict[Any, list[_Pending]] = {}
             for item in batch:
                 if item.done is not None:
                     item.done.set()
                 if item.future is not None:
-                    by_loop.setdefault(item.future.get_loop(), []).append(item.future)
-            for loop, futures in by_loop.items():  # one wake-up per loop and batch
-                loop.call_soon_threadsafe(_resolve_all, futures)
+                    by_loop.setdefault(item.future.get_loop(), []).append(item)
+            del batch
+            for loop, items in by_loop.items():  # one wake-up per loop and batch
+                loop.call_soon_threadsafe(_resolve_all, items)
 
     def _entry(self, item: _Pending, people: dict[int, Any]) -> _Entry | None:
         """The AuditEvent of one request (None when it touched only resources of a
@@ -435,6 +462,8 @@ class AuditTrail:
         # only this thread appends: the journal order is the sequence order
         segment, closed = self.journal.append(lines)
         with self._icond:
+            if not self._iqueue:
+                self._ifirst = time.monotonic()
             for e in entries:
                 self._iseq += 1
                 self._iqueue.append(_Journaled(self._iseq, segment, e.rid, e.updated,
@@ -467,6 +496,7 @@ class AuditTrail:
     INDEX_QUIET_S = 0.05
     INDEX_BACKLOG = 20_000
     INDEX_BATCH = 250
+    PROCESS_WAIT_S = 0.1
 
     def _index_due(self) -> float | None:
         """0 if indexing should run now, else how long to wait (None: until notified)."""
@@ -474,6 +504,11 @@ class AuditTrail:
             return None
         if self._flushing or len(self._iqueue) >= self.INDEX_BACKLOG:
             return 0.0
+        if self._process is not None:  # no competition for the interpreter: index within
+            # PROCESS_WAIT_S, in batches large enough to make each transaction worth it
+            if len(self._iqueue) >= self.INDEX_BATCH:
+                return 0.0
+            return max(0.0, self.PROCESS_WAIT_S - (time.monotonic() - self._ifirst))
         return max(0.0, self.INDEX_QUIET_S - (time.monotonic() - self._last_append))
 
     def _index_loop(self) -> None:
@@ -486,10 +521,14 @@ class AuditTrail:
                 size = self.INDEX_BATCH if not self._flushing else 2000
                 batch, self._iqueue = self._iqueue[:size], self._iqueue[size:]
             try:
-                rows = self._rows((j.rid, j.updated, j.content, orjson.loads(j.content),
-                                   j.patients) for j in batch)
-                with self.ctx.repository.write_session() as session:
-                    session.append_many(rows)
+                if self._process is not None:
+                    self._process.store([(j.rid, j.updated, j.content, j.patients)
+                                         for j in batch])
+                else:
+                    rows = self._rows((j.rid, j.updated, j.content, orjson.loads(j.content),
+                                       j.patients) for j in batch)
+                    with self.ctx.repository.write_session() as session:
+                        session.append_many(rows)
             except BaseException as exc:  # stays journaled; retried, recovered at start-up
                 log.exception("audit indexing failed; retrying")
                 with self._icond:
@@ -533,6 +572,8 @@ class AuditTrail:
                 self._icond.notify_all()
             if self._ithread is not None:
                 self._ithread.join(timeout)
+            if self._process is not None:
+                self._process.close()
         finally:
             self._stopping = False
 

@@ -338,3 +338,62 @@ def test_reads_on_the_event_loop_are_audited_like_the_others(make_context: Any,
     clients = {a["who"].get("identifier", {}).get("value") for a in over_http[0]["agent"]}
     assert "cmp-app" in clients
     router.close()
+
+
+def test_indexing_in_a_process_of_its_own(make_context: Any) -> None:
+    """The serve default: journaled events are stored and indexed by a child process. A
+    child that dies is replaced and its batch sent again, stored once; closing the trail
+    ends the child."""
+    ctx = make_context(audit=True, provenance=False, audit_indexer="process")
+    router = member_world(ctx)
+    trail = router.audit
+    assert trail._process is not None
+    for _ in range(5):
+        assert call(router, NURSE, "GET", "CarePlan/plan-p0")[0] == 200
+    _, found = call(router, AUDITOR, "GET", "AuditEvent?patient=p0&_summary=count")
+    assert found["total"] == 5  # the operator's search waited for the child's indexing
+    child = trail._process._proc
+    assert child is not None and child.poll() is None
+    child.kill()
+    child.wait(timeout=30)
+    for _ in range(3):
+        assert call(router, NURSE, "GET", "Goal/goal-p0")[0] == 200
+    _, found = call(router, AUDITOR, "GET", "AuditEvent?patient=p0&_summary=count")
+    assert found["total"] == 8
+    _, goals = call(router, AUDITOR, "GET", "AuditEvent?entity=Goal/goal-p0/_history/1")
+    assert len(goals["entry"]) == 3
+    replacement = trail._process._proc
+    assert replacement is not None and replacement.pid != child.pid
+    router.close()
+    assert replacement.poll() is not None  # ended with the trail
+
+
+def test_the_index_process_stores_a_batch_sent_twice_once(make_context: Any) -> None:
+    """A batch the child stored but could not acknowledge (it died just after) is sent again
+    to its replacement: the events it already holds are skipped."""
+    from fhir_service.security.audit_index import IndexerProcess
+
+    ctx = make_context(audit=True)
+    definitions = [p.definition for p in ctx.params.indexed("AuditEvent")]
+    indexer = IndexerProcess(ctx.repository.url, definitions)
+    event = {"resourceType": "AuditEvent", "id": "ae-1", "recorded": "2026-01-02T03:04:05Z",
+             "type": {"code": "rest"}, "agent": [{"requestor": True}],
+             "source": {"observer": {"display": "x"}},
+             "entity": [{"what": {"reference": "Patient/p9"}}]}
+    items = [("ae-1", 1.0, orjson_dumps(event), ["p9"])]
+    try:
+        indexer.store(items)
+        indexer.store(items)
+    finally:
+        indexer.close()
+    with sqlite3.connect(ctx.repository.url.removeprefix("sqlite:///")) as conn:
+        rows = conn.execute("SELECT count(*) FROM resources WHERE rid = 'ae-1'").fetchone()[0]
+        people = conn.execute("SELECT patient_id FROM res_patient rp JOIN resources r "
+                              "ON r.pk = rp.res_pk WHERE r.rid = 'ae-1'").fetchall()
+    assert rows == 1 and people == [("p9",)]
+
+
+def orjson_dumps(value: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(value)

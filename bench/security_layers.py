@@ -9,8 +9,12 @@ Over HTTP: ``cm-fhir serve`` with the demo data on 127.0.0.1 and a free port, on
 * ``none``: ``--auth off`` (no token, no access policy, no audit);
 * ``auth+policy``: the demo token (signature and claims checked, verified tokens cached),
   scopes, the access policy (the structure must accompany the person), audit off;
-* ``auth+policy+audit``: the same with an AuditEvent per read, journaled and fdatasync-ed
-  before the response, indexed in the background (the default);
+* ``auth+policy+audit``: the same with an AuditEvent per read, built on the event loop,
+  journaled and fdatasync-ed before the response, stored and indexed by a child process
+  (the default);
+* ``…+audit (index thread)``: the same, indexed by a thread of the server instead
+  (``CM_FHIR_AUDIT_INDEXER=thread``: deferred while requests keep coming, so it competes
+  with them once 20,000 events wait);
 * ``…+audit (direct)``: the audit stored directly in the database, no journal
   (``CM_FHIR_AUDIT_JOURNAL=off``), for comparison;
 * ``…+audit (no fsync)``: the journal without ``fdatasync`` (``CM_FHIR_AUDIT_FSYNC=0``:
@@ -40,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.run import HOST, free_port, loadavg, request
+from bench.run import HOST, free_port, loadavg, proc_memory, proc_ticks, request
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,6 +69,7 @@ CONFIGS: dict[str, dict[str, str]] = {
     "none": {"auth": "off"},
     "auth+policy": {"auth": "embedded", "CM_FHIR_AUDIT": "0"},
     "auth+policy+audit": {"auth": "embedded"},
+    "auth+policy+audit (index thread)": {"auth": "embedded", "CM_FHIR_AUDIT_INDEXER": "thread"},
     "auth+policy+audit (direct)": {"auth": "embedded", "CM_FHIR_AUDIT_JOURNAL": "off"},
     "auth+policy+audit (no fsync)": {"auth": "embedded", "CM_FHIR_AUDIT_FSYNC": "0"},
 }
@@ -140,15 +145,38 @@ def run_wrk(server: DemoServer, path: str, duration: float, connections: int) ->
     cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration:g}s", "--timeout", "10s",
            "-s", str(script), f"http://{HOST}:{server.port}{path}"]
     load_before = loadavg()[0]
+    assert server.proc is not None
+    pids = [server.proc.pid, *children(server.proc.pid)]  # the server and its indexer
+    ticks = [proc_ticks(pid) for pid in pids]
+    t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60,
                           check=False)
+    hz, elapsed = os.sysconf("SC_CLK_TCK"), time.monotonic() - t0
+    cores = [round((proc_ticks(pid) - t) / hz / elapsed, 2) for pid, t in zip(pids, ticks,
+                                                                           strict=True)]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_JSON "))
     raw = json.loads(line.split(" ", 1)[1])
     seconds = raw["duration_us"] / 1e6
     return {"req_per_s": round(raw["requests"] / seconds, 1), "requests": raw["requests"],
             "p50_ms": raw["p50_us"] / 1000, "p95_ms": raw["p95_us"] / 1000,
             "p99_ms": raw["p99_us"] / 1000, "non_2xx": raw["non2xx"], "errors": raw["errors"],
-            "load_before": load_before, "load_after": loadavg()[0]}
+            "load_before": load_before, "load_after": loadavg()[0],
+            "server_cores": cores[0], "child_cores": sum(cores[1:]),
+            "server_rss_mb": proc_memory(server.proc.pid)["rss_mb"]}
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the audit indexer)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def audit_count(server: DemoServer) -> tuple[int, int]:
@@ -185,10 +213,11 @@ def http_rounds(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for name, s in servers.items():
                 res = run_wrk(s, paths[name], args.duration, args.connections)
                 results[name].append(res)
-                print(f"round {r + 1} {name:28s} {res['req_per_s']:8.1f} req/s  "
+                print(f"round {r + 1} {name:32s} {res['req_per_s']:8.1f} req/s  "
                       f"p50 {res['p50_ms']:6.2f} ms  p95 {res['p95_ms']:6.2f} ms  "
-                      f"non-2xx {res['non_2xx']}  load {res['load_before']:.1f}"
-                      f"→{res['load_after']:.1f}", flush=True)
+                      f"non-2xx {res['non_2xx']}  cores {res['server_cores']:.2f}"
+                      f"+{res['child_cores']:.2f}  RSS {res['server_rss_mb']:.0f} MB  "
+                      f"load {res['load_before']:.1f}→{res['load_after']:.1f}", flush=True)
     finally:
         for name, s in servers.items():
             s.stop()
@@ -205,6 +234,10 @@ def http_rounds(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             summary[name] = {"median_req_per_s": statistics.median(rates), "min": min(rates),
                              "max": max(rates),
                              "median_p95_ms": statistics.median(x["p95_ms"] for x in runs),
+                             "median_server_cores": statistics.median(
+                                 x["server_cores"] for x in runs),
+                             "median_child_cores": statistics.median(
+                                 x["child_cores"] for x in runs),
                              "runs": runs}
     return {"http": summary, "audit_checks": checks}
 
@@ -391,11 +424,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_http:
         with tempfile.TemporaryDirectory(prefix="cm-fhir-bench-") as tmp:
             results.update(http_rounds(args, Path(tmp)))
-        print(f"\n{'configuration':30s} {'median req/s':>12s} {'min':>8s} {'max':>8s} "
-              f"{'p95 ms':>8s}")
+        print(f"\n{'configuration':32s} {'median req/s':>12s} {'min':>8s} {'max':>8s} "
+              f"{'p95 ms':>8s} {'cores (server+indexer)':>23s}")
         for name, s in results["http"].items():
-            print(f"{name:30s} {s['median_req_per_s']:12.1f} {s['min']:8.1f} {s['max']:8.1f} "
-                  f"{s['median_p95_ms']:8.2f}")
+            print(f"{name:32s} {s['median_req_per_s']:12.1f} {s['min']:8.1f} {s['max']:8.1f} "
+                  f"{s['median_p95_ms']:8.2f} {s['median_server_cores']:15.2f}"
+                  f"+{s['median_child_cores']:.2f}")
         for name, c in results["audit_checks"].items():
             print(f"{name}: {c}")
     out = ROOT / "var" / "bench" / f"security-layers-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import select
 import signal
 import socket
 import sqlite3
@@ -126,6 +127,19 @@ def test_x_provenance_header_is_honoured(world: Any) -> None:
     assert call(world, None, "GET", "Goal/g-y")[0] == 404  # nothing written
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -134,6 +148,9 @@ def _free_port() -> int:
 
 def test_killing_the_server_loses_no_committed_audit_record(tmp_path: Path,
                                                             make_context: Any) -> None:
+    """SIGKILL while four clients keep reading (requests in flight): every answered read has
+    its AuditEvent after the next start, and the audit indexing process ends with its
+    server."""
     exe = Path(sys.executable).with_name("cm-fhir")
     if not exe.exists():
         pytest.skip("the cm-fhir console script is not installed in this environment")
@@ -145,6 +162,8 @@ def test_killing_the_server_loses_no_committed_audit_record(tmp_path: Path,
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     token = None
+    readers: list[threading.Thread] = []
+    indexer: list[int] = []
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -161,20 +180,54 @@ def test_killing_the_server_loses_no_committed_audit_record(tmp_path: Path,
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)  # readiness poll of a separate process, bounded
-        answered = 0
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
         found = session.get(f"{base}/CarePlan?_count=1", timeout=10).json()
         plan = found["entry"][0]["resource"]["id"]  # a plan of the demo structure's person
         for _ in range(40):
-            if session.get(f"{base}/CarePlan/{plan}", timeout=5).status_code == 200:
-                answered += 1
-        assert answered == 40
+            assert session.get(f"{base}/CarePlan/{plan}", timeout=5).status_code == 200
+        deadline = time.monotonic() + 60
+        while not (indexer := _children(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the indexing process starts with the first batch (≤ 0.1 s)
+        assert indexer, "no audit indexing process"
+        # readers keep going while the server is killed: requests are in flight
+        answered = [40]
+        lock, enough = threading.Lock(), threading.Event()
+
+        def reader() -> None:
+            own = requests.Session()
+            own.headers["Authorization"] = f"Bearer {token}"
+            while True:
+                try:
+                    ok = own.get(f"{base}/CarePlan/{plan}", timeout=5).status_code == 200
+                except requests.RequestException:
+                    return  # the server is gone
+                with lock:
+                    answered[0] += ok
+                    if answered[0] >= 200:
+                        enough.set()
+
+        readers = [threading.Thread(target=reader) for _ in range(4)]
+        for t in readers:
+            t.start()
+        assert enough.wait(timeout=60)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
+    for t in readers:
+        t.join(timeout=30)
+    # the audit indexing process does not outlive its server
+    for pid in indexer:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        try:
+            assert select.select([fd], [], [], 30)[0], "the indexing process outlived its server"
+        finally:
+            os.close(fd)
     # each answered read's record is durable: stored, or journaled and stored by the
     # start-up recovery of the next process
     from fhir_service.security.audit import AuditTrail
@@ -182,7 +235,7 @@ def test_killing_the_server_loses_no_committed_audit_record(tmp_path: Path,
     AuditTrail(make_context(url=f"sqlite:///{db}", audit=True))
     with sqlite3.connect(db) as conn:
         n = conn.execute("SELECT count(*) FROM resources WHERE rtype = 'AuditEvent'").fetchone()[0]
-    assert n >= answered + 1  # every answered read (and the search) has its record
+    assert n >= answered[0] + 1  # every answered read (and the search) has its record
     assert not list((tmp_path / "kill.db-audit").glob("*.jsonl"))  # the journal was replayed
 
 

@@ -110,6 +110,8 @@ def export_command(
         ctx.close()
     for problem in result.problems:
         console.print(f"[yellow]not a valid case file: {problem.path}: {problem.message}[/]")
+    for note in result.notes:
+        console.print(f"[yellow]incomplete: {note}[/]")
     text = fhir.dumps(result.document, pretty=True).decode() + "\n"
     if output is None:
         sys.stdout.write(text)

@@ -151,5 +151,7 @@ class CasefileService:
 
         issues = [Issue("error", "processing", f"{p.path}: {p.message}", (p.path,))
                   for p in result.problems]
-        return FhirError("unprocessable", f"The FHIR data of {what} does not make a valid case "
-                         f"file ({len(issues)} problem(s))", issues=issues)
+        # references the export could not follow: a strict export is complete or refused
+        issues.extend(Issue("error", "not-found", note) for note in result.notes)
+        return FhirError("unprocessable", f"The FHIR data of {what} does not make a valid, "
+                         f"complete case file ({len(issues)} problem(s))", issues=issues)

@@ -10,7 +10,8 @@
   ``GET [base]/EpisodeOfCare/[id]/$casefile[?plan=id]``: the case file as JSON
   (``application/json``), or a Binary when the client asks for FHIR. FHIR data that does not
   make a valid case file (written by other clients) is exported as it maps, unless the client
-  sends ``Prefer: handling=strict``: then 422 with every problem by JSON path.
+  sends ``Prefer: handling=strict``: then 422 with every problem by JSON path, and every
+  reference the export could not follow (left out of a lenient export).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def export_casefile(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirR
     plan = next((v for k, v in req.query if k == "plan"), None)
     service = _service(ctx, router, req)
     result = service.export(episode_id, plan)
-    if result.problems and req.strict:
+    if (result.problems or result.notes) and req.strict:
         raise service.invalid_export(result, f"EpisodeOfCare/{episode_id}")
     content = fhir.dumps(result.document)
     accept = (req.header("accept") or "application/json").lower()

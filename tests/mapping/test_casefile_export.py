@@ -318,3 +318,32 @@ def test_each_source_exports_its_own_local_ids_of_a_shared_person(
         {"XP-CM1", "XP-PSY1", "XP-PSYCHO1", "XP-UNIV1"}
     assert exported["episode"]["caseManager"] == "XP-CM1"
     assert normalised(service.export(episode_id(service, first)).document) == normalised(first)
+
+
+def test_a_reference_the_export_cannot_follow(make_context: Any) -> None:
+    """A reference whose target the caller cannot read (here: it does not exist) is left out
+    of a lenient export and named in the export's notes; a strict export is refused with it
+    among the problems."""
+    from fhir_service.operations import install_all
+    from fhir_service.router import Router
+
+    ctx = make_context(referential_integrity=False)
+    router = Router(ctx)
+    install_all(router)
+    service = CasefileService.for_context(ctx, router.dispatch)
+    eid = episode_id(service, example(NAMES[0]))
+    episode = fhir.loads(router.dispatch(FhirRequest("GET", ["EpisodeOfCare", eid])).body)
+    episode["careManager"] = {"reference": "Practitioner/ghost"}
+    assert router.dispatch(FhirRequest("PUT", ["EpisodeOfCare", eid], body=fhir.dumps(episode),
+                                       headers={"content-type": "application/fhir+json"})
+                           ).status == 200
+    result = service.export(eid)
+    assert [n for n in result.notes if "Practitioner/ghost" in n]
+    assert "caseManager" not in result.document["episode"]
+    assert router.dispatch(FhirRequest("GET", ["EpisodeOfCare", eid, "$casefile"])).status == 200
+    with pytest.raises(FhirError) as err:
+        router.dispatch(FhirRequest("GET", ["EpisodeOfCare", eid, "$casefile"],
+                                    headers={"prefer": "handling=strict"}))
+    assert err.value.status == 422
+    assert [i for i in err.value.issues
+            if i.code == "not-found" and "Practitioner/ghost" in i.diagnostics]

@@ -20,8 +20,8 @@ from tests.security.test_audit_provenance import (  # noqa: F401 (collected here
     test_auditor_searches_wait_for_the_journal,
     test_each_access_leaves_exactly_one_audit_event,
     test_indexing_in_a_process_of_its_own,
-    test_reads_on_the_event_loop_are_audited_like_the_others,
     test_provenance_on_every_change_and_none_on_no_change,
+    test_reads_on_the_event_loop_are_audited_like_the_others,
     test_x_provenance_header_is_honoured,
     world,
 )

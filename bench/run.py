@@ -67,6 +67,20 @@ def proc_ticks(pid: int) -> int:
         return 0
 
 
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the server's audit indexing process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def proc_memory(pid: int) -> dict[str, float]:
     """Resident memory (VmRSS) and its peak (VmHWM) in MB."""
     out: dict[str, float] = {}

@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.run import HOST, free_port, loadavg, proc_memory, proc_ticks, request
+from bench.run import HOST, children, free_port, loadavg, proc_memory, proc_ticks, request
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -163,20 +163,6 @@ def run_wrk(server: DemoServer, path: str, duration: float, connections: int) ->
             "load_before": load_before, "load_after": loadavg()[0],
             "server_cores": cores[0], "child_cores": sum(cores[1:]),
             "server_rss_mb": proc_memory(server.proc.pid)["rss_mb"]}
-
-
-def children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (the audit indexer)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def audit_count(server: DemoServer) -> tuple[int, int]:

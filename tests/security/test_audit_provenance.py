@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from bench.run import children
 from fhir_service.request import FhirRequest
 from fhir_service.security.principal import Principal, Scopes
 from tests.security.test_access_matrix import ORGS, build_world, call
@@ -127,19 +128,6 @@ def test_x_provenance_header_is_honoured(world: Any) -> None:
     assert call(world, None, "GET", "Goal/g-y")[0] == 404  # nothing written
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -187,7 +175,7 @@ def test_killing_the_server_loses_no_committed_audit_record(tmp_path: Path,
         for _ in range(40):
             assert session.get(f"{base}/CarePlan/{plan}", timeout=5).status_code == 200
         deadline = time.monotonic() + 60
-        while not (indexer := _children(proc.pid)) and time.monotonic() < deadline:
+        while not (indexer := children(proc.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)  # the indexing process starts with the first batch (≤ 0.1 s)
         assert indexer, "no audit indexing process"
         # readers keep going while the server is killed: requests are in flight

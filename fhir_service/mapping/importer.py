@@ -46,6 +46,15 @@ class ImportResult:
         return bool(self.summary.get("created") or self.summary.get("updated"))
 
 
+@dataclass
+class _Prepared:
+    """A document mapped and identified, ready to be written (:meth:`Importer.commit`)."""
+    mapped: Mapped
+    existing: dict[str, dict[str, Any] | None]
+    statuses: dict[str, str]
+    warnings: list[Issue]
+
+
 def problems_error(problems: list[Problem], what: str = "The file") -> FhirError:
     issues = [Issue("error", p.code if p.code in ("code-invalid", "structure", "conflict")
                     else "invalid", f"{p.path}: {p.message}", (p.path,)) for p in problems]
@@ -91,6 +100,10 @@ class Importer:
 
     def run(self, doc: Any, what: str = "The file",
             translate: Any = None) -> ImportResult:
+        return self.commit([self.prepare(doc, what, translate)], what)[0]
+
+    def prepare(self, doc: Any, what: str = "The file", translate: Any = None) -> _Prepared:
+        """Map and identify one document against the store as it is (nothing written)."""
         mapped = map_document(self.mset, doc, with_provenance=False)
         if mapped.problems:
             probs = [translate(p) for p in mapped.problems] if translate else mapped.problems
@@ -131,23 +144,60 @@ class Importer:
                 existing[prov.key_id] = self.read("Provenance", prov.rid)
                 if existing[prov.key_id] is not None:
                     statuses[prov.key_id] = "unchanged"
-        bundle = self._transaction(mapped.units, existing)
+        return _Prepared(mapped, existing, statuses, warnings)
+
+    def commit(self, prepared: list[_Prepared], what: str = "The file") -> list[ImportResult]:
+        """Write prepared documents in one transaction: all of them, or none. A resource
+        several documents produce (the person, the episode… of two plans) is written once;
+        two documents that produce it differently are a conflict."""
+        units: list[Unit] = []
+        existing: dict[str, Any] = {}
+        first: dict[str, Unit] = {}
+        conflicts: list[Problem] = []
+        for prep in prepared:
+            for unit in prep.mapped.units:
+                seen = first.get(unit.key_id)
+                if seen is None:
+                    first[unit.key_id] = unit
+                    units.append(unit)
+                    existing[unit.key_id] = prep.existing[unit.key_id]
+                elif not fhir.same_content(seen.resource or {}, unit.resource or {}):
+                    conflicts.append(Problem(unit.path, f"{unit.rtype}/{unit.rid} is also "
+                                             f"produced, differently, at {seen.path}",
+                                             "conflict"))
+        if conflicts:
+            raise problems_error(conflicts, what)
+        bundle = self._transaction(units, existing)
         req = FhirRequest("POST", [], body=fhir.dumps(bundle), base_url=self.base_url,
                           headers={**self.headers, "content-type": "application/fhir+json"},
                           principal=self.principal)
         try:
             resp = self.dispatch(req)
         except FhirError as exc:
-            raise self._explain(exc, mapped.units) from None
+            raise self._explain(exc, units) from None
         response = fhir.loads(resp.body) if isinstance(resp.body, bytes) else resp.body
-        summary: dict[str, Counter[str]] = {"created": Counter(), "updated": Counter(),
-                                            "unchanged": Counter()}
-        for unit in mapped.units:
-            summary[statuses[unit.key_id]][unit.rtype] += 1
-        text = "; ".join(f"{status}: " + (", ".join(f"{n} {t}" for t, n in sorted(c.items()))
-                                          or "none") for status, c in summary.items())
-        issues = [Issue("information", "informational", f"Imported ({text})"), *warnings]
-        return ImportResult(operation_outcome(issues), response, bundle, summary, warnings)
+        entry_of = {u.key_id: i for i, u in enumerate(units)}
+        results = []
+        for prep in prepared:
+            mine = [entry_of[u.key_id] for u in prep.mapped.units]
+            if len(prepared) == 1:
+                own_bundle, own_response = bundle, response
+            else:  # each document's own part of the transaction and of its response
+                own_bundle = {**bundle, "entry": [bundle["entry"][i] for i in mine]}
+                own_response = {**response, "entry": [response["entry"][i] for i in mine]} \
+                    if isinstance(response, dict) and "entry" in response else response
+            summary: dict[str, Counter[str]] = {"created": Counter(), "updated": Counter(),
+                                                "unchanged": Counter()}
+            for unit in prep.mapped.units:
+                summary[prep.statuses[unit.key_id]][unit.rtype] += 1
+            text = "; ".join(f"{status}: " + (", ".join(f"{n} {t}"
+                                                        for t, n in sorted(c.items()))
+                                              or "none") for status, c in summary.items())
+            issues = [Issue("information", "informational", f"Imported ({text})"),
+                      *prep.warnings]
+            results.append(ImportResult(operation_outcome(issues), own_response, own_bundle,
+                                        summary, prep.warnings))
+        return results
 
     # --- identity ---------------------------------------------------------------------------
 

@@ -105,8 +105,8 @@ class CasefileService:
         return self.importer.run(doc)
 
     def import_csv(self, raw: bytes) -> list[ImportResult]:
-        """A sheet (the mapping set's tabular map for text/csv): one import per document it
-        updates, every document checked before any is written."""
+        """A sheet (the mapping set's tabular map for text/csv): one result per document it
+        updates (each plan), all written in one transaction."""
         from fhir_service.mapping.forward import map_document
         from fhir_service.mapping.tabular import TabularImport
 
@@ -119,9 +119,10 @@ class CasefileService:
             name, tab, self.mset.schema, self.reader.search,
             lambda root, params: self.export(root, params=params).document,
             lambda doc: map_document(self.mset, doc, with_provenance=False).problems)
-        return [self.importer.run(group.document, "The sheet",
-                                  lambda p, g=group: sheet.translate(g, p))
-                for group in sheet.prepare(raw)]
+        prepared = [self.importer.prepare(group.document, "The sheet",
+                                          lambda p, g=group: sheet.translate(g, p))
+                    for group in sheet.prepare(raw)]
+        return self.importer.commit(prepared, "The sheet")  # one transaction: all or nothing
 
     def export(self, root_id: str, plan_id: str | None = None,
                params: dict[str, str] | None = None) -> ExportResult:

@@ -138,3 +138,45 @@ def test_sheet_in_a_parameters_binary(client: Any) -> None:
     assert resp.status_code == 200, resp.text
     outcome = resp.json()["parameter"][0]["resource"]
     assert "created: 1 Goal" in outcome["issue"][0]["diagnostics"]
+
+
+NADIA_ROW = (b"https://ids.exemple-dac-rhone.fr/parcours,DAC-88213,PPCS-5521,O-1,sante,"
+             b"Reprendre le sport deux fois par semaine,person,,active,,,\n")
+
+
+def test_a_sheet_of_two_plans_is_one_transaction(router: Any, service: CasefileService,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two plans (two people, two sources) in one sheet: one result per plan, both written
+    together; when the write of one fails (here: another client changed that plan between
+    the check and the write), neither is."""
+    diego = episode_id(service, example(NAMES[0]))
+    nadia = episode_id(service, example(NAMES[1]))
+    sheet = SHEET.rstrip(b"\n") + b"\n" + NADIA_ROW
+    before = (_goals(service, diego), _goals(service, nadia))
+    goals = _versions(router, "Goal")
+    commit = service.importer.commit
+
+    def meanwhile(prepared: Any, what: str = "The file") -> Any:
+        plan = next(u for u in prepared[1].mapped.units if u.rtype == "CarePlan")
+        current = fhir.loads(router.dispatch(FhirRequest("GET", ["CarePlan", plan.rid])).body)
+        current.pop("meta")
+        current["title"] = "Changed by another client meanwhile"
+        assert router.dispatch(FhirRequest("PUT", ["CarePlan", plan.rid],
+                                           body=fhir.dumps(current),
+                                           headers={"content-type": "application/fhir+json"})
+                               ).status == 200
+        return commit(prepared, what)
+
+    monkeypatch.setattr(service.importer, "commit", meanwhile)
+    with pytest.raises(FhirError) as err:
+        service.import_csv(sheet)
+    assert err.value.status in (409, 412)
+    assert (_goals(service, diego), _goals(service, nadia)) == before  # neither plan written
+    assert _versions(router, "Goal") == goals
+    monkeypatch.undo()
+    results = service.import_csv(sheet)
+    assert len(results) == 2 and all(r.changed for r in results)
+    assert _goals(service, nadia)["O-1"]["description"] == \
+        "Reprendre le sport deux fois par semaine"
+    assert _goals(service, diego)["G-2"]["status"] == "completed"
+    assert _versions(router, "Goal") == goals + 4  # 3 of Diego's, 1 of Nadia's

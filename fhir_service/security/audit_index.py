@@ -154,9 +154,16 @@ class IndexerProcess:
         if proc.stdout is not None:
             proc.stdout.close()
 
-    def close(self) -> None:
-        with self._lock:
-            self._stop_child()
+    def close(self, timeout: float = 30.0) -> None:
+        if self._lock.acquire(timeout=timeout):
+            try:
+                self._stop_child()
+            finally:
+                self._lock.release()
+            return
+        proc = self._proc  # stuck on a batch: its answer will never be awaited
+        if proc is not None:
+            proc.kill()
 
 
 if __name__ == "__main__":

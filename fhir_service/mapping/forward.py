@@ -244,8 +244,8 @@ def run_checks(mset: MappingSet, doc: dict[str, Any], problems: list[Problem]) -
             env = RenderEnv(doc, {}, {}, lambda *a: None)
             ok = any(
                 isinstance(item, dict) and item.get(check["key"]) == value
-                and condition(env, Cursor(item, path), check["where"])
-                and absent(item.get(check["active"]))
+                and ("where" not in check or condition(env, Cursor(item, path), check["where"]))
+                and ("active" not in check or absent(item.get(check["active"])))
                 for item, path in items)
             if not ok:
                 problems.append(Problem(where, check["message"]))

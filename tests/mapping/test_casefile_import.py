@@ -243,3 +243,25 @@ def test_operation_over_http(client: Any) -> None:
     cs = client.get("/fhir/metadata").json()
     ops = {o["name"]: o["definition"] for o in cs["rest"][0].get("operation", [])}
     assert ops.get("import-casefile", "").endswith("/OperationDefinition/import-casefile")
+
+
+def test_team_rules_of_the_contract(service: Any) -> None:
+    """The case manager is the team's active case-manager member; the plan's author is a
+    member of the team (now or formerly: a plan outlives its author's membership)."""
+    doc = example(NAMES[0])
+    doc["plan"]["author"] = "P-PSY1"  # a team member, not the case manager: fine
+    assert service.import_json(doc).changed
+    doc["plan"]["author"] = "P-NOT-IN-TEAM"
+    doc["professionals"].append({**doc["professionals"][0], "localId": "P-NOT-IN-TEAM",
+                                 "rpps": "10000000000"})
+    doc["episode"]["caseManager"] = "P-PSY1"  # in the team, but not as case manager
+    with pytest.raises(FhirError) as err:
+        service.import_json(doc)
+    problems = {i.expression[0]: i.diagnostics for i in err.value.issues}
+    assert "member of the care team" in problems.get("$.plan.author", "")
+    assert "case-manager" in problems.get("$.episode.caseManager", "")
+    formerly = example(NAMES[0])
+    member = next(t for t in formerly["team"] if t["member"] == "P-PSY1")
+    member["end"] = formerly["plan"]["created"]
+    formerly["plan"]["author"] = "P-PSY1"
+    assert service.import_json(formerly).summary

@@ -149,6 +149,49 @@ def test_jobs_do_not_leak_definitions(hl7: HL7Validator, tmp_path: Path) -> None
     assert hl7.validate_one(careplan()).errors == []
 
 
+# a text with its English translation: the translation extension's 'lang' is a code from the
+# required ValueSet all-languages (urn:ietf:bcp:47), as in our IG's Questionnaire
+TRANSLATED = {
+    "resourceType": "Questionnaire",
+    "id": "q1",
+    "status": "draft",
+    "language": "fr",
+    "item": [
+        {
+            "linkId": "a",
+            "type": "string",
+            "text": "Ce qui fonctionne",
+            "_text": {
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/translation",
+                        "extension": [
+                            {"url": "lang", "valueCode": "en"},
+                            {"url": "content", "valueString": "What works"},
+                        ],
+                    }
+                ]
+            },
+        }
+    ],
+}
+
+
+def test_jobs_do_not_leak_terminology_answers(hl7: HL7Validator) -> None:
+    """Every job answers as a freshly started JVM would. The engine's terminology cache used to
+    be one object shared by the base engine and every per-job copy: the first job accepted
+    'en', every later job, in any JVM state, answered "The System URI could not be determined
+    for the code 'en' in the ValueSet all-languages" (so did the IG's Questionnaire after the
+    official validator cases)."""
+    answers = [
+        hl7.validate_one(TRANSLATED, load_sources=False),  # loads nothing: the base engine
+        hl7.validate_one(TRANSLATED),  # loads its source: a copy of the base engine
+        hl7.validate_one(TRANSLATED, load_sources=False),
+        hl7.validate_one(TRANSLATED),
+    ]
+    assert [[str(i) for i in r.errors] for r in answers] == [[], [], [], []]
+
+
 def test_meta_profile_claim_is_validated(hl7: HL7Validator, tmp_path: Path) -> None:
     sd = tmp_path / "sd.json"
     sd.write_text(json.dumps(PROFILE))

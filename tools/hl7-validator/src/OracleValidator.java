@@ -59,6 +59,8 @@ import org.hl7.fhir.validation.service.model.ValidationEngineParameters;
 public class OracleValidator {
 
   private static final String BASE = "base";
+  /** TerminologyCache's folder name for "memory only". */
+  private static final String TX_CACHE_NONE = "n/a";
 
   public static void main(String[] args) throws Exception {
     String version = "4.0.1";
@@ -150,10 +152,10 @@ public class OracleValidator {
     ep.setSv(version);
     ep.setTxServer("n/a".equals(tx) ? null : tx);
     ep.setIgs(new ArrayList<>(igs));
-    // keep the engine's terminology cache beside its package cache (HOME), not in /tmp
-    java.io.File txCache = new java.io.File(System.getProperty("user.home"), "tx-cache");
-    txCache.mkdirs();
-    ep.setTxCache(txCache.getAbsolutePath());
+    // a terminology cache in memory only ("n/a"): with no terminology server a cache on disk
+    // holds nothing worth keeping, and would carry one run's answers into the next JVM
+    // (without the setting the engine keeps it in [tmp]/default-tx-cache); see freshTxCache
+    ep.setTxCache(TX_CACHE_NONE);
     service.putBaseEngine(BASE, ep, new InstanceValidatorParameters());
     return service.getBaseEngine(BASE);
   }
@@ -208,6 +210,12 @@ public class OracleValidator {
       shared = true;
     }
     ValidationEngine engine = shared ? base : new ValidationEngine(base);
+    // A fresh terminology cache for every job, as a freshly built engine has: the copy
+    // constructor shares the base's TerminologyCache object, and what one job caches there is
+    // answered differently to the next (measured: a translation's 'lang' code 'en' validates
+    // the first time and then fails with "The System URI could not be determined for the code
+    // 'en' in the ValueSet all-languages" in every later job, copy or base engine alike).
+    freshTxCache(engine);
     IgLoader loader = new IgLoader(engine.getPcm(), engine.getContext(), engine.getVersion(), engine.isDebug());
     boolean loaded = false;
     for (String ig : strings(job, "igs")) {
@@ -230,6 +238,13 @@ public class OracleValidator {
       throw new IllegalArgumentException("no source found to validate");
     }
     return r;
+  }
+
+  /** Gives the engine's context a new, empty, memory-only terminology cache: the state of a
+   *  freshly built base engine (ValidationService.putBaseEngine installs one the same way). */
+  static void freshTxCache(ValidationEngine engine) throws Exception {
+    engine.getContext().initTxCache(
+        new org.hl7.fhir.r5.terminologies.utilities.TerminologyCache(new Object(), TX_CACHE_NONE));
   }
 
   /** Sets InstanceValidatorParameters options by name through their setters (boolean, String, int, enum). */

@@ -134,6 +134,15 @@ def test_date_prefixes(world: Any) -> None:
     bad = world.get("/fhir/Patient?birthdate=2004-13-45")
     assert bad.status_code == 400
     assert bad.json()["issue"][0]["expression"] == ["birthdate"]
+    # _id and _lastUpdated are checked like the others, at type and system level (an empty
+    # value was an empty OR, and a bad date at system level an assertion: both 500s)
+    for path in ("Goal?_lastUpdated=", "Goal?_lastUpdated=,", "Goal?_id=", "?_lastUpdated=x",
+                 "?_lastUpdated=", "?_id=", "Goal?_lastUpdated:missing=true",
+                 "Goal?_lastUpdated.x=1"):
+        bad = world.get(f"/fhir/{path}")
+        assert bad.status_code == 400, path
+        assert bad.json()["issue"][0]["expression"][0].startswith(("_lastUpdated", "_id")), path
+    assert len(ids(search(world, "?_lastUpdated=ge2000-01-01&_count=100"))) > 5
 
 
 def test_number_and_quantity(world: Any) -> None:

@@ -146,8 +146,8 @@ class QueryParser:
             self._parse_control(query, rtype, name, raw)
             return
         if rtype is None:
-            if base in ("_id", "_lastUpdated"):
-                query.filters.append(Filter(None, base, None, split_values(raw)))
+            if base in SPECIAL:
+                query.filters.append(self._parse_special(name, raw))
                 query.used.append((name, raw))
                 return
             raise FhirError("not-supported", f"Parameter '{name}' is not supported in a "
@@ -170,17 +170,7 @@ class QueryParser:
         code, _, modifier = head.partition(":")
         modifier_or_none = modifier or None
         if code in SPECIAL:
-            if rest:
-                raise FhirError("invalid", f"'{code}' cannot be chained", name)
-            if modifier_or_none not in (None, "missing") or (
-                code == "_id" and modifier_or_none == "missing"
-            ):
-                raise FhirError("invalid", f"Modifier ':{modifier}' is not allowed on {code}",
-                                name)
-            values = split_values(raw)
-            if code == "_lastUpdated":
-                self._check_prefixed(name, values, "date")
-            return Filter(None, code, None, values)
+            return self._parse_special(name, raw)
         param = self.params.get(rtype, code)
         if param is None or (not param.indexed):
             if strict:
@@ -227,6 +217,21 @@ class QueryParser:
         if param.type == "reference" and self._base:
             values = [v.removeprefix(self._base) for v in values]
         return Filter(param, code, modifier_or_none, values)
+
+    def _parse_special(self, name: str, raw: str) -> Filter:
+        """``_id`` and ``_lastUpdated`` (columns of the resource table), at any level."""
+        head, _, rest = name.partition(".")
+        code, _, modifier = head.partition(":")
+        if rest:
+            raise FhirError("invalid", f"'{code}' cannot be chained", name)
+        if modifier:
+            raise FhirError("invalid", f"Modifier ':{modifier}' is not allowed on {code}", name)
+        values = split_values(raw)
+        if not values:
+            raise FhirError("invalid", f"Parameter '{name}' has no value", name)
+        if code == "_lastUpdated":
+            self._check_prefixed(name, values, "date")
+        return Filter(None, code, None, values)
 
     def _check_prefixed(self, name: str, values: list[str], ptype: str) -> None:
         from fhir_service.search.extract import date_range

@@ -192,6 +192,19 @@ def test_jobs_do_not_leak_terminology_answers(hl7: HL7Validator) -> None:
     assert [[str(i) for i in r.errors] for r in answers] == [[], [], [], []]
 
 
+def test_a_job_leaves_the_engine_as_it_found_it(hl7: HL7Validator, testdata: Path) -> None:
+    """A job that loads nothing used to run on the loaded engine itself, and one official case
+    (an IPS bundle) changed it for every later job, copies included: afterwards 'en' failed as
+    above. Every job now runs on a copy; the case verdicts no longer depend on their order."""
+    case = testdata / "fhir-validator-cases" / "ips-nz-pj.json"
+    if not case.exists():
+        pytest.skip(f"{case} is absent")
+    before = hl7.validate_one(TRANSLATED, load_sources=False)
+    hl7.validate_one(case, options=validator_cases.BASE_OPTIONS, load_sources=False)
+    after = [hl7.validate_one(TRANSLATED, load_sources=False), hl7.validate_one(TRANSLATED)]
+    assert [[str(i) for i in r.errors] for r in [before, *after]] == [[], [], []]
+
+
 def test_meta_profile_claim_is_validated(hl7: HL7Validator, tmp_path: Path) -> None:
     sd = tmp_path / "sd.json"
     sd.write_text(json.dumps(PROFILE))

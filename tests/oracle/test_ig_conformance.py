@@ -26,11 +26,12 @@ DEFINITIONS = {"StructureDefinition", "ValueSet", "CodeSystem", "SearchParameter
 
 @pytest.fixture(scope="module")
 def hl7() -> Iterator[HL7Validator]:
-    """A JVM of its own: after the official validator cases have run in the session's shared
-    JVM, its engine answers differently on our Questionnaire's language codes ('en' in
-    all-languages: "The System URI could not be determined"), although jobs are meant not to
-    leak into each other. Measured: this module passes alone and fails after
-    test_hl7_validator.py in the same JVM."""
+    """A JVM of its own, kept as a safeguard. It was needed while the oracle's jobs shared one
+    terminology cache: after any earlier job had checked a language code, our Questionnaire's
+    'en' (all-languages) failed with "The System URI could not be determined". Each job now
+    gets a fresh cache (OracleValidator.freshTxCache; test_jobs_do_not_leak_terminology_answers
+    in test_hl7_validator.py), and this module also passes in the session's JVM after the
+    official validator cases."""
     ok, reason = available()
     if not ok:
         pytest.skip(f"HL7 validator oracle unavailable: {reason}")

@@ -98,9 +98,8 @@ class _Pending:
     done: threading.Event | None = None  # for callers on other threads
     error: BaseException | None = None
     future: asyncio.Future[None] | None = None  # for callers on the event loop
-    # built by the caller already (event-loop callers: the writer thread then only writes;
-    # None inside means "nothing to record")
-    prepared: tuple[_Entry | None] | None = None
+    # built by the caller already (event-loop callers: the writer thread then only writes)
+    prepared: _Entry | None = None
     timer: asyncio.TimerHandle | None = None  # the time limit of its batch
 
 
@@ -319,9 +318,8 @@ class AuditTrail:
         item = _Pending(req, status, touched, message, future=loop.create_future())
         assert item.future is not None
         if self.journal is not None and all(s.patients is not None for s in touched):
-            people = {s.pk: s.patients or () for s in touched}
-            item.prepared = (self._entry(item, people),)
-            if item.prepared[0] is None:
+            item.prepared = self._entry(item, {s.pk: s.patients or () for s in touched})
+            if item.prepared is None:
                 return  # compartment types, but nobody's data
             self._gather(loop, item)  # (one time limit per batch, not one per request)
             await item.future
@@ -443,8 +441,7 @@ class AuditTrail:
         if pks:
             with self.ctx.repository.read_session() as session:
                 people.update(session.patients_by_pk(pks))
-        entries = [item.prepared[0] for item in batch
-                   if item.prepared is not None and item.prepared[0] is not None]
+        entries = [item.prepared for item in batch if item.prepared is not None]
         entries.extend(e for item in todo if (e := self._entry(item, people)) is not None)
         return entries
 

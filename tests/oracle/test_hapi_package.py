@@ -17,13 +17,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "build" / "ig" / "fr.cm.mentalhealth-0.1.0.tgz"
+from tests.oracle.ig import DEFINITIONS, EXAMPLES, GOLDEN, PACKAGE, ROOT
+
 SETUP = ROOT / "tools" / "hapi-check" / "setup.sh"
-EXAMPLES = ROOT / "profiles" / "fsh-generated" / "resources"
-GOLDEN = ROOT / "tests" / "mapping" / "golden"
-DEFINITIONS = {"StructureDefinition", "ValueSet", "CodeSystem", "SearchParameter",
-               "OperationDefinition", "ConceptMap", "ImplementationGuide", "CapabilityStatement"}
 
 
 @pytest.fixture(scope="module")

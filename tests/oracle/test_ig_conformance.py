@@ -15,13 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle.hl7_validator import PROJECT_ROOT, HL7Validator, available
-
-PACKAGE = PROJECT_ROOT / "build" / "ig" / "fr.cm.mentalhealth-0.1.0.tgz"
-EXAMPLES = PROJECT_ROOT / "profiles" / "fsh-generated" / "resources"
-GOLDEN = PROJECT_ROOT / "tests" / "mapping" / "golden"
-DEFINITIONS = {"StructureDefinition", "ValueSet", "CodeSystem", "SearchParameter",
-               "OperationDefinition", "ConceptMap", "ImplementationGuide", "CapabilityStatement"}
+from tests.oracle.hl7_validator import HL7Validator, available
+from tests.oracle.ig import DEFINITIONS, EXAMPLES, GOLDEN, PACKAGE, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +36,7 @@ def hl7() -> Iterator[HL7Validator]:
 
 def _package() -> Path:
     if not PACKAGE.exists():
-        pytest.skip(f"{PACKAGE.relative_to(PROJECT_ROOT)} is absent: run `make ig` first")
+        pytest.skip(f"{PACKAGE.relative_to(ROOT)} is absent: run `make ig` first")
     return PACKAGE
 
 

@@ -80,7 +80,9 @@ def build_context(settings: Settings) -> FhirContext:
     params = SearchParamRegistry(registry, types)
     local_bases = (settings.public_base_url,) if settings.public_base_url else ()
     repository = SqlRepository(settings.database_url, local_bases)
-    parser = QueryParser(params, settings.default_count, settings.max_count)
+    parser = QueryParser(params, settings.default_count, settings.max_count,
+                         max_or_values=settings.max_or_values,
+                         max_value_length=settings.max_value_length)
     return FhirContext(
         settings=settings,
         registry=registry,

@@ -60,6 +60,8 @@ class Settings:
     max_json_depth: int = 64
     max_string_length: int = 1_048_576
     max_search_params: int = 50
+    max_or_values: int = 100  # comma-separated values of one search parameter
+    max_value_length: int = 2048  # characters of one search parameter's value, or name
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

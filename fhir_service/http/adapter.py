@@ -131,8 +131,11 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
             response = render(req, resp)
         except FhirError as exc:
             response = error_response(req, exc)
-        except Exception:
-            log.exception("unhandled error", extra={"request_id": request_id})
+        except Exception as exc:  # noqa: BLE001 (logged below, without exc_info)
+            # the type, the request id and the frames; no message that may quote request
+            # data (see _redacted_traceback), no exc_info for a handler to format in full
+            log.error("unhandled error %s (request id %s)\n%s", type(exc).__qualname__,
+                      request_id, _redacted_traceback(exc), extra={"request_id": request_id})
             outcome = operation_outcome([Issue(
                 "error", "exception",
                 f"Internal error (request id {request_id}); nothing was written")])
@@ -151,6 +154,67 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
     app.add_api_route(base_path or "/", handle, methods=methods, include_in_schema=False)
     app.add_api_route(base_path + "/{path:path}", handle, methods=methods,
                       include_in_schema=False)
+
+
+def _redacted_traceback(exc: BaseException) -> str:
+    """An unhandled error's traceback for the log: every frame (file, line, function, source
+    line; never local variables) of the exception and its causes, but messages only where
+    they cannot quote request data. A database error keeps the database's own message when
+    the database is SQLite (which never quotes values) and its statement (placeholders, its
+    parameters never shown: ``hide_parameters``); the messages of other errors
+    (``KeyError('<an id>')``, ``int()`` of a value, PostgreSQL's ``DETAIL: Key (…)=(…)``)
+    are withheld."""
+    import traceback
+
+    chain: list[tuple[BaseException, str]] = []
+    current: BaseException | None = exc
+    link = ""
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, ("The above exception was the direct cause "
+                                                "of the following exception:")
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, ("During handling of the above exception, "
+                                                  "another exception occurred:")
+        else:
+            current = None
+    parts: list[str] = []
+    following = ""
+    for error, link in reversed(chain):
+        if following:
+            parts.append(f"\n{following}\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(error.__traceback__))
+        parts.append(f"{_error_name(error)}: {_safe_message(error)}\n")
+        following = link
+    return "".join(parts).rstrip("\n")
+
+
+def _error_name(error: BaseException) -> str:
+    kind = type(error)
+    return kind.__qualname__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _safe_message(error: BaseException) -> str:
+    import sqlite3
+
+    from sqlalchemy.exc import StatementError
+
+    if isinstance(error, sqlite3.Error):
+        return str(error)
+    if isinstance(error, StatementError):
+        orig = error.orig
+        cause = f"({_error_name(orig)}) {_safe_message(orig)} " if orig is not None else ""
+        statement = (error.statement or "")[:2000]
+        return f"{cause}[SQL: {statement}] [parameters withheld]"
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    if isinstance(state, str) and state:
+        return f"SQLSTATE {state} [message withheld: it may quote values]"
+    return "[message withheld: it may quote request data]"
 
 
 def _is_fast(req: FhirRequest) -> bool:

@@ -28,6 +28,9 @@ MODIFIERS_BY_TYPE = {
 }
 SPECIAL = {"_id", "_lastUpdated"}
 MAX_CHAIN_DEPTH = 3
+# defaults of the settings max_or_values and max_value_length
+MAX_OR_VALUES = 100
+MAX_VALUE_LENGTH = 2048
 
 
 def split_values(raw: str) -> list[str]:
@@ -112,11 +115,19 @@ class SearchQuery:
     used: list[tuple[str, str]] = field(default_factory=list)
 
 
+class _ChainTooDeep(FhirError):
+    """Raised where the chain gets too deep; reported under the whole parameter's name."""
+
+
 class QueryParser:
-    def __init__(self, params: SearchParamRegistry, default_count: int, max_count: int) -> None:
+    def __init__(self, params: SearchParamRegistry, default_count: int, max_count: int, *,
+                 max_or_values: int = MAX_OR_VALUES,
+                 max_value_length: int = MAX_VALUE_LENGTH) -> None:
         self.params = params
         self.default_count = default_count
         self.max_count = max_count
+        self.max_or_values = max_or_values
+        self.max_value_length = max_value_length
         self._base: str | None = None
 
     def parse(
@@ -131,12 +142,34 @@ class QueryParser:
         problems: list[Issue] = []
         for name, raw in items:
             try:
+                self._check_limits(name, raw)
                 self._parse_item(query, rtype, name, raw, strict)
+            except _ChainTooDeep:
+                problems.append(Issue("error", "too-costly", f"Parameter '{name}' chains more "
+                                      f"than {MAX_CHAIN_DEPTH} references", (name,)))
             except FhirError as exc:
                 problems.extend(exc.issues)
         if problems:
             raise FhirError("invalid", problems[0].diagnostics, issues=problems)
         return query
+
+    def _check_limits(self, name: str, raw: str) -> None:
+        """Sizes the database and the parser are not asked to cope with (they fail, or take
+        time, well before the request's own limits): a 400 naming the parameter, never
+        repeating its value (an identifier, a name: patient data)."""
+        if len(name) > self.max_value_length:
+            shown = name[:64] + "…"
+            raise FhirError("too-large", f"A parameter name ('{shown}') is longer than the "
+                            f"limit of {self.max_value_length} characters", shown)
+        if len(raw) > self.max_value_length:
+            raise FhirError("too-large", f"The value of '{name}' is longer than the limit of "
+                            f"{self.max_value_length} characters", name)
+        # each comma separates at most one more value (escaped commas are not separators):
+        # the exact count is only needed near the limit
+        if raw.count(",") >= self.max_or_values and \
+                len(split_values(raw)) > self.max_or_values:
+            raise FhirError("too-large", f"'{name}' lists more than {self.max_or_values} "
+                            "values", name)
 
     def _parse_item(
         self, query: SearchQuery, rtype: str | None, name: str, raw: str, strict: bool
@@ -163,7 +196,7 @@ class QueryParser:
         self, rtype: str, name: str, raw: str, strict: bool, depth: int = 0
     ) -> Filter | None:
         if depth > MAX_CHAIN_DEPTH:
-            raise FhirError("invalid", f"Chain too deep in '{name}'", name)
+            raise _ChainTooDeep("too-large", f"Chain too deep in '{name}'", name)
         if name.startswith("_has:"):
             return self._parse_has(rtype, name, raw, strict, depth)
         head, _, rest = name.partition(".")

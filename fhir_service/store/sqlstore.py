@@ -72,11 +72,21 @@ def _stored(row: Any, method: str = "PUT") -> Stored:
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a database error's message (logged with an unhandled error) shows the
+    # statement but never its parameters, which are patient data (identifiers, names)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1].split("?", 1)[0] if "///" in url else ""
+        if path and path != ":memory:" and not path.startswith("file:"):
+            import contextlib
+            import os
+
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=8)
+            # created private (0600) before SQLite opens it; SQLite gives its -wal and -shm
+            # files the database file's mode
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=8,
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -95,7 +105,8 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True,
+                         hide_parameters=True)
 
 
 class SqlSession:

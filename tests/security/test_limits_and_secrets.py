@@ -1,0 +1,221 @@
+"""Limits instead of 500s; nothing sensitive in logs (the "trust" issue).
+
+* Search parameter values have limits (number of OR values, length of a value or a name,
+  chain hops) answered with 400 OperationOutcomes naming the parameter, never its value.
+* An unhandled error's log line has the error's type, the request id and its frames, but no
+  query parameter (``hide_parameters``) nor any message that may quote request data.
+* A client assertion's ``jti`` is remembered in the database: refused again by another
+  worker and after a restart.
+* The SQLite file (and its -wal/-shm), the keys and the audit journal are private.
+* ``cm-fhir serve`` prints an access token only with the demo on.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+INS = "1234567890123"  # an INS/NIR-like identifier: must never reach a log
+
+
+def _outcome_400(r: Any, parameter: str) -> dict[str, Any]:
+    assert r.status_code == 400, r.text[:500]
+    body = r.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert any(parameter in i.get("expression", []) for i in body["issue"]), body
+    return body
+
+
+def _formatted(caplog: pytest.LogCaptureFixture) -> str:
+    """The server's log records as a handler prints them, tracebacks (exc_text) included;
+    the test client's own records (httpx prints the URL it requests) left out."""
+    return "\n".join(logging.Formatter().format(r) for r in caplog.records
+                     if not r.name.startswith(("httpx", "httpcore")))
+
+
+def _values(n: int, fmt: str = "v{}") -> str:
+    return ",".join(fmt.format(i) for i in range(n))
+
+
+# --- search limits ------------------------------------------------------------------------
+
+# (query, the parameter the OperationOutcome names): each gave a 500 or was accepted whole
+ATTACKS = {
+    "2000 OR values": (f"Patient?identifier={_values(2000)}", "identifier"),
+    "2000 INS values": (f"Patient?identifier={','.join([INS] * 2000)}", "identifier"),
+    "65000-char value": ("Patient?name=" + "x" * 65_000, "name"),
+    "2000 _id values": (f"Patient?_id={_values(2000)}", "_id"),
+    "2000 tokens": (f"Observation?code={_values(2000, 'http://loinc.org|{}')}", "code"),
+    "2000 dates": ("Patient?birthdate=" + ",".join(["ge2000-01-01"] * 2000), "birthdate"),
+    "2000 references": (f"Observation?subject={_values(2000, 'Patient/{}')}", "subject"),
+    "chained OR list": (f"Observation?subject:Patient.identifier={_values(2000)}",
+                        "subject:Patient.identifier"),
+    "long _has": ("Patient?_has:Observation:patient:code=" + "y" * 65_000,
+                  "_has:Observation:patient:code"),
+    "long _sort": ("Patient?_sort=" + ",".join(["birthdate"] * 5000), "_sort"),
+    "101 _sort keys": ("Patient?_sort=" + ",".join(["birthdate"] * 101), "_sort"),
+    "long _elements": ("Patient?_elements=" + ",".join(["name"] * 10_000), "_elements"),
+    "long _include": ("Patient?_include=" + "P" * 65_000, "_include"),
+    "long _revinclude": ("Patient?_revinclude=Observation:" + "p" * 3000, "_revinclude"),
+    "101 OR values": (f"Patient?identifier={_values(101)}", "identifier"),
+    "101 _id values": (f"Patient?_id={_values(101)}", "_id"),
+    "4 chain hops": ("Observation?subject:Patient.organization:Organization.partof:"
+                     "Organization.partof:Organization.partof.name=a",
+                     "subject:Patient.organization:Organization.partof:Organization.partof:"
+                     "Organization.partof.name"),
+    "5 _has hops": ("Patient?" + "_has:Observation:patient:" * 5 + "code=a",
+                    "_has:Observation:patient:" * 5 + "code"),
+}
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_oversized_search_parameters_are_400(client: Any, name: str,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    query, parameter = ATTACKS[name]
+    caplog.set_level(logging.DEBUG)
+    body = _outcome_400(client.get(f"/fhir/{query}"), parameter)
+    text = str(body)
+    value = query.split("=", 1)[1]
+    if "hops" not in name:
+        assert value[:40] not in text  # the message does not repeat the value
+        assert any(i["code"] == "too-costly" for i in body["issue"])
+    assert INS not in text
+    assert INS not in _formatted(caplog)
+
+
+def test_the_limits_are_inclusive(client: Any) -> None:
+    """100 values and 2,048 characters are served; the same request on PostgreSQL and
+    SQLite stays within what their planners accept (50 parameters of 100 values each)."""
+    assert client.get(f"/fhir/Patient?identifier={_values(100)}").status_code == 200
+    assert client.get(f"/fhir/Patient?_id={_values(100)}").status_code == 200
+    assert client.get("/fhir/Patient?name=" + "x" * 2048).status_code == 200
+    assert client.get("/fhir/Patient?_sort=" + ",".join(["birthdate"] * 100)).status_code \
+        == 200
+    many = "&".join(f"identifier={_values(100, 's|{}')}" for _ in range(45))
+    assert client.get(f"/fhir/Patient?{many}").status_code == 200
+    chained = "&".join(f"subject:Patient.organization:Organization.partof:Organization.name="
+                       f"{_values(100)}" for _ in range(45))
+    assert client.get(f"/fhir/Observation?{chained}").status_code == 200
+    has = "&".join("_has:Observation:patient:_has:Provenance:target:_has:AuditEvent:entity:"
+                   f"_id={_values(100)}" for _ in range(45))
+    assert client.get(f"/fhir/Patient?{has}").status_code == 200
+
+
+def test_a_parameter_name_has_the_length_limit(client: Any) -> None:
+    r = client.get("/fhir/Patient?" + "n" * 65_000 + "=1")
+    assert r.status_code == 400, r.text[:300]
+    assert len(r.text) < 2000  # the name is not sent back whole
+    assert r.json()["issue"][0]["code"] == "too-costly"
+
+
+def test_limits_apply_to_post_search_and_conditional_writes(client: Any) -> None:
+    form = {"identifier": _values(101)}
+    _outcome_400(client.post("/fhir/Patient/_search", data=form), "identifier")
+    r = client.post("/fhir/Patient", json={"resourceType": "Patient"},
+                    headers={"If-None-Exist": f"identifier={_values(101)}",
+                             "Content-Type": "application/fhir+json"})
+    assert r.status_code == 400, r.text[:300]
+
+
+def test_limits_come_from_the_parser_settings(ctx: Any) -> None:
+    from fhir_service.outcomes import FhirError
+    from fhir_service.search.query import QueryParser
+
+    parser = QueryParser(ctx.params, 20, 1000, max_or_values=3, max_value_length=12)
+    parser.parse("Patient", [("identifier", "a,b,c")])
+    parser.parse("Patient", [("identifier", "a\\,b,c,d")])  # an escaped comma separates not
+    with pytest.raises(FhirError) as too_many:
+        parser.parse("Patient", [("identifier", "a,b,c,d")])
+    assert too_many.value.status == 400
+    assert too_many.value.issues[0].expression == ("identifier",)
+    with pytest.raises(FhirError) as too_long:
+        parser.parse("Patient", [("name", "x" * 13)])
+    assert too_long.value.status == 400 and "x" * 13 not in too_long.value.message
+    with pytest.raises(FhirError):
+        parser.parse("Patient", [("n" * 13, "x")])
+    with pytest.raises(FhirError):
+        parser.parse("Patient", [("_sort", "_id,_id,_id,_id")])
+    # the defaults of existing callers
+    default = QueryParser(ctx.params, 20, 1000)
+    assert (default.max_or_values, default.max_value_length) == (100, 2048)
+
+
+def test_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fhir_service.settings import Settings
+
+    assert (Settings().max_or_values, Settings().max_value_length) == (100, 2048)
+    monkeypatch.setenv("CM_FHIR_MAX_OR_VALUES", "7")
+    monkeypatch.setenv("CM_FHIR_MAX_VALUE_LENGTH", "99")
+    s = Settings.from_env()
+    assert (s.max_or_values, s.max_value_length) == (7, 99)
+
+
+# --- nothing sensitive in the log of an unhandled error --------------------------------------
+
+
+def test_a_database_error_logs_no_parameter(client: Any, ctx: Any,
+                                            caplog: pytest.LogCaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attacker's request with the limits lifted: SQLite refuses the statement (an
+    expression tree too deep); the log says so, with the statement's frames, but neither
+    the INS among its parameters nor the query string."""
+    monkeypatch.setattr(ctx.parser, "max_or_values", 10**6)
+    monkeypatch.setattr(ctx.parser, "max_value_length", 10**6)
+    caplog.set_level(logging.DEBUG)
+    values = ",".join([INS] + [f"{INS[:-4]}{i:04d}" for i in range(2000)])
+    r = client.get(f"/fhir/Patient?identifier={values}", headers={"X-Request-Id": "req-42"})
+    assert r.status_code == 500
+    assert r.json()["resourceType"] == "OperationOutcome"
+    logged = _formatted(caplog)
+    assert "unhandled error OperationalError (request id req-42)" in logged
+    assert "Traceback (most recent call last)" in logged and "sqlstore.py" in logged
+    assert "Expression tree is too large" in logged  # SQLite's own message is kept
+    assert "[SQL: SELECT" in logged  # the statement, with placeholders
+    assert INS not in logged and INS[:-4] not in logged
+    assert not any(r.exc_info for r in caplog.records)
+
+
+class _FakePgError(Exception):
+    """A DBAPI error as psycopg raises them: its message quotes the value."""
+
+    pgcode = "23505"
+
+
+@pytest.mark.parametrize("make_error", [
+    lambda: KeyError(f"Patient/{INS}"),
+    lambda: ValueError(f"invalid literal for int() with base 10: '{INS}'"),
+    lambda: __import__("sqlalchemy.exc").exc.IntegrityError(
+        "INSERT INTO idx_token (code) VALUES (%(code)s)", {"code": INS},
+        _FakePgError(f"duplicate key value\nDETAIL:  Key (code)=({INS}) already exists.")),
+], ids=["KeyError", "ValueError", "postgres-error-without-hide_parameters"])
+def test_an_unhandled_error_logs_no_request_data(client: Any, ctx: Any, make_error: Any,
+                                                 caplog: pytest.LogCaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
+        try:
+            raise RuntimeError(f"context quoting {INS}")
+        except RuntimeError as inner:
+            raise make_error() from inner
+
+    monkeypatch.setattr(ctx.parser, "parse", fail)
+    caplog.set_level(logging.DEBUG)
+    r = client.get(f"/fhir/Patient?identifier={INS}")
+    assert r.status_code == 500 and INS not in r.text
+    logged = _formatted(caplog)
+    assert "unhandled error" in logged and "test_limits_and_secrets.py" in logged
+    assert "direct cause" in logged and "RuntimeError" in logged  # the chain, its frames
+    assert INS not in logged
+
+
+def test_engines_hide_parameters(tmp_path: Path) -> None:
+    from fhir_service.store.sqlstore import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    try:
+        assert engine.hide_parameters
+    finally:
+        engine.dispose()
+

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fhir_service.outcomes import FhirError
-from fhir_service.security.clients import Client, ClientRegistry
+from fhir_service.security.clients import Client, ClientRegistry, UsedAssertions
 from fhir_service.security.principal import Principal, Scopes
 
 ASYMMETRIC = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "PS384"]
@@ -89,7 +89,8 @@ class TokenService:
         self.key = key
         self.minutes = minutes
         self._jwks_client = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
-        self._seen_assertions: dict[str, float] = {}
+        # client assertions already used: in the database, shared by workers and restarts
+        self.used_assertions = UsedAssertions(clients.engine)
         # verified tokens → (claims, valid until): a signature is checked once per token;
         # expiry and the client's status are still checked on every request
         self._verified: dict[str, tuple[dict[str, Any], float]] = {}
@@ -150,17 +151,16 @@ class TokenService:
             raise unauthorized("The assertion's sub must be the client id")
         if claims["exp"] - time.time() > 300 + LEEWAY_SECONDS:
             raise unauthorized("The assertion must expire within 5 minutes")
-        self._check_replay(claims["jti"], claims["exp"])
+        self._check_replay(client.client_id, claims["jti"], claims["exp"])
         token, lifetime = self.mint(client, Scopes.parse(form.get("scope", "")))
         return {"access_token": token, "token_type": "bearer", "expires_in": lifetime,
                 "scope": jwt.decode(token, options={"verify_signature": False})["scope"]}
 
-    def _check_replay(self, jti: str, exp: float) -> None:
-        now = time.time()
-        self._seen_assertions = {k: v for k, v in self._seen_assertions.items() if v > now}
-        if jti in self._seen_assertions:
+    def _check_replay(self, client_id: str, jti: Any, exp: float) -> None:
+        if not isinstance(jti, str) or not jti:
+            raise unauthorized("The assertion's jti must be a non-empty string")
+        if not self.used_assertions.claim(client_id, jti, float(exp) + LEEWAY_SECONDS):
             raise unauthorized("This client assertion was already used (jti replay)")
-        self._seen_assertions[jti] = exp + LEEWAY_SECONDS
 
     # --- verifying ---------------------------------------------------------------------------
 

@@ -161,3 +161,14 @@ clients = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created", Float, nullable=False),
 )
+
+# Client assertions already accepted (SMART Backend Services: a jti is used once), shared by
+# every worker and kept across restarts until the assertion has expired; the key is a digest
+# of the client id and the jti (a jti is unique per client, and of any length).
+auth_jti = Table(
+    "auth_jti",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires", Float, nullable=False),
+)
+Index("ix_auth_jti_expires", auth_jti.c.expires)

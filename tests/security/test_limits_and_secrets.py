@@ -219,3 +219,131 @@ def test_engines_hide_parameters(tmp_path: Path) -> None:
     finally:
         engine.dispose()
 
+
+# --- client assertions are used once, by every worker and across restarts --------------------
+
+TOKEN_URL = "http://test/auth/token"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _token_form(assertion: str) -> dict[str, str]:
+    return {"grant_type": "client_credentials", "scope": "system/CarePlan.rs",
+            "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+
+
+def _other_worker(app: Any) -> Any:
+    """The token service of another worker process: its own engine on the same database."""
+    from fhir_service.security.clients import ClientRegistry
+    from fhir_service.security.tokens import TokenService
+    from fhir_service.store.sqlstore import make_engine
+
+    tokens = app.state.security.tokens
+    engine = make_engine(app.state.ctx.settings.database_url)
+    return TokenService("embedded", tokens.issuer, tokens.audience, ClientRegistry(engine),
+                        tokens.key)
+
+
+def test_a_client_assertion_is_accepted_once_by_every_worker_and_restart(
+        secure_app: Any, secure_client: Any, make_context: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+    from fhir_service.outcomes import FhirError
+    from tests.security.conftest import ClientKey
+
+    key = ClientKey()
+    secure_app.state.security.clients.add("partner", "Partner", "org-a", None,
+                                          "system/CarePlan.rs", jwks=key.jwks())
+    assertion = key.assertion("partner", TOKEN_URL)
+    assert secure_client.post("/auth/token", data=_token_form(assertion)).status_code == 200
+    again = secure_client.post("/auth/token", data=_token_form(assertion))
+    assert again.status_code == 401 and "replay" in again.json()["error_description"]
+
+    worker = _other_worker(secure_app)  # `serve --workers 2`
+    try:
+        with pytest.raises(FhirError) as refused:
+            worker.token_request(_token_form(assertion), TOKEN_URL)
+        assert refused.value.status == 401 and "replay" in refused.value.message
+        fresh = key.assertion("partner", TOKEN_URL)  # a new jti is fine in any worker
+        assert worker.token_request(_token_form(fresh), TOKEN_URL)["access_token"]
+        assert secure_client.post("/auth/token", data=_token_form(fresh)).status_code == 401
+    finally:
+        worker.clients.engine.dispose()
+
+    # a restart: a new context (repository, engine) and app on the same database and keys
+    settings = secure_app.state.ctx.settings
+    restarted = make_context(url=settings.database_url, auth="embedded",
+                             keys_dir=settings.keys_dir, audit=False,
+                             rate_limit_per_second=0.0)
+    with TestClient(create_app(restarted.settings, restarted), base_url="http://test") as c:
+        after = c.post("/auth/token", data=_token_form(assertion))
+        assert after.status_code == 401 and "replay" in after.json()["error_description"]
+        assert c.post("/auth/token", data=_token_form(
+            key.assertion("partner", TOKEN_URL))).status_code == 200
+
+
+def test_racing_workers_accept_an_assertion_once(tmp_path: Path) -> None:
+    import threading
+
+    from fhir_service.security.clients import UsedAssertions
+    from fhir_service.store.schema import metadata
+    from fhir_service.store.sqlstore import make_engine
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    engines = [make_engine(url) for _ in range(8)]
+    metadata.create_all(engines[0])
+    ledgers = [UsedAssertions(e) for e in engines]
+    barrier = threading.Barrier(len(ledgers))
+    results: list[bool] = []
+
+    def claim(ledger: UsedAssertions) -> None:
+        barrier.wait()
+        results.append(ledger.claim("partner", "jti-1", 4e9))
+
+    threads = [threading.Thread(target=claim, args=(ledger,)) for ledger in ledgers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sorted(results) == [False] * 7 + [True]
+        # a jti is unique per client: another client may use the same value
+        assert ledgers[0].claim("other", "jti-1", 4e9)
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_expired_assertions_are_purged(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from fhir_service.security.clients import UsedAssertions
+    from fhir_service.store.schema import auth_jti, metadata
+    from fhir_service.store.sqlstore import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'purge.db'}")
+    metadata.create_all(engine)
+    ledger = UsedAssertions(engine)
+    try:
+        assert ledger.claim("c", "old", expires=1000.0, now=900.0)
+        assert not ledger.claim("c", "old", expires=1000.0, now=950.0)
+        assert ledger.claim("c", "new", expires=5000.0, now=960.0)
+        # once expired, the row is forgotten by the next purge (every minute at most)
+        assert ledger.claim("c", "later", expires=5000.0, now=1100.0)
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(auth_jti)).scalar() == 2
+        assert ledger.purge(now=6000.0) == 2
+    finally:
+        engine.dispose()
+
+
+def test_a_jti_must_be_a_string(secure_app: Any, secure_client: Any) -> None:
+    from tests.security.conftest import ClientKey
+
+    key = ClientKey()
+    secure_app.state.security.clients.add("partner", "Partner", "org-a", None,
+                                          "system/CarePlan.rs", jwks=key.jwks())
+    for jti in ({"a": 1}, ""):
+        r = secure_client.post("/auth/token", data=_token_form(
+            key.assertion("partner", TOKEN_URL, jti=jti)))
+        assert r.status_code == 401, r.text

@@ -69,6 +69,13 @@ class FhirContext:
     # profile validation on write (set by the validator operation module); returns issues
     profile_validator: Callable[[dict[str, Any]], list[Issue]] | None = None
 
+    def door(self, principal: Any) -> Any:
+        """The store as ``principal`` sees it (security/door.py): the only way from a
+        request to storage."""
+        from fhir_service.security.door import for_caller
+
+        return for_caller(self.repository, self.policy, principal)
+
     def close(self) -> None:
         self.repository.close()
 

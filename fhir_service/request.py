@@ -22,6 +22,10 @@ class FhirRequest:
     request_id: str = ""
     # the authenticated caller; None means the server itself (internal loading, auth off)
     principal: Principal | None = None
+    # the people (Patient ids) the request aimed at, seen or not: what a search filtered on,
+    # what a refused write or a conditional match concerned. The audit record is indexed by
+    # them too, so a structure's people show who probed for them (AuditEvent?patient=).
+    probed: set[str] = field(default_factory=set)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

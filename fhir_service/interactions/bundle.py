@@ -34,7 +34,7 @@ from fhir_service.interactions.common import (
 from fhir_service.interactions.patch import apply_json_patch
 from fhir_service.outcomes import FhirError, Issue
 from fhir_service.request import FhirRequest, FhirResponse
-from fhir_service.security.provenance import record_changes
+from fhir_service.security.provenance import record_changes, refuse_client_write
 from fhir_service.store.repository import Stored
 
 Dispatch = Callable[[FhirRequest], FhirResponse]
@@ -246,19 +246,32 @@ def _transaction(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
                  dispatch: Dispatch) -> FhirResponse:
     entries: list[Entry] = []
     problems: list[Issue] = []
+    forbidden: list[Issue] = []
     for index, raw in enumerate(raw_entries):
         try:
             entry = _parse_entry(ctx, index, raw)
             entries.append(entry)
+        except FhirError as exc:
+            problems.extend(_prefixed(exc, index))
+            continue
+        try:  # Provenance and AuditEvent are written by the server only
+            refuse_client_write(req.principal, entry.rtype, entry.method,
+                                f"{entry.where}.request.url")
+        except FhirError as exc:
+            forbidden.extend(_prefixed(exc, index))
+            continue
+        try:
             if entry.resource is not None and entry.method in ("POST", "PUT"):
                 validate_resource(ctx, entry.resource, entry.where + ".resource")
         except FhirError as exc:
             problems.extend(_prefixed(exc, index))
+    if forbidden:
+        raise FhirError("forbidden", forbidden[0].diagnostics, issues=forbidden)
     if problems:
         raise FhirError("invalid", problems[0].diagnostics, issues=problems)
 
-    with ctx.repository.write_session() as session:
-        writer = write.Writer(ctx, session, req.base_url, req.principal)
+    with ctx.door(req.principal).write_session() as session:
+        writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         _resolve_identities(writer, entries)
         mapping = _identity_map(entries, req.base_url)
         _rewrite_references(ctx, writer, entries, mapping)
@@ -333,7 +346,8 @@ def _resolve_one(writer: write.Writer, entry: Entry,
         return
     if entry.method == "POST":
         if entry.if_none_exist:
-            matches = writer.matches(rtype, entry.if_none_exist)
+            writer.session.lock_type(rtype)  # (PostgreSQL: as a plain conditional create)
+            matches = writer.matches(rtype, entry.if_none_exist, identity=True)
             if len(matches) > 1:
                 raise FhirError("multiple-matches",
                                 f"ifNoneExist '{entry.if_none_exist}' matches several resources")
@@ -345,7 +359,8 @@ def _resolve_one(writer: write.Writer, entry: Entry,
         claim(entry, (rtype, ctx.new_id()))
         return
     if entry.criteria and entry.rid is None:
-        matches = writer.matches(rtype, entry.criteria)
+        writer.session.lock_type(rtype)
+        matches = writer.matches(rtype, entry.criteria, identity=entry.method == "PUT")
         if len(matches) > 1:
             raise FhirError("multiple-matches",
                             f"Conditional {entry.method} '{entry.url}' matches several resources")

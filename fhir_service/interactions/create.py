@@ -22,8 +22,8 @@ def create(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
     resource = parse_resource(ctx, req, rtype)
     resource.pop("id", None)
     validate_resource(ctx, resource)
-    with ctx.repository.write_session() as session:
-        writer = write.Writer(ctx, session, req.base_url, req.principal)
+    with ctx.door(req.principal).write_session() as session:
+        writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         result = writer.create(resource, if_none_exist=req.header("if-none-exist"))
         record_changes(writer, req)
     assert result.stored is not None

@@ -16,8 +16,8 @@ from fhir_service.security.provenance import record_changes
 
 def delete(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
     check_type(ctx, rtype)
-    with ctx.repository.write_session() as session:
-        writer = write.Writer(ctx, session, req.base_url, req.principal)
+    with ctx.door(req.principal).write_session() as session:
+        writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         result = writer.delete(rtype, rid)
         record_changes(writer, req)
     return _response(req, result, writer)
@@ -25,8 +25,8 @@ def delete(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResp
 
 def conditional_delete(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirResponse:
     check_type(ctx, rtype)
-    with ctx.repository.write_session() as session:
-        writer = write.Writer(ctx, session, req.base_url, req.principal)
+    with ctx.door(req.principal).write_session() as session:
+        writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         result = writer.conditional_delete(rtype, req.query)
         record_changes(writer, req)
     return _response(req, result, writer)

@@ -57,14 +57,12 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
         elif key == "_snapshot":
             snapshot = int(value) if value.isdigit() else None
     del params
-    access = ctx.policy.filter_for(req.principal) if ctx.policy else None
-    with ctx.repository.read_session() as session:
+    with ctx.door(req.principal).read_session() as session:
         if rtype and rid:
             current = session.get(rtype, rid)
-            if current is None or not session.visible(current.pk, access):
+            if current is None or not session.visible(current.pk):
                 raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
-        rows, total, snap = session.history(rtype, rid, since, before, count, offset, snapshot,
-                                            access)
+        rows, total, snap = session.history(rtype, rid, since, before, count, offset, snapshot)
     path = "/".join(p for p in (req.base_url, rtype, rid, "_history") if p)
     links = [{"relation": "self", "url": f"{path}?{urlencode(kept)}" if kept else path}]
     if offset + len(rows) < total:

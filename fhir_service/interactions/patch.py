@@ -51,8 +51,8 @@ def patch(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespo
                         f"PATCH takes {JSON_PATCH} (FHIRPath Patch is not supported)")
     operations = fhir.loads(req.body)
     if_match = parse_etag(req.header("if-match"))
-    with ctx.repository.write_session() as session:
-        writer = write.Writer(ctx, session, req.base_url, req.principal)
+    with ctx.door(req.principal).write_session() as session:
+        writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         current = writer.visible_current(rtype, rid)
         if current is None or current.deleted or current.content is None:
             raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)

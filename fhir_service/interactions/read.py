@@ -6,25 +6,20 @@ copy is current. A deleted resource answers 410 Gone.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from email.utils import parsedate_to_datetime
 
 from fhir_service.context import FhirContext
 from fhir_service.interactions.common import check_id, check_type, parse_etag, resource_headers
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest, FhirResponse
-from fhir_service.security.policy import PROTECTED_TYPES
-from fhir_service.store.repository import Stored
 
 
 def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResponse:
     check_type(ctx, rtype)
     check_id(rid)
-    access = ctx.policy.filter_for(req.principal) if ctx.policy else None
-    stored, visible = ctx.repository.read_visible(
-        rtype, rid, None if access is None else
-        (access.principal.structure, access.now, access.principal.operator), PROTECTED_TYPES)
-    if stored is None or not visible:
+    stored, hidden_people = ctx.door(req.principal).read(rtype, rid)
+    if stored is None:
+        req.probed.update(hidden_people)  # a refused look is recorded under the person
         raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
     if stored.deleted:
         raise FhirError("deleted", f"{rtype}/{rid} was deleted", rtype,
@@ -45,26 +40,17 @@ def read(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirRespon
     return FhirResponse(200, stored.content, headers, touched=touched)
 
 
-def _visible(ctx: FhirContext, req: FhirRequest, stored: Stored) -> Stored | None:
-    """``stored`` with the people it belongs to if the caller may see it, else None."""
-    access = ctx.policy.filter_for(req.principal) if ctx.policy else None
-    if access is None:
-        return stored
-    visible, people = ctx.repository.visible_raw(
-        stored.pk, stored.rtype, access.principal.structure, access.now,
-        access.principal.operator, PROTECTED_TYPES)
-    return replace(stored, patients=people) if visible else None
-
-
 def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) -> FhirResponse:
     check_type(ctx, rtype)
     check_id(rid)
     if not vid.isdigit():
         raise FhirError("not-found", f"Version '{vid[:20]}' of {rtype}/{rid} is not known")
-    with ctx.repository.read_session() as session:
+    door = ctx.door(req.principal)
+    with door.read_session() as session:
         stored = session.get_version(rtype, rid, int(vid))
     if stored is not None:
-        stored = _visible(ctx, req, stored)
+        stored, hidden_people = door.visible_version(stored)
+        req.probed.update(hidden_people)
     if stored is None:
         raise FhirError("not-found", f"{rtype}/{rid} has no version {vid}", rtype)
     if stored.deleted or stored.content is None:

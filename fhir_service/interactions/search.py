@@ -20,20 +20,17 @@ from fhir_service.interactions.common import check_type
 from fhir_service.outcomes import FhirError, Issue, operation_outcome
 from fhir_service.request import FhirRequest, FhirResponse
 from fhir_service.search.query import Include, SearchQuery
-from fhir_service.store.repository import AccessFilter, Stored
-from fhir_service.store.sqlstore import SqlSession
+from fhir_service.security.door import CallerSession
+from fhir_service.store.repository import Stored
 
 MAX_INCLUDE_ITERATIONS = 4
 MAX_INCLUDED = 1000
 
 
 def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
-                items: list[tuple[str, str]] | None = None,
-                access: AccessFilter | None = None) -> FhirResponse:
+                items: list[tuple[str, str]] | None = None) -> FhirResponse:
     if rtype is not None:
         check_type(ctx, rtype)
-    if access is None and ctx.policy is not None:
-        access = ctx.policy.filter_for(req.principal)
     items = req.query if items is None else items
     if len(items) > ctx.settings.max_search_params:
         raise FhirError("too-large", f"Too many search parameters ({len(items)}; the limit is "
@@ -41,18 +38,40 @@ def search_type(ctx: FhirContext, req: FhirRequest, rtype: str | None,
     query = ctx.parser.parse(rtype, items, strict=req.strict, base_url=req.base_url)
     if query.summary == "count":
         query.count = 0
-    with ctx.repository.read_session() as session:
-        page = session.search(query, access)
+    door = ctx.door(req.principal)
+    with door.read_session() as session:
+        if not door.access.unrestricted and names_someone(query.filters):
+            # who the search aimed at, seen or not: its audit record is indexed by them
+            req.probed.update(session.probed_people(rtype, query.filters))
+        page = session.search(query)
         matches = page.rows
-        included = _includes(session, query, matches, access)
+        included = _includes(session, query, matches)
     bundle = _bundle(ctx, req, rtype, query, page.total, page.has_more, page.snapshot, matches,
                      included)
     return FhirResponse(200, bundle, touched=matches + included)
 
 
-def _includes(
-    session: SqlSession, query: SearchQuery, matches: list[Stored], access: AccessFilter | None
-) -> list[Stored]:
+# parameters that single a person out (identity, contact, a reference to someone)
+_IDENTIFYING_TOKENS = frozenset({"identifier", "telecom", "phone", "email", "_id"})
+_IDENTIFYING_DATES = frozenset({"birthdate", "death-date"})
+
+
+def names_someone(filters: list[Any]) -> bool:
+    """Whether a search's filters (at any depth of chains and ``_has``) name someone: a
+    string, a reference, an identifier or contact, a birth date."""
+    for filt in filters:
+        if filt.has is not None and names_someone([filt.has.inner]):
+            return True
+        if filt.chain is not None:
+            return True  # a hop through a reference names what it reaches
+        if filt.code in _IDENTIFYING_TOKENS or filt.code in _IDENTIFYING_DATES:
+            return True
+        if filt.param is not None and filt.param.type in ("string", "reference"):
+            return True
+    return False
+
+
+def _includes(session: CallerSession, query: SearchQuery, matches: list[Stored]) -> list[Stored]:
     if not query.includes or not matches:
         return []
     seen = {(s.rtype, s.rid) for s in matches}
@@ -63,10 +82,11 @@ def _includes(
         for inc in query.includes:
             if iteration > 0 and not inc.iterate:
                 continue
-            found.extend(_one_include(session, inc, frontier, access))
+            found.extend(_one_include(session, inc, frontier))
         fresh = []
         for s in found:
-            if (s.rtype, s.rid) not in seen:
+            # the token's scopes bound what a search returns, includes too
+            if (s.rtype, s.rid) not in seen and session.access.can(s.rtype, "r"):
                 seen.add((s.rtype, s.rid))
                 fresh.append(s)
         included.extend(fresh)
@@ -76,17 +96,15 @@ def _includes(
     return included[:MAX_INCLUDED]
 
 
-def _one_include(
-    session: SqlSession, inc: Include, frontier: list[Stored], access: AccessFilter | None
-) -> list[Stored]:
+def _one_include(session: CallerSession, inc: Include, frontier: list[Stored]) -> list[Stored]:
     if inc.reverse:
         keys = [(s.rtype, s.rid) for s in frontier]
         pks = session.revinclude_sources(keys, inc.source_type, inc.param_code)
-        pks = session.filter_visible(pks, access)
+        pks = session.filter_visible(pks)
         return [s for s in session.fetch(pks) if not s.deleted]
     pks = [s.pk for s in frontier if s.rtype == inc.source_type]
     keys = session.include_targets(pks, inc.param_code, inc.source_type, inc.target_type)
-    return session.lookup(keys, access)
+    return session.lookup(keys)
 
 
 def _link_url(req: FhirRequest, rtype: str | None, params: list[tuple[str, str]]) -> str:

@@ -23,8 +23,8 @@ def update(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str) -> FhirResp
     resource = parse_resource(ctx, req, rtype)
     validate_resource(ctx, resource)
     if_match = parse_etag(req.header("if-match"))
-    with ctx.repository.write_session() as session:
-        writer = write.Writer(ctx, session, req.base_url, req.principal)
+    with ctx.door(req.principal).write_session() as session:
+        writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         result = writer.update(rtype, rid, resource, if_match)
         record_changes(writer, req)
     assert result.stored is not None
@@ -38,8 +38,8 @@ def conditional_update(ctx: FhirContext, req: FhirRequest, rtype: str) -> FhirRe
     resource = parse_resource(ctx, req, rtype)
     validate_resource(ctx, resource)
     if_match = parse_etag(req.header("if-match"))
-    with ctx.repository.write_session() as session:
-        writer = write.Writer(ctx, session, req.base_url, req.principal)
+    with ctx.door(req.principal).write_session() as session:
+        writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         result = writer.conditional_update(rtype, req.query, resource, if_match)
         record_changes(writer, req)
     assert result.stored is not None

@@ -20,9 +20,11 @@ from fhir_service import fhir
 from fhir_service.context import FhirContext
 from fhir_service.interactions.common import Prepared, check_id, check_references, prepare
 from fhir_service.outcomes import FhirError
+from fhir_service.search.query import split_token, split_values
+from fhir_service.security.door import CallerSession
+from fhir_service.security.policy import Unrestricted
 from fhir_service.security.principal import Principal
 from fhir_service.store.repository import Stored
-from fhir_service.store.sqlstore import SqlSession
 
 
 @dataclass
@@ -40,21 +42,26 @@ class Writer:
     """One write session of one caller: the context every write rule needs."""
 
     ctx: FhirContext
-    session: SqlSession
+    session: CallerSession  # the caller's door (security/door.py)
     base_url: str
     principal: Principal | None = None
     pending: frozenset[tuple[str, str]] = frozenset()  # written by the same transaction
     deleting: frozenset[tuple[str, str]] = frozenset()  # deleted by the same transaction
     changes: list[tuple[str, Stored]] = field(default_factory=list)  # (activity, version)
 
-    @property
-    def access(self) -> Any:
-        return self.ctx.policy.filter_for(self.principal) if self.ctx.policy else None
+    probed: set[str] = field(default_factory=set)  # people aimed at (audit)
 
     # --- conditional look-ups ------------------------------------------------------------
 
-    def matches(self, rtype: str, criteria: Criteria, limit: int = 2) -> list[Stored]:
-        """Resources matching a conditional query that the caller may see (at most limit)."""
+    def matches(self, rtype: str, criteria: Criteria, limit: int = 2,
+                identity: bool = False) -> list[Stored]:
+        """Resources matching a conditional query that the caller may see (at most limit).
+
+        With ``identity`` (conditional create and update), criteria made only of exact
+        identifiers (``identifier=system|value``) are matched over every resource, seen or
+        not, so that no invisible duplicate of a person is ever created: a match the caller
+        may not see answers 409 without naming or describing it (docs/security.md,
+        "Identity")."""
         items = (
             parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
             if isinstance(criteria, str)
@@ -65,7 +72,15 @@ class Writer:
         query = self.ctx.parser.parse(rtype, items, strict=True, base_url=self.base_url)
         query.count = limit
         query.total = "none"
-        return self.session.search(query, self.access).rows
+        if identity and not self.session.access.unrestricted and _exact_identifiers(items):
+            everyone = self.session.raw.search(query, Unrestricted()).rows
+            hidden = [s for s in everyone if not self.session.visible(s.pk)]
+            if hidden:
+                self.probed.update(p for s in hidden
+                                   for p in self.session.patients_by_pk([s.pk]).get(s.pk, []))
+                raise identity_conflict(rtype)
+            return everyone
+        return self.session.search(query).rows
 
     # --- interactions ----------------------------------------------------------------------
 
@@ -74,7 +89,7 @@ class Writer:
         rtype = resource["resourceType"]
         if if_none_exist:
             self.session.lock_type(rtype)
-            found = self.matches(rtype, if_none_exist)
+            found = self.matches(rtype, if_none_exist, identity=True)
             if len(found) > 1:
                 raise FhirError("multiple-matches",
                                 f"If-None-Exist '{if_none_exist}' matches several {rtype} resources")
@@ -84,7 +99,7 @@ class Writer:
         existing = self.session.get(rtype, rid)
         if existing is not None:
             if not existing.deleted:
-                raise FhirError("duplicate", f"{rtype}/{rid} already exists")
+                raise id_taken(rtype, rid)
             return self._replace(existing, resource, 201)
         return self._first_version(rtype, rid, resource, "POST")
 
@@ -98,7 +113,10 @@ class Writer:
             raise FhirError("invalid", f"The body id '{body_id}' differs from the URL id '{rid}'",
                             f"{rtype}.id")
         self.session.lock(rtype, rid)
-        current = self.visible_current(rtype, rid)
+        current = self.visible_current(rtype, rid, hidden_as_missing=True)
+        if current is None and if_match is None and self.session.hidden(rtype, rid):
+            raise id_taken(rtype, rid)
+        # (with If-Match, a hidden id gets below the answer for an id that does not exist)
         if if_match is not None:
             if current is None or current.deleted:
                 raise FhirError("precondition-failed",
@@ -122,7 +140,7 @@ class Writer:
     def conditional_update(self, rtype: str, criteria: Criteria, resource: dict[str, Any],
                            if_match: int | None = None) -> WriteResult:
         self.session.lock_type(rtype)
-        found = self.matches(rtype, criteria)
+        found = self.matches(rtype, criteria, identity=True)
         if len(found) > 1:
             raise FhirError("multiple-matches",
                             f"Conditional update on {rtype} matches several resources")
@@ -132,8 +150,7 @@ class Writer:
                 check_id(rid)
                 existing = self.session.get(rtype, rid)
                 if existing is not None and not existing.deleted:
-                    raise FhirError("conflict", f"{rtype}/{rid} exists but does not match the "
-                                    "conditional update's criteria")
+                    raise id_taken(rtype, rid)
             return self.create(resource, rid=rid)
         match = found[0]
         if resource.get("id") not in (None, match.rid):
@@ -144,18 +161,19 @@ class Writer:
     def delete(self, rtype: str, rid: str) -> WriteResult:
         check_id(rid)
         self.session.lock(rtype, rid)
-        current = self.visible_current(rtype, rid)
+        current = self.visible_current(rtype, rid, hidden_as_missing=True)
         if current is None or current.deleted:
-            return WriteResult(204, None, "Nothing to delete")
+            return WriteResult(204, None, "Nothing to delete")  # (hidden: the same answer)
         if self.ctx.policy is not None:
             self.ctx.policy.check_write(self.session, self.principal, rtype, "d",
                                         self.session.current_patients(current.pk))
+            assert current.content is not None
+            self.ctx.policy.check_ownership(self.principal, rtype, "d", self._owner(current),
+                                            None, fhir.loads(current.content), None)
         if self.ctx.settings.referential_integrity:
-            users = [k for k in self.session.referencing(rtype, rid) if k not in self.deleting]
+            users = referenced_by(self.session, rtype, rid, self.deleting)
             if users:
-                names = ", ".join(f"{t}/{i}" for t, i in users)
-                raise FhirError("conflict", f"{rtype}/{rid} is referenced by {names}: delete "
-                                "or update those first", rtype)
+                raise FhirError("conflict", users, rtype)
         version = current.version + 1
         updated = self.ctx.clock()
         self.session.delete(current.pk, rtype, rid, version, updated)
@@ -175,24 +193,39 @@ class Writer:
 
     # --- rules -----------------------------------------------------------------------------
 
-    def visible_current(self, rtype: str, rid: str) -> Stored | None:
-        """The current version, or None when the caller may not see it (it does not exist
-        for them: updating it is creating, which the id's owner then blocks)."""
-        current = self.session.get(rtype, rid)
-        access = self.access
-        if current is not None and access is not None and not current.deleted and \
-                not self.session.visible(current.pk, access):
-            raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
+    def visible_current(self, rtype: str, rid: str,
+                        hidden_as_missing: bool = False) -> Stored | None:
+        """The current version if the caller may see it. A hidden one does not exist for
+        the caller: None with ``hidden_as_missing``, else the answer for a missing id (404);
+        the people it belongs to go to the audit record (who probed for them)."""
+        current = self.session.get_visible(rtype, rid)
+        if current is None and self.session.hidden(rtype, rid):
+            stored = self.session.get(rtype, rid)
+            assert stored is not None
+            self.probed.update(self.session.current_patients(stored.pk))
+            if not hidden_as_missing:
+                raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
         return current
+
+    def _owner(self, current: Stored) -> str | None:
+        """Who owns the current version: its owner row, else (data written before owners
+        were recorded) an Organization itself, or what its managing element names."""
+        has_row, owner = self.session.owner_row(current.pk)
+        if has_row or self.ctx.policy is None or current.content is None:
+            return owner
+        if current.rtype == "Organization":
+            return current.rid
+        return self.ctx.policy.managed_by(self.session, fhir.loads(current.content))
 
     def _first_version(self, rtype: str, rid: str, resource: dict[str, Any],
                        method: str) -> WriteResult:
         updated = self.ctx.clock()
         prepared = prepare(self.ctx, resource, rid, 1, updated, self.base_url)
         self._check(rtype, "c", prepared, set())
+        owner = self._check_owner(rtype, "c", None, None, prepared)
         stored = self.session.write(rtype, rid, 1, updated, prepared.content, method,
                                     prepared.rows, prepared.refs)
-        self._after(stored, prepared, "CREATE")
+        self._after(stored, prepared, "CREATE", owner)
         return WriteResult(201, stored, "Created")
 
     def _replace(self, current: Stored, resource: dict[str, Any], status: int) -> WriteResult:
@@ -200,25 +233,47 @@ class Writer:
         updated = self.ctx.clock()
         prepared = prepare(self.ctx, resource, current.rid, version, updated, self.base_url)
         before = self.session.current_patients(current.pk) if not current.deleted else set()
-        self._check(current.rtype, "u" if status == 200 else "c", prepared, before)
+        letter = "u" if status == 200 else "c"
+        self._check(current.rtype, letter, prepared, before)
+        owner = self._check_owner(current.rtype, letter, None if current.deleted else current,
+                                  None if current.deleted else self._owner(current), prepared)
         stored = self.session.write(current.rtype, current.rid, version, updated,
                                     prepared.content, "PUT", prepared.rows, prepared.refs,
                                     existing_pk=current.pk)
-        self._after(stored, prepared, "UPDATE" if status == 200 else "CREATE")
+        self._after(stored, prepared, "UPDATE" if status == 200 else "CREATE", owner)
         return WriteResult(status, stored, "Updated" if status == 200 else "Created")
 
     def _check(self, rtype: str, letter: str, prepared: Prepared, before: set[str]) -> None:
+        # references first: one the caller may not see does not resolve, the same answer as
+        # for one that does not exist (never "forbidden", which would tell it exists)
+        check_references(self.ctx, self.session, prepared, self.pending)
         if self.ctx.policy is not None:
             after = set(self.ctx.policy.patients_of(self.session, prepared.resource,
                                                     prepared.rows))
             prepared.patients = sorted(after)
+            self.probed.update(after - before)
             self.ctx.policy.check_write(self.session, self.principal, rtype, letter,
                                         before | after)
-        check_references(self.ctx, self.session, prepared, self.pending)
 
-    def _after(self, stored: Stored, prepared: Prepared, activity: str) -> None:
+    def _check_owner(self, rtype: str, letter: str, current: Stored | None,
+                     current_owner: str | None, prepared: Prepared) -> str | None:
+        """Who may change what (security/policy.py): checks the write, returns the owner of
+        the version about to be written."""
+        policy = self.ctx.policy
+        if policy is None:
+            return None
+        new_owner = policy.owner_after(self.session, self.principal, prepared.resource,
+                                       current_owner, current is not None)
+        old = fhir.loads(current.content) if current is not None and current.content else None
+        policy.check_ownership(self.principal, rtype, letter, current_owner, new_owner, old,
+                               prepared.resource)
+        return new_owner
+
+    def _after(self, stored: Stored, prepared: Prepared, activity: str,
+               owner: str | None = None) -> None:
         policy = self.ctx.policy
         if policy is not None:
+            self.session.set_owner(stored.pk, owner)
             self.session.set_access_rows(stored.pk, prepared.patients,
                                          policy.grants_of(self.session, prepared.resource))
             if stored.rtype == "PractitionerRole":  # the structure a member acts for changed
@@ -228,3 +283,47 @@ class Writer:
                     self.session.replace_grants(
                         team.pk, policy.grants_of(self.session, fhir.loads(team.content)))
         self.changes.append((activity, stored))
+
+
+def identity_conflict(rtype: str) -> FhirError:
+    """A conditional create or update whose identifiers belong to a resource the caller may
+    not see: no duplicate is created, and nothing about that resource is said."""
+    return FhirError("conflict", f"These identifiers are already registered for a {rtype} "
+                     "your structure may not see: nothing was written. To work with this "
+                     "person, a structure that accompanies them adds yours to the care team, "
+                     "or the person's consent names it", rtype)
+
+
+def id_taken(rtype: str, rid: str) -> FhirError:
+    """An id in use, whether the caller may see the resource or not (one answer)."""
+    return FhirError("conflict", f"The id {rtype}/{rid} is not available for this write: "
+                     "use POST (the server assigns the id) or another id", rtype)
+
+
+def referenced_by(session: CallerSession, rtype: str, rid: str,
+                  deleting: frozenset[tuple[str, str]] = frozenset()) -> str | None:
+    """Why ``rtype/rid`` cannot be deleted (referential integrity), naming only the
+    referencing resources the caller may see; None when nothing references it."""
+    users = [k for k in session.referencing(rtype, rid, limit=50) if k not in deleting]
+    if not users:
+        return None
+    visible = [(t, i) for t, i in users if session.get_visible(t, i) is not None]
+    hidden = len(users) - len(visible)
+    names = ", ".join(f"{t}/{i}" for t, i in visible[:20])
+    if hidden:
+        names = f"{names} and other resources" if names else "other resources"
+    return f"{rtype}/{rid} is referenced by {names}: delete or update those first"
+
+
+def _exact_identifiers(items: list[tuple[str, str]]) -> bool:
+    """Criteria made only of ``identifier=system|value`` (one value each, no modifier)."""
+    for name, value in items:
+        if name != "identifier":
+            return False
+        values = split_values(value)
+        if len(values) != 1:
+            return False
+        system, code, has_bar = split_token(values[0])
+        if not (has_bar and system and code):
+            return False
+    return True

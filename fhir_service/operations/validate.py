@@ -174,24 +174,17 @@ def _run(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str | None) -> Fhi
 
 def _delete_issues(ctx: FhirContext, rtype: str, rid: str,
                    principal: Any = None) -> list[Issue]:
-    access = ctx.policy.filter_for(principal) if ctx.policy else None
-    with ctx.repository.read_session() as session:
-        current = session.get(rtype, rid)
-        if current is None or current.deleted or not session.visible(current.pk, access):
+    from fhir_service.interactions.write import referenced_by
+
+    with ctx.door(principal).read_session() as session:
+        current = session.get_visible(rtype, rid)
+        if current is None or current.deleted:
             return [Issue("warning", "not-found", f"{rtype}/{rid} does not exist", (rtype,))]
         if ctx.settings.referential_integrity:
-            users = [(t, i) for t, i in session.referencing(rtype, rid, limit=50)
-                     if access is None or _visible_key(session, t, i, access)]
+            users = referenced_by(session, rtype, rid)
             if users:
-                names = ", ".join(f"{t}/{i}" for t, i in users[:20])
-                return [Issue("error", "conflict", f"{rtype}/{rid} is referenced by {names}",
-                              (rtype,))]
+                return [Issue("error", "conflict", users, (rtype,))]
     return []
-
-
-def _visible_key(session: Any, rtype: str, rid: str, access: Any) -> bool:
-    stored = session.get(rtype, rid)
-    return stored is not None and session.visible(stored.pk, access)
 
 
 def _answer(issues: list[Issue], text: bytes | None = None,

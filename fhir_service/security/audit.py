@@ -45,7 +45,7 @@ from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 from fhir_service.search.extract import extract
 from fhir_service.security.audit_index import IndexerProcess
-from fhir_service.security.policy import PROTECTED_TYPES
+from fhir_service.security.policy import PROTECTED_TYPES, system_access
 from fhir_service.security.provenance import CLIENT_SYSTEM
 from fhir_service.store.repository import Stored
 
@@ -137,7 +137,8 @@ class AuditJournal:
         self.directory = directory
         self.segment_bytes = segment_bytes
         self.sync = sync
-        directory.mkdir(parents=True, exist_ok=True)
+        # private: the events name people (segments are created 0600 by _rotate)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._fd: int | None = None
         self.path: Path | None = None
         self._size = 0
@@ -288,7 +289,7 @@ class AuditTrail:
             return False
         _, rtype = classify(req)
         return rtype != "AuditEvent" and (
-            rtype in PROTECTED_TYPES or any(
+            rtype in PROTECTED_TYPES or bool(req.probed) or any(
                 s.rtype in PROTECTED_TYPES or self.ctx.policy is None
                 or s.rtype in self.ctx.policy.compartment for s in touched))
 
@@ -416,7 +417,8 @@ class AuditTrail:
     def _entry(self, item: _Pending, people: dict[int, Any]) -> _Entry | None:
         """The AuditEvent of one request (None when it touched only resources of a
         compartment type that belong to nobody)."""
-        patients = sorted({p for s in item.touched for p in people.get(s.pk, ())})
+        patients = sorted({p for s in item.touched for p in people.get(s.pk, ())}
+                          | item.req.probed)
         interaction, rtype = classify(item.req)
         if not patients and rtype not in PROTECTED_TYPES and \
                 not any(s.rtype in PROTECTED_TYPES for s in item.touched):
@@ -605,7 +607,8 @@ class AuditTrail:
                 for i in range(0, len(records), 500):
                     chunk = records[i:i + 500]
                     with self.ctx.repository.write_session() as session:
-                        have = session.existing([("AuditEvent", r["r"]["id"]) for r in chunk])
+                        have = session.existing([("AuditEvent", r["r"]["id"]) for r in chunk],
+                                                    system_access())
                         items = [(r["r"]["id"], float(r["u"]), fhir.dumps(r["r"]), r["r"],
                                   [str(p) for p in r.get("p", [])])
                                  for r in chunk if ("AuditEvent", r["r"]["id"]) not in have]

@@ -60,6 +60,7 @@ def main() -> None:
     on stdout with ``ok`` or the error; an empty frame or the end of stdin stops it."""
     from fhir_service.search.extract import extract
     from fhir_service.search.params import SearchParamRegistry
+    from fhir_service.security.policy import system_access
     from fhir_service.store.sqlstore import SqlRepository
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the
@@ -78,7 +79,7 @@ def main() -> None:
             try:
                 items = decode(data)
                 with repository.write_session() as session:
-                    have = session.existing([("AuditEvent", rid) for rid, *_ in items])
+                    have = session.existing([("AuditEvent", rid) for rid, *_ in items], system_access())
                     session.append_many([
                         ("AuditEvent", rid, updated, content, extract(orjson.loads(content),
                                                                       params), patients)

@@ -28,7 +28,7 @@ from sqlalchemy import and_, exists, not_, or_, select
 from fhir_service.conformance.registry import Registry
 from fhir_service.outcomes import FhirError
 from fhir_service.search.extract import IndexRows, date_range, parse_reference
-from fhir_service.security.principal import Principal
+from fhir_service.security.principal import SYSTEM, Principal
 from fhir_service.store.schema import access_grants, res_patient
 
 # Case-management data: never visible without a grant, even when not linked to a person.
@@ -37,6 +37,26 @@ PROTECTED_TYPES = frozenset({
     "ServiceRequest", "QuestionnaireResponse", "Consent", "Provenance", "AuditEvent",
 })
 GRANT_SOURCES = ("CareTeam", "Consent", "EpisodeOfCare")
+# Directory data: visible to every client, changed only by the structure that manages it.
+DIRECTORY_TYPES = frozenset({
+    "Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService",
+    "Endpoint",
+})
+# Written by the server only, immutable through the API.
+SERVER_WRITTEN = frozenset({"Provenance", "AuditEvent"})
+# The element naming the structure that manages a resource (directory) or holds it as its
+# custodian (a person's data written by the server itself, e.g. an import or the demo).
+MANAGING = {
+    "PractitionerRole": "organization", "Location": "managingOrganization",
+    "HealthcareService": "providedBy", "Endpoint": "managingOrganization",
+    "EpisodeOfCare": "managingOrganization", "CareTeam": "managingOrganization",
+    "CarePlan": "author", "ServiceRequest": "requester", "Goal": "expressedBy",
+    "Consent": "organization",
+}
+# Custody moves with the managing organisation for these (a hand-over of the coordination).
+HANDED_OVER = frozenset({"EpisodeOfCare", "CareTeam"})
+# What a structure that is not the custodian may add to a person's shared resource.
+CONTRIBUTABLE = frozenset({"identifier", "note"})
 
 
 @dataclass(frozen=True)
@@ -73,11 +93,19 @@ def _ref_id(ref: Any, rtype: str) -> str | None:
 
 
 class AccessFilter:
-    """SQL conditions for one principal at one instant (see module docstring)."""
+    """The access rule for one principal at one instant, in its SQL form: a condition added
+    to every query on the resources table (see module docstring). Its raw-SQL form for
+    reads by id is :func:`raw_visible`; ``tests/security/test_door.py`` proves they agree."""
+
+    unrestricted = False
 
     def __init__(self, principal: Principal, now: float) -> None:
         self.principal = principal
         self.now = now
+
+    def can(self, rtype: str, letter: str) -> bool:
+        """The token's scopes allow ``letter`` on ``rtype``."""
+        return self.principal.can(rtype, letter)
 
     def granted(self, pk_col: Any) -> Any:
         org = self.principal.structure
@@ -103,6 +131,113 @@ class AccessFilter:
     def condition(self, res: Any) -> Any:
         return self.condition_for(res.c.pk, res.c.rtype)
 
+    @property
+    def raw(self) -> tuple[str | None, float, bool] | None:
+        """The parameters of the raw-SQL form (structure, instant, operator)."""
+        return self.principal.structure, self.now, self.principal.operator
+
+
+class Unrestricted(AccessFilter):
+    """No access rule: the server's own system tasks (loading definitions, the demo, the
+    audit indexer, authentication off). Only :func:`system_access` makes one."""
+
+    unrestricted = True
+
+    def __init__(self, now: float = 0.0) -> None:
+        super().__init__(SYSTEM, now)
+
+    def can(self, rtype: str, letter: str) -> bool:
+        return True
+
+    def condition_for(self, pk_col: Any, rtype_col: Any) -> Any:
+        return None
+
+    def condition(self, res: Any) -> Any:
+        return None
+
+    @property
+    def raw(self) -> None:
+        return None
+
+
+def system_access() -> Unrestricted:
+    """The unrestricted rule, for the server's own tasks (never for a client's request)."""
+    return Unrestricted(time.time())
+
+
+# --- the raw-SQL form of the rule (reads by id: measured hot path) ------------------------
+
+
+def _mark(paramstyle: str) -> str:
+    return "?" if paramstyle == "qmark" else "%s"
+
+
+class RawRule:
+    """The access rule as prepared statements on a DBAPI cursor (no SQLAlchemy), for reads
+    by id: the same decision as :class:`AccessFilter` (tested for agreement)."""
+
+    def __init__(self, paramstyle: str) -> None:
+        self.mark = _mark(paramstyle)
+        self.patients_sql = f"SELECT patient_id FROM res_patient WHERE res_pk = {self.mark}"
+        self._grant_sql: dict[int, str] = {}  # by number of people
+
+    def grant_statement(self, people: int) -> str:
+        sql = self._grant_sql.get(people)
+        if sql is None:
+            mark = self.mark
+            sql = self._grant_sql[people] = (
+                f"SELECT 1 FROM access_grants WHERE org_id = {mark} AND patient_id IN "
+                f"({', '.join([mark] * people)}) AND start <= {mark} "
+                f"AND (\"end\" IS NULL OR \"end\" > {mark}) LIMIT 1")
+        return sql
+
+    def visible(self, cur: Any, pk: int, rtype: str,
+                access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
+        """(whether the caller may see the stored resource, the people it belongs to)."""
+        org, now, operator = access
+        if rtype == "AuditEvent":
+            return operator, ()
+        cur.execute(self.patients_sql, (pk,))
+        people = tuple(sorted({r[0] for r in cur.fetchall()}))
+        if not people:  # not in a person's compartment: public unless protected
+            return rtype not in PROTECTED_TYPES, people
+        if org is None:
+            return False, people
+        cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
+        return cur.fetchone() is not None, people
+
+
+# --- scopes over everything a search filters on or returns ---------------------------------
+
+
+def filter_types(filters: Any) -> set[str]:
+    """Every resource type a list of search filters reads (chain targets, _has sources),
+    besides the searched type itself."""
+    out: set[str] = set()
+    for filt in filters:
+        if filt.has is not None:
+            out.add(filt.has.source_type)
+            out |= filter_types([filt.has.inner])
+        if filt.chain is not None and filt.chain_type is not None:
+            out.add(filt.chain_type)
+            out |= filter_types([filt.chain])
+    return out
+
+
+def check_search_scopes(access: AccessFilter, query: Any) -> None:
+    """A search may filter on, and include, only the types the token may search and read."""
+    if access.unrestricted:
+        return
+    for rtype in sorted(filter_types(query.filters)):
+        if not access.can(rtype, "s"):
+            raise FhirError("forbidden", f"The token's scopes do not allow searching {rtype}, "
+                            "which this search filters on (chain or _has)", rtype)
+    for inc in query.includes:
+        named = inc.source_type if inc.reverse else inc.target_type
+        if named is not None and not access.can(named, "r"):
+            raise FhirError("forbidden", f"The token's scopes do not allow reading {named}, "
+                            "which this search includes", named)
+
 
 class AccessPolicy:
     def __init__(self, registry: Registry, now: Callable[[], float] = time.time) -> None:
@@ -117,9 +252,11 @@ class AccessPolicy:
 
     # --- filters ---------------------------------------------------------------------------
 
-    def filter_for(self, principal: Principal | None) -> AccessFilter | None:
+    def filter_for(self, principal: Principal | None) -> AccessFilter:
+        """The caller's rule; the unrestricted one for the server itself (no principal:
+        internal loading, authentication off)."""
         if principal is None or principal.system:
-            return None
+            return Unrestricted(self.now())
         return AccessFilter(principal, self.now())
 
     # --- derived rows at write time ----------------------------------------------------------
@@ -214,3 +351,99 @@ class AccessPolicy:
             raise FhirError("forbidden", f"Your structure does not accompany the person of this "
                             f"{rtype}: writing it needs a care-team membership, a consent or "
                             "the management of the episode")
+
+    # --- ownership: who may change what (docs/security.md, "Who may change what") ----------
+
+    def managed_by(self, session: Any, resource: dict[str, Any]) -> str | None:
+        """The structure the resource's managing element names (Organization: the owner of
+        that Organization, or itself; PractitionerRole: its organisation's), or None."""
+        path = MANAGING.get(resource.get("resourceType", ""))
+        if path is None:
+            return None
+        value = resource.get(path)
+        for ref in value if isinstance(value, list) else [value]:
+            if (org := _ref_id(ref, "Organization")) is not None:
+                return session.organization_owner(org)
+            if (role := _ref_id(ref, "PractitionerRole")) is not None:
+                org = session.role_organization(role)
+                if org:
+                    return session.organization_owner(org)
+        return None
+
+    def owner_after(self, session: Any, principal: Principal | None, resource: dict[str, Any],
+                    current_owner: str | None, exists: bool) -> str | None:
+        """Who owns the version about to be written."""
+        rtype = resource["resourceType"]
+        writer = None if principal is None or principal.system else principal.structure
+        managed = self.managed_by(session, resource)
+        if rtype == "Organization":
+            if exists:
+                return current_owner
+            rid = resource.get("id")
+            return writer if writer is not None and rid != writer else rid
+        if rtype in DIRECTORY_TYPES:
+            if managed is not None:
+                return managed
+            return current_owner if exists else writer
+        if rtype in HANDED_OVER and managed is not None:
+            return managed  # (the custodian hands the coordination over)
+        if exists:
+            return current_owner
+        if writer is not None:
+            return writer
+        return managed  # the server's own data (import, demo): its managing element
+
+    def check_ownership(self, principal: Principal | None, rtype: str, letter: str,
+                        current_owner: str | None, new_owner: str | None,
+                        current: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        """A structure changes only what is its own: a directory resource it manages, a
+        person's resource it is the custodian of (others may add identifiers and notes), any
+        other resource it created. The server itself, and operators for the directory, may
+        change everything (see docs/security.md)."""
+        if principal is None or principal.system:
+            return
+        if rtype in SERVER_WRITTEN:
+            raise FhirError("forbidden", f"{rtype} resources are written by the server only "
+                            "and cannot be changed through the API", rtype)
+        if rtype in DIRECTORY_TYPES and principal.operator:
+            return
+        org = principal.structure
+        directory = rtype in DIRECTORY_TYPES
+        if current is not None and current_owner != org:
+            if current_owner is None and not directory:
+                pass  # the server's own data: any entitled structure (person) or anyone
+            elif letter == "u" and new is not None and not directory and \
+                    rtype in self.person_types and _only_adds(current, new):
+                return  # a contribution: identifiers, notes
+            else:
+                what = "is managed by another structure" if directory else \
+                    "is held by another structure (its custodian)"
+                raise FhirError("forbidden", f"This {rtype} {what}: your structure may not "
+                                f"{'delete' if letter == 'd' else 'change'} it"
+                                + ("" if directory else "; contribute your own resources "
+                                   "(goals, tasks, notes) or ask its custodian"), rtype)
+        if directory and new is not None and new_owner != org:
+            raise FhirError("forbidden", f"This {rtype} would be managed by another structure "
+                            "(its managing organisation is not yours): a structure writes only "
+                            "its own directory data", rtype)
+
+    @property
+    def person_types(self) -> frozenset[str]:
+        return PROTECTED_TYPES | frozenset(self.compartment)
+
+
+def _only_adds(current: dict[str, Any], new: dict[str, Any]) -> bool:
+    """``new`` equals ``current`` but for entries appended to the contributable lists."""
+    skip = {"meta", "text"}
+    for key in set(current) | set(new):
+        if key in skip:
+            continue
+        old, value = current.get(key), new.get(key)
+        if old == value:
+            continue
+        if key not in CONTRIBUTABLE:
+            return False
+        old_list = old if isinstance(old, list) else ([] if old is None else None)
+        if old_list is None or not isinstance(value, list) or value[:len(old_list)] != old_list:
+            return False
+    return True

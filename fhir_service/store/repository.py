@@ -3,7 +3,8 @@
 A repository hands out sessions: a *read* session sees one consistent state, a *write*
 session is one atomic database transaction (a FHIR transaction bundle is one write session).
 Access rules are passed in as a :class:`AccessFilter` that adds conditions to every query, so
-the database computes counts and pages over what the caller may see.
+the database computes counts and pages over what the caller may see; there is no default:
+requests reach sessions only through the door bound to their caller (security/door.py).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ class SearchPage:
 
 
 class AccessFilter(Protocol):
-    """Adds the caller's access rules to a query on the resources table (see security)."""
+    """Adds the caller's access rules to a query on the resources table (see
+    security/policy.py); ``condition`` answers None only for the unrestricted rule."""
+
+    unrestricted: bool
 
     def condition(self, res: Any) -> Any | None: ...
 
@@ -56,9 +60,9 @@ class Session(Protocol):
 
     def fetch(self, pks: Iterable[int]) -> list[Stored]: ...
 
-    def search(self, query: SearchQuery, access: AccessFilter | None = None) -> SearchPage: ...
+    def search(self, query: SearchQuery, access: AccessFilter) -> SearchPage: ...
 
-    def count(self, query: SearchQuery, access: AccessFilter | None = None) -> int: ...
+    def count(self, query: SearchQuery, access: AccessFilter) -> int: ...
 
     def include_targets(
         self, pks: list[int], param: str | None, source_type: str, target_type: str | None
@@ -68,9 +72,10 @@ class Session(Protocol):
         self, keys: list[tuple[str, str]], source_type: str, param: str | None
     ) -> list[int]: ...
 
-    def lookup(
-        self, keys: list[tuple[str, str]], access: AccessFilter | None = None
-    ) -> list[Stored]: ...
+    def lookup(self, keys: list[tuple[str, str]], access: AccessFilter) -> list[Stored]: ...
+
+    def existing(self, keys: list[tuple[str, str]], access: AccessFilter
+                 ) -> set[tuple[str, str]]: ...
 
     def history(
         self,
@@ -80,8 +85,8 @@ class Session(Protocol):
         before: float | None,
         count: int,
         offset: int,
-        snapshot: int | None = None,
-        access: AccessFilter | None = None,
+        snapshot: int | None,
+        access: AccessFilter,
     ) -> tuple[list[Stored], int, int]: ...
 
     def referencing(self, rtype: str, rid: str, limit: int = 5) -> list[tuple[str, str]]: ...
@@ -105,9 +110,10 @@ class Session(Protocol):
 
 
 class Repository(Protocol):
-    def read_visible(self, rtype: str, rid: str, access: tuple[str | None, float, bool] | None,
-                     protected: frozenset[str] = frozenset()) -> tuple[Stored | None, bool]:
-        """Read by id, with the access rule (structure, instant, operator) when given."""
+    def read_visible(self, rtype: str, rid: str, access: tuple[str | None, float, bool] | None
+                     ) -> tuple[Stored | None, bool]:
+        """Read by id, with the raw form of the access rule (structure, instant, operator);
+        None only for the server's own reads (security/door.py decides)."""
         ...
 
     def read_session(self) -> AbstractContextManager[Session]: ...

@@ -147,6 +147,17 @@ Index("ix_grants_lookup", access_grants.c.org_id, access_grants.c.patient_id)
 Index("ix_grants_source", access_grants.c.source_pk)
 Index("ix_grants_patient", access_grants.c.patient_id)
 
+# Who may change a resource (security/policy.py, "ownership"): the structure that manages a
+# directory resource, or the custodian of a person's shared resource. Kept across versions
+# (a row per resource, rewritten by each write); no row: the server's own data, which only
+# the server and operators change (directory) or any entitled structure (a person's data).
+res_owner = Table(
+    "res_owner",
+    metadata,
+    Column("res_pk", Integer, primary_key=True, autoincrement=False),
+    Column("org_id", String(64), nullable=True),
+)
+
 # Registered API clients (SMART Backend Services), each bound to a structure.
 clients = Table(
     "clients",

@@ -70,9 +70,12 @@ class FilterCompiler:
     def __init__(self, local_base_urls: tuple[str, ...] = ()) -> None:
         self.local_base_urls = tuple(u.rstrip("/") + "/" for u in local_base_urls)
 
-    def condition(self, filt: Filter, res: Any, rtype: str | None) -> Condition:
+    def condition(self, filt: Filter, res: Any, rtype: str | None, access: Any) -> Condition:
+        """``access`` (security.policy.AccessFilter) restricts every resource a chain or a
+        ``_has`` passes through to those the caller may see: a hop through a hidden
+        resource matches nothing."""
         if filt.has is not None:
-            return self._has(filt, res)
+            return self._has(filt, res, access)
         if filt.code == "_id":
             return res.c.rid.in_([unescape(v) for v in filt.values])
         if filt.code == "_lastUpdated":
@@ -80,7 +83,7 @@ class FilterCompiler:
         assert filt.param is not None
         ptype = filt.param.type
         if filt.chain is not None:
-            return self._chain(filt, res)
+            return self._chain(filt, res, access)
         table = _TABLES[ptype]
         param = table.c.param == filt.code
         if rtype is not None:
@@ -198,14 +201,15 @@ class FilterCompiler:
         # a lastUpdated instant is the point range [u, u + 1 µs)
         return range_condition(prefix, res.c.updated, res.c.updated + 0.000001, rng[0], rng[1])
 
-    def _chain(self, filt: Filter, res: Any) -> Condition:
+    def _chain(self, filt: Filter, res: Any, access: Any) -> Condition:
         assert filt.chain is not None and filt.chain_type is not None
         target = resources.alias()
-        inner = self.condition(filt.chain, target, filt.chain_type)
+        inner = self.condition(filt.chain, target, filt.chain_type, access)
         ref = idx_reference
-        targets = select(target.c.rid).where(
-            and_(target.c.rtype == filt.chain_type, target.c.deleted == false(), inner)
-        )
+        conds = [target.c.rtype == filt.chain_type, target.c.deleted == false(), inner]
+        if (visible := access.condition(target)) is not None:
+            conds.append(visible)
+        targets = select(target.c.rid).where(and_(*conds))
         return exists(
             select(1).where(
                 and_(
@@ -217,25 +221,26 @@ class FilterCompiler:
             )
         )
 
-    def _has(self, filt: Filter, res: Any) -> Condition:
+    def _has(self, filt: Filter, res: Any, access: Any) -> Condition:
         assert filt.has is not None
         has = filt.has
         source = resources.alias()
         ref = idx_reference.alias()
-        inner = self.condition(has.inner, source, has.source_type)
+        inner = self.condition(has.inner, source, has.source_type, access)
+        conds = [
+            ref.c.rtype == has.source_type,
+            ref.c.param == has.ref_param.code,
+            ref.c.ref_type == res.c.rtype,
+            ref.c.ref_id == res.c.rid,
+            source.c.deleted == false(),
+            inner,
+        ]
+        if (visible := access.condition(source)) is not None:
+            conds.append(visible)
         return exists(
             select(1)
             .select_from(ref.join(source, source.c.pk == ref.c.res_pk))
-            .where(
-                and_(
-                    ref.c.rtype == has.source_type,
-                    ref.c.param == has.ref_param.code,
-                    ref.c.ref_type == res.c.rtype,
-                    ref.c.ref_id == res.c.rid,
-                    source.c.deleted == false(),
-                    inner,
-                )
-            )
+            .where(and_(*conds))
         )
 
 

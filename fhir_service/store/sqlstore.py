@@ -20,9 +20,11 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    exists,
     false,
     func,
     insert,
+    not_,
     or_,
     select,
     text,
@@ -41,6 +43,7 @@ from fhir_service.store.schema import (
     idx_reference,
     metadata,
     refs,
+    res_owner,
     res_patient,
     resources,
 )
@@ -142,23 +145,21 @@ class SqlSession:
         by_pk = {r[0]: _stored(r) for r in rows}
         return [by_pk[pk] for pk in pks if pk in by_pk]
 
-    def _conditions(self, query: SearchQuery, access: AccessFilter | None) -> list[Any]:
+    def _conditions(self, query: SearchQuery, access: AccessFilter) -> list[Any]:
         res = resources
         conds: list[Any] = [res.c.deleted == false()]
         if query.resource_type:
             conds.append(res.c.rtype == query.resource_type)
         for filt in query.filters:
-            conds.append(self.compiler.condition(filt, res, query.resource_type))
-        if access is not None:
-            extra = access.condition(res)
-            if extra is not None:
-                conds.append(extra)
+            conds.append(self.compiler.condition(filt, res, query.resource_type, access))
+        if (extra := access.condition(res)) is not None:
+            conds.append(extra)
         return conds
 
     def max_pk(self) -> int:
         return int(self.conn.execute(select(func.coalesce(func.max(resources.c.pk), 0))).scalar_one())
 
-    def search(self, query: SearchQuery, access: AccessFilter | None = None) -> SearchPage:
+    def search(self, query: SearchQuery, access: AccessFilter) -> SearchPage:
         """One page of matches (rows included), the total when asked, and the snapshot bound
         (highest key) that the next pages keep, so later writes shift nothing."""
         res = resources
@@ -198,7 +199,7 @@ class SqlSession:
             total = int(self.conn.execute(select(func.count()).where(and_(*conds))).scalar_one())
         return SearchPage([r.pk for r in rows], total, has_more, snapshot, rows)
 
-    def count(self, query: SearchQuery, access: AccessFilter | None = None) -> int:
+    def count(self, query: SearchQuery, access: AccessFilter) -> int:
         conds = self._conditions(query, access)
         return int(self.conn.execute(select(func.count()).where(and_(*conds))).scalar_one())
 
@@ -231,13 +232,11 @@ class SqlSession:
         rows = self.conn.execute(select(ref.c.res_pk).where(and_(*conds)).distinct())
         return sorted(r[0] for r in rows)
 
-    def lookup(
-        self, keys: list[tuple[str, str]], access: AccessFilter | None = None
-    ) -> list[Stored]:
+    def lookup(self, keys: list[tuple[str, str]], access: AccessFilter) -> list[Stored]:
         if not keys:
             return []
         conds = [_by_type(resources.c.rtype, resources.c.rid, keys)]
-        if access is not None and (extra := access.condition(resources)) is not None:
+        if (extra := access.condition(resources)) is not None:
             conds.append(extra)
         # neither ORDER BY pk nor "deleted = 0" in SQL: either makes SQLite walk the whole
         # type through (rtype, deleted, pk) instead of using the unique (rtype, rid) index
@@ -245,8 +244,8 @@ class SqlSession:
         rows = self.conn.execute(select(*_RES_COLS).where(and_(*conds)))
         return sorted((s for s in map(_stored, rows) if not s.deleted), key=lambda s: s.pk)
 
-    def filter_visible(self, pks: list[int], access: AccessFilter | None) -> list[int]:
-        if access is None or not pks or (extra := access.condition(resources)) is None:
+    def filter_visible(self, pks: list[int], access: AccessFilter) -> list[int]:
+        if not pks or (extra := access.condition(resources)) is None:
             return pks
         rows = self.conn.execute(select(resources.c.pk).where(resources.c.pk.in_(pks), extra))
         keep = {r[0] for r in rows}
@@ -260,13 +259,13 @@ class SqlSession:
         before: float | None,
         count: int,
         offset: int,
-        snapshot: int | None = None,
-        access: AccessFilter | None = None,
+        snapshot: int | None,
+        access: AccessFilter,
     ) -> tuple[list[Stored], int, int]:
         h = history
         conds: list[Any] = []
-        if access is not None:
-            conds.append(access.condition_for(h.c.res_pk, h.c.rtype))
+        if (extra := access.condition_for(h.c.res_pk, h.c.rtype)) is not None:
+            conds.append(extra)
         if rtype:
             conds.append(h.c.rtype == rtype)
         if rid:
@@ -291,23 +290,34 @@ class SqlSession:
         return [_stored(r, r[7]) for r in rows], total, snapshot
 
     def referencing(self, rtype: str, rid: str, limit: int = 5) -> list[tuple[str, str]]:
+        """Current resources referencing ``rtype/rid`` (referential integrity), but for the
+        records the server keeps about it (Provenance, AuditEvent): they never block a
+        delete, and history keeps both."""
         rows = self.conn.execute(
             select(resources.c.rtype, resources.c.rid)
             .select_from(refs.join(resources, resources.c.pk == refs.c.res_pk))
             .where(refs.c.target_type == rtype, refs.c.target_id == rid,
-                   resources.c.deleted == false())
+                   resources.c.deleted == false(),
+                   resources.c.rtype.notin_(("Provenance", "AuditEvent")))
             .limit(limit)
         ).all()
         return [(r[0], r[1]) for r in rows if (r[0], r[1]) != (rtype, rid)]
 
-    def existing(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    def existing(self, keys: list[tuple[str, str]], access: AccessFilter
+                 ) -> set[tuple[str, str]]:
+        """The keys that name a current resource the caller may see, or a person nobody
+        accompanies yet (whom any structure may reference while setting itself up)."""
         found: set[tuple[str, str]] = set()
+        visible = access.condition(resources)
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
+            conds = [_by_type(resources.c.rtype, resources.c.rid, chunk)]
+            if visible is not None:
+                unaccompanied = and_(resources.c.rtype == "Patient", not_(exists(
+                    select(1).where(access_grants.c.patient_id == resources.c.rid))))
+                conds.append(or_(visible, unaccompanied))
             rows = self.conn.execute(
-                select(resources.c.rtype, resources.c.rid, resources.c.deleted).where(
-                    _by_type(resources.c.rtype, resources.c.rid, chunk))
-            )
+                select(resources.c.rtype, resources.c.rid, resources.c.deleted).where(*conds))
             found.update((r[0], r[1]) for r in rows if not r[2])
         return found
 
@@ -458,6 +468,25 @@ class SqlSession:
         )
         return {r[0] for r in rows}
 
+    # --- ownership rows (see security/policy.py, "who may change what") -----------------
+
+    def owner_row(self, pk: int) -> tuple[bool, str | None]:
+        """(whether an owner row exists, the owning structure)."""
+        row = self.conn.execute(select(res_owner.c.org_id).where(res_owner.c.res_pk == pk)).first()
+        return (True, row[0]) if row else (False, None)
+
+    def set_owner(self, pk: int, org: str | None) -> None:
+        self.conn.execute(delete(res_owner).where(res_owner.c.res_pk == pk))
+        self.conn.execute(insert(res_owner).values(res_pk=pk, org_id=org))
+
+    def organization_owner(self, org_id: str) -> str:
+        """The structure managing an Organization: its owner row, else itself."""
+        row = self.conn.execute(
+            select(res_owner.c.org_id)
+            .select_from(res_owner.join(resources, resources.c.pk == res_owner.c.res_pk))
+            .where(resources.c.rtype == "Organization", resources.c.rid == org_id)).first()
+        return row[0] if row and row[0] else org_id
+
     def role_organization(self, role_id: str) -> str | None:
         ref = idx_reference
         row = self.conn.execute(
@@ -489,10 +518,10 @@ class SqlSession:
         return self.conn.execute(
             select(1).where(g.c.patient_id == patient).limit(1)).first() is not None
 
-    def visible(self, pk: int, access: AccessFilter | None) -> bool:
-        if access is None:
-            return True
+    def visible(self, pk: int, access: AccessFilter) -> bool:
         cond = access.condition(resources)
+        if cond is None:
+            return True
         return self.conn.execute(
             select(1).where(resources.c.pk == pk, cond)).first() is not None
 
@@ -516,7 +545,12 @@ class SqlSession:
 
 
 class SqlRepository:
+    """The store. Interactions never use it directly: they go through the door bound to
+    their caller (``security/door.py``: ``for_caller``), which applies the access rule."""
+
     def __init__(self, url: str, local_base_urls: tuple[str, ...] = ()) -> None:
+        from fhir_service.security.policy import RawRule
+
         self.url = url
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
@@ -527,32 +561,16 @@ class SqlRepository:
             f"WHERE rtype = {mark} AND rid = {mark}"
         )
         self._raw_needs_rollback = self.engine.dialect.name != "sqlite"
-        self._mark = mark
-        self._patients_sql = f"SELECT patient_id FROM res_patient WHERE res_pk = {mark}"
-        self._grant_sql: dict[int, str] = {}  # by number of people
+        self.rule = RawRule(self.engine.dialect.paramstyle)
 
-    def _grant_statement(self, people: int) -> str:
-        sql = self._grant_sql.get(people)
-        if sql is None:
-            mark = self._mark
-            sql = self._grant_sql[people] = (
-                f"SELECT 1 FROM access_grants WHERE org_id = {mark} AND patient_id IN "
-                f"({', '.join([mark] * people)}) AND start <= {mark} "
-                f"AND (\"end\" IS NULL OR \"end\" > {mark}) LIMIT 1")
-        return sql
-
-    def read_current(self, rtype: str, rid: str) -> Stored | None:
-        """Hot path of read-by-id: one prepared SELECT on a pooled DBAPI connection, no
-        explicit transaction (a single statement sees one consistent state)."""
-        return self.read_visible(rtype, rid, None)[0]
-
-    def read_visible(self, rtype: str, rid: str, access: tuple[str | None, float, bool] | None,
-                     protected: frozenset[str] = frozenset()) -> tuple[Stored | None, bool]:
-        """Hot path of read-by-id with the access rule of ``security.policy.AccessFilter``
-        (``access`` = structure, instant, operator; None: no rule): (the current version or
-        None, whether the caller may see it). Prepared statements on one pooled DBAPI
-        connection, no explicit transaction. With a rule, the returned ``Stored`` carries the
-        people it belongs to, so that the audit record needs no query of its own."""
+    def read_visible(self, rtype: str, rid: str, access: tuple[str | None, float, bool] | None
+                     ) -> tuple[Stored | None, bool]:
+        """Hot path of read-by-id with the raw-SQL form of the access rule
+        (``security.policy.RawRule``; ``access`` = structure, instant, operator; None: no
+        rule): (the current version or None, whether the caller may see it). Prepared
+        statements on one pooled DBAPI connection, no explicit transaction. With a rule, the
+        returned ``Stored`` carries the people it belongs to, so that the audit record needs
+        no query of its own."""
         conn = self.engine.raw_connection()
         try:
             cur = conn.cursor()
@@ -560,41 +578,20 @@ class SqlRepository:
             row = cur.fetchone()
             if row is None or access is None:
                 return (_stored(row) if row else None), True
-            org, now, operator = access
-            if rtype == "AuditEvent":
-                return _stored(row), operator
-            cur.execute(self._patients_sql, (row[0],))
-            people = tuple(sorted({r[0] for r in cur.fetchall()}))
-            stored = Stored(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6],
-                            patients=people)
-            if not people:  # not in a person's compartment: public unless protected
-                return stored, rtype not in protected
-            if org is None:
-                return stored, False
-            cur.execute(self._grant_statement(len(people)), (org, *people, now, now))
-            return stored, cur.fetchone() is not None
+            visible, people = self.rule.visible(cur, row[0], rtype, access)
+            return Stored(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6],
+                          patients=people), visible
         finally:
             if self._raw_needs_rollback:
                 conn.rollback()
             conn.close()
 
-    def visible_raw(self, pk: int, rtype: str, org: str | None, now: float, operator: bool,
-                    protected: frozenset[str]) -> tuple[bool, tuple[str, ...]]:
-        """The access rule of ``security.policy.AccessFilter`` for one stored resource:
-        (whether the caller may see it, the people it belongs to)."""
-        if rtype == "AuditEvent":
-            return operator, ()
+    def visible_raw(self, pk: int, rtype: str, access: tuple[str | None, float, bool]
+                    ) -> tuple[bool, tuple[str, ...]]:
+        """The raw-SQL access rule for one stored resource: (visible, its people)."""
         conn = self.engine.raw_connection()
         try:
-            cur = conn.cursor()
-            cur.execute(self._patients_sql, (pk,))
-            people = tuple(sorted({r[0] for r in cur.fetchall()}))
-            if not people:
-                return rtype not in protected, people
-            if org is None:
-                return False, people
-            cur.execute(self._grant_statement(len(people)), (org, *people, now, now))
-            return cur.fetchone() is not None, people
+            return self.rule.visible(conn.cursor(), pk, rtype, access)
         finally:
             if self._raw_needs_rollback:
                 conn.rollback()

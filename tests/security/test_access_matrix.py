@@ -242,15 +242,22 @@ def test_writes_need_scope_and_membership(router_factory: Any) -> None:
     member, outsider = principal("org-0"), principal("org-1")
     goal = {"resourceType": "Goal", "id": "new-goal", "lifecycleStatus": "proposed",
             "description": {"text": "x"}, "subject": {"reference": "Patient/p0"}}
-    assert call(router, outsider, "PUT", "Goal/new-goal", goal)[0] == 403
+    # a person the outsider does not accompany is, for it, a person that does not exist
+    hidden = call(router, outsider, "PUT", "Goal/new-goal", goal)
+    missing = call(router, outsider, "PUT", "Goal/new-goal",
+                   {**goal, "subject": {"reference": "Patient/p9"}})
+    assert hidden[0] == 400
+    assert fhir.dumps(hidden[1]) == fhir.dumps(missing[1]).replace(b"p9", b"p0")
     assert call(router, member, "PUT", "Goal/new-goal", goal)[0] == 201
     # an outsider cannot see, update or delete what exists, nor grant itself access
-    assert call(router, outsider, "PUT", "Goal/new-goal", goal)[0] == 404
-    assert call(router, outsider, "DELETE", "Goal/new-goal")[0] == 404
+    assert call(router, outsider, "PUT", "Goal/new-goal", goal)[0] == 409  # (id in use)
+    gone = call(router, outsider, "DELETE", "Goal/never-was")
+    assert call(router, outsider, "DELETE", "Goal/new-goal") == gone
+    assert call(router, member, "GET", "Goal/new-goal")[0] == 200
     grab = {"resourceType": "EpisodeOfCare", "id": "grab", "status": "active",
             "patient": {"reference": "Patient/p0"},
             "managingOrganization": {"reference": "Organization/org-1"}}
-    assert call(router, outsider, "PUT", "EpisodeOfCare/grab", grab)[0] == 403
+    assert call(router, outsider, "PUT", "EpisodeOfCare/grab", grab)[0] == 400
     read_only = Principal("ro", structure="org-0", scopes=Scopes.parse("system/*.rs"))
     assert call(router, read_only, "DELETE", "Goal/new-goal")[0] == 403
     # a person nobody accompanies yet can be registered, and its first structure set

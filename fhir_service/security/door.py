@@ -1,0 +1,173 @@
+"""The door to storage, bound to the caller (after Medplum's ``getRepoForLogin``).
+
+Every interaction, operation, bundle entry, case-file import or export and audit reader
+reaches the store through a :class:`Door` made per request from the authenticated
+principal (``ctx.door(principal)``). The door carries the caller's access rule
+(``security.policy.AccessFilter``) into every query it runs: reads by id, versions,
+searches with their chains, ``_has`` and includes, counts, history, the existence checks of
+references and the look-ups of conditional writes. Nothing below it has an "access=None"
+default: the unrestricted rule exists only for the server's own tasks, through
+:func:`system_door`, and is named so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from fhir_service.search.query import SearchQuery
+from fhir_service.security.policy import (
+    AccessFilter,
+    AccessPolicy,
+    Unrestricted,
+    check_search_scopes,
+)
+from fhir_service.security.principal import Principal
+from fhir_service.store.repository import SearchPage, Stored
+from fhir_service.store.sqlstore import SqlRepository, SqlSession
+
+
+class CallerSession:
+    """A database session seen through the caller's access rule. Write primitives (which
+    the write rules in ``interactions/write.py`` guard) pass through unchanged."""
+
+    def __init__(self, session: SqlSession, access: AccessFilter) -> None:
+        self.raw = session
+        self.access = access
+
+    def __getattr__(self, name: str) -> Any:  # write primitives, access rows, locks
+        return getattr(self.raw, name)
+
+    # --- reads, always under the caller's rule ----------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        check_search_scopes(self.access, query)
+        return self.raw.search(query, self.access)
+
+    def count(self, query: SearchQuery) -> int:
+        check_search_scopes(self.access, query)
+        return self.raw.count(query, self.access)
+
+    def lookup(self, keys: list[tuple[str, str]]) -> list[Stored]:
+        return self.raw.lookup(keys, self.access)
+
+    def filter_visible(self, pks: list[int]) -> list[int]:
+        return self.raw.filter_visible(pks, self.access)
+
+    def visible(self, pk: int) -> bool:
+        return self.raw.visible(pk, self.access)
+
+    def existing(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        return self.raw.existing(keys, self.access)
+
+    def history(self, rtype: str | None, rid: str | None, since: float | None,
+                before: float | None, count: int, offset: int,
+                snapshot: int | None = None) -> tuple[list[Stored], int, int]:
+        return self.raw.history(rtype, rid, since, before, count, offset, snapshot,
+                                self.access)
+
+    def get_visible(self, rtype: str, rid: str) -> Stored | None:
+        """The current version if the caller may see it, else None (a hidden resource and a
+        missing one are the same answer). A deletion is returned as it is: it holds no data
+        and no people (its index rows are gone), and an update may re-create it."""
+        current = self.raw.get(rtype, rid)
+        if current is None or current.deleted:
+            return current
+        return current if self.raw.visible(current.pk, self.access) else None
+
+    PROBE_LIMIT = 20
+
+    def probed_people(self, rtype: str | None, filters: list[Any]) -> set[str]:
+        """The people a search's filters aim at, whether the caller may see them or not (at
+        most ``PROBE_LIMIT`` per hop): for the audit record only, never answered. Each level
+        counts: the searched type's matches, and what every chain or ``_has`` hop reaches."""
+        from sqlalchemy import and_, select
+
+        from fhir_service.store.schema import res_patient, resources
+
+        people: set[str] = set()
+        levels: list[tuple[str | None, list[Any]]] = [(rtype, filters)]
+        while levels:
+            level_type, level_filters = levels.pop()
+            for filt in level_filters:
+                if filt.chain is not None and filt.chain_type is not None:
+                    levels.append((filt.chain_type, [filt.chain]))
+                if filt.has is not None:
+                    levels.append((filt.has.source_type, [filt.has.inner]))
+            if level_type is None:
+                continue
+            query = SearchQuery(level_type, filters=level_filters)
+            conds = self.raw._conditions(query, Unrestricted())
+            rows = self.raw.conn.execute(
+                select(res_patient.c.patient_id)
+                .select_from(resources.join(res_patient, res_patient.c.res_pk == resources.c.pk))
+                .where(and_(*conds)).distinct().limit(self.PROBE_LIMIT))
+            people.update(r[0] for r in rows)
+        return people
+
+    def hidden(self, rtype: str, rid: str) -> bool:
+        """Whether ``rtype/rid`` exists but the caller may not see it."""
+        current = self.raw.get(rtype, rid)
+        return current is not None and not current.deleted and \
+            not self.raw.visible(current.pk, self.access)
+
+
+class Door:
+    """The store as one caller sees it (see module docstring)."""
+
+    def __init__(self, repository: SqlRepository, access: AccessFilter) -> None:
+        self.repository = repository
+        self.access = access
+
+    @property
+    def principal(self) -> Principal:
+        return self.access.principal
+
+    def read(self, rtype: str, rid: str) -> tuple[Stored | None, tuple[str, ...]]:
+        """Read by id (the raw-SQL hot path): (the current version or deletion if the caller
+        may see it, else None; the people of a hidden resource, for the audit record)."""
+        stored, visible = self.repository.read_visible(rtype, rid, self.access.raw)
+        if stored is None:
+            return None, ()
+        if not visible:
+            return None, stored.patients or ()
+        return stored, ()
+
+    def visible_version(self, stored: Stored) -> tuple[Stored | None, tuple[str, ...]]:
+        """A version read from history, with its people, if the caller may see it now."""
+        raw = self.access.raw
+        if raw is None:
+            return stored, ()
+        visible, people = self.repository.visible_raw(stored.pk, stored.rtype, raw)
+        return (replace(stored, patients=people), ()) if visible else (None, people)
+
+    @contextmanager
+    def read_session(self) -> Iterator[CallerSession]:
+        with self.repository.read_session() as session:
+            yield CallerSession(session, self.access)
+
+    @contextmanager
+    def write_session(self) -> Iterator[CallerSession]:
+        with self.repository.write_session() as session:
+            yield CallerSession(session, self.access)
+
+
+def for_caller(repository: SqlRepository, policy: AccessPolicy | None,
+               principal: Principal | None) -> Door:
+    """The door of one request's caller (the unrestricted one only for the server itself:
+    no principal, or the system principal)."""
+    if policy is None:
+        return system_door(repository)
+    return Door(repository, policy.filter_for(principal))
+
+
+def system_door(repository: SqlRepository) -> Door:
+    """The unrestricted door: the server's own tasks only (definitions, demo, audit)."""
+    from fhir_service.security.policy import system_access
+
+    return Door(repository, system_access())
+
+
+__all__ = ["CallerSession", "Door", "Unrestricted", "for_caller", "system_door"]

@@ -74,7 +74,10 @@ class Writer:
         query.total = "none"
         if identity and not self.session.access.unrestricted and _exact_identifiers(items):
             everyone = self.session.raw.search(query, Unrestricted()).rows
-            hidden = [s for s in everyone if not self.session.visible(s.pk)]
+            mine = self.session.access.principal.structure
+            # (a person the caller registered and nobody accompanies yet is its own)
+            hidden = [s for s in everyone if not self.session.visible(s.pk)
+                      and (mine is None or self.session.owner_row(s.pk)[1] != mine)]
             if hidden:
                 self.probed.update(p for s in hidden
                                    for p in self.session.patients_by_pk([s.pk]).get(s.pk, []))
@@ -211,11 +214,20 @@ class Writer:
         """Who owns the current version: its owner row, else (data written before owners
         were recorded) an Organization itself, or what its managing element names."""
         has_row, owner = self.session.owner_row(current.pk)
-        if has_row or self.ctx.policy is None or current.content is None:
+        policy = self.ctx.policy
+        if policy is None or current.content is None:
             return owner
-        if current.rtype == "Organization":
-            return current.rid
-        return self.ctx.policy.managed_by(self.session, fhir.loads(current.content))
+        if not has_row:
+            owner = current.rid if current.rtype == "Organization" else \
+                policy.managed_by(self.session, fhir.loads(current.content))
+        if owner is None and current.rtype in policy.person_types:
+            # the server's own data of a person (an import, the demo): held by the structures
+            # that manage the person's episodes, when there are any
+            managers = self.session.episode_managers(self.session.current_patients(current.pk))
+            mine = self.principal.structure if self.principal is not None else None
+            if managers:
+                return mine if mine in managers else sorted(managers)[0]
+        return owner
 
     def _first_version(self, rtype: str, rid: str, resource: dict[str, Any],
                        method: str) -> WriteResult:

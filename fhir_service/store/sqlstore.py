@@ -513,6 +513,15 @@ class SqlSession:
                             or_(g.c.end.is_(None), g.c.end > now)).limit(1)
         ).first() is not None
 
+    def episode_managers(self, patients: set[str]) -> set[str]:
+        """The structures managing an episode of these people (grants of kind episode)."""
+        if not patients:
+            return set()
+        g = access_grants
+        rows = self.conn.execute(select(g.c.org_id).where(
+            g.c.patient_id.in_(sorted(patients)), g.c.kind == "episode").distinct())
+        return {r[0] for r in rows}
+
     def patient_has_grants(self, patient: str) -> bool:
         g = access_grants
         return self.conn.execute(

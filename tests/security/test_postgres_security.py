@@ -25,6 +25,14 @@ from tests.security.test_audit_provenance import (  # noqa: F401 (collected here
     test_x_provenance_header_is_honoured,
     world,
 )
+from tests.security.test_trust import (  # noqa: F401 (collected here too)
+    test_concurrent_transactions_with_one_if_none_exist_store_one_person,
+    test_conditional_writes_on_a_hidden_persons_identifiers_create_no_duplicate,
+    test_directory_data_is_changed_only_by_its_structure,
+    test_every_route_answers_for_a_hidden_person_as_for_a_missing_one,
+    test_has_and_chains_through_hidden_people_answer_as_for_nobody,
+    test_scopes_apply_to_every_type_a_search_reads_or_returns,
+)
 
 _counter = itertools.count()
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -347,3 +348,118 @@ def test_a_jti_must_be_a_string(secure_app: Any, secure_client: Any) -> None:
         r = secure_client.post("/auth/token", data=_token_form(
             key.assertion("partner", TOKEN_URL, jti=jti)))
         assert r.status_code == 401, r.text
+
+
+# --- private files ----------------------------------------------------------------------------
+
+@pytest.fixture
+def usual_umask() -> Any:
+    """The umask most servers run with (022): what is private must be so by its own mode."""
+    import os
+
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_sqlite_database_and_its_wal_files_are_private(tmp_path: Path,
+                                                           usual_umask: Any) -> None:
+    from sqlalchemy import insert
+
+    from fhir_service.store.schema import clients, metadata
+    from fhir_service.store.sqlstore import make_engine
+
+    db = tmp_path / "not" / "yet" / "there.db"
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(insert(clients).values(client_id="c", name="n", scopes="s",
+                                                role="client", active=True, created=0.0))
+        wal, shm = Path(f"{db}-wal"), Path(f"{db}-shm")
+        assert wal.exists() and shm.exists()
+        assert (_mode(db), _mode(wal), _mode(shm)) == (0o600, 0o600, 0o600)
+    finally:
+        engine.dispose()
+
+
+def test_the_signing_key_is_private(tmp_path: Path, usual_umask: Any) -> None:
+    from fhir_service.security.tokens import SigningKey
+
+    folder = tmp_path / "var" / "keys"
+    key = SigningKey.load_or_create(folder)
+    assert _mode(folder) == 0o700
+    assert _mode(folder / "signing-key.pem") == 0o600
+    assert [p.name for p in folder.iterdir()] == ["signing-key.pem"]  # no temporary left
+    assert SigningKey.load_or_create(folder).kid == key.kid  # loaded, not replaced
+
+
+def test_the_audit_journal_is_private(tmp_path: Path, usual_umask: Any) -> None:
+    from fhir_service.security.audit import AuditJournal
+
+    journal = AuditJournal(tmp_path / "db-audit", sync=False)
+    segment, _ = journal.append([b'{"resourceType": "AuditEvent"}'])
+    assert _mode(tmp_path / "db-audit") == 0o700
+    assert _mode(segment) == 0o600
+    journal.release(segment)
+
+
+def test_a_server_creates_its_files_private(make_context: Any, tmp_path: Path,
+                                            usual_umask: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+
+    ctx = make_context(url=f"sqlite:///{tmp_path / 'srv' / 'cm.db'}", auth="embedded",
+                       keys_dir=tmp_path / "srv" / "keys", audit=True, audit_journal="",
+                       audit_indexer="thread")
+    with TestClient(create_app(ctx.settings, ctx), base_url="http://test") as c:
+        assert c.get("/fhir/metadata").status_code == 200
+        assert _mode(tmp_path / "srv" / "cm.db") == 0o600
+        assert _mode(tmp_path / "srv" / "keys") == 0o700
+        assert _mode(tmp_path / "srv" / "keys" / "signing-key.pem") == 0o600
+        assert _mode(tmp_path / "srv" / "cm.db-audit") == 0o700  # the journal's folder
+
+
+# --- no token printed unless the demo is on ---------------------------------------------------
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_serve_prints_a_token_only_with_the_demo(demo: bool, make_context: Any,
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cm-fhir serve` up to the moment it would listen (uvicorn.run is not called for real;
+    the definitions are the test session's)."""
+    import gc
+    import re
+    import sys
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    import fhir_service.context
+    from fhir_service.cli import app
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kw: served.append(application))
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    monkeypatch.setattr(sys, "setswitchinterval", lambda _interval: None)
+    monkeypatch.setattr(fhir_service.context, "build_context", lambda settings: make_context(
+        url=settings.database_url, auth=settings.auth, demo=settings.demo,
+        keys_dir=settings.keys_dir))
+    env = {"CM_FHIR_KEYS_DIR": str(tmp_path / "keys"), "CM_FHIR_DEMO": None,
+           "CM_FHIR_AUTH": None, "COLUMNS": "200"}
+    args = ["serve", "--database", f"sqlite:///{tmp_path / 'serve.db'}"]
+    result = CliRunner().invoke(app, [*args, "--demo" if demo else "--no-demo"], env=env)
+    assert result.exit_code == 0, result.output
+    assert served, "the server was not started"
+    jwt_like = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+    if demo:
+        assert jwt_like.search(result.stdout), result.output
+    else:
+        assert not jwt_like.search(result.output), result.output
+        assert "access token" not in result.output
+        assert "is serving FHIR R4 at" in result.output

@@ -64,3 +64,23 @@ def mint(app: Any, client_id: str, scopes: str = "", minutes: int = 10) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+
+
+@pytest.fixture
+def router_factory(make_context: Any) -> Any:
+    """Routers (framework-free) on fresh databases with audit and provenance on; the security
+    suites call them as one principal or another."""
+    from fhir_service.operations import install_all
+    from fhir_service.router import Router
+
+    made: list[Router] = []
+
+    def make() -> Router:
+        router = Router(make_context(audit=True, provenance=True))
+        install_all(router)
+        made.append(router)
+        return router
+
+    yield make
+    for router in made:  # before make_context closes the repositories
+        router.close()

@@ -115,23 +115,6 @@ def ids_of(bundle: dict[str, Any], rtype: str, mode: str | None = None) -> set[s
             and (mode is None or e.get("search", {}).get("mode") == mode)}
 
 
-@pytest.fixture
-def router_factory(make_context: Any) -> Any:
-    made: list[Router] = []
-
-    def make() -> Router:
-        ctx = make_context(audit=True, provenance=True)
-        from fhir_service.operations import install_all
-
-        router = Router(ctx)
-        install_all(router)
-        made.append(router)
-        return router
-
-    yield make
-    for router in made:  # before make_context closes the repositories
-        router.close()
-
 
 world_strategy = st.integers(min_value=1, max_value=3).flatmap(
     lambda n: st.tuples(

@@ -14,14 +14,7 @@ from typing import Any
 from fhir_service import fhir
 from fhir_service.router import Router
 from fhir_service.security.principal import Principal, Scopes
-from tests.security.test_access_matrix import (  # noqa: F401 (fixture)
-    ORGS,
-    build_world,
-    call,
-    principal,
-    put,
-    router_factory,
-)
+from tests.security.test_access_matrix import ORGS, build_world, call, principal, put
 
 INS = "urn:oid:1.2.250.1.213.1.4.8"
 

@@ -23,6 +23,7 @@ from fhir_service.interactions.capabilities import capability_statement
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest, FhirResponse
 from fhir_service.security.audit import AuditTrail
+from fhir_service.security.provenance import refuse_client_write
 
 Operation = Callable[[FhirContext, FhirRequest, "Router"], FhirResponse]
 
@@ -98,6 +99,9 @@ class Router:
         if seg[0].startswith("$"):
             return self._operation(req, "system", "*", seg[0][1:])
         rtype = seg[0]
+        if n == 1 or (n == 2 and not seg[1].startswith(("_", "$"))):
+            # Provenance and AuditEvent are written by the server only (not _search, $op)
+            refuse_client_write(req.principal, rtype, method)
         if n == 1:
             if method == "GET":
                 self._require(req, rtype, "s")

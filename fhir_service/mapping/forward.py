@@ -1,11 +1,21 @@
 """Source document → FHIR resources, store-independent: schema validation, checks, every
-resource map rendered with deterministic ids and ``urn:uuid`` references between them."""
+resource map rendered with deterministic ids and ``urn:uuid`` references between them.
+
+Ids are keyed with a server secret (:func:`id_secret`): an HMAC-SHA256 of the mapping set's
+namespace, the source system, the type and the key, shaped as a UUID. The same file gives
+the same ids on the same server (idempotent re-imports), but nobody without the secret can
+compute the id of a resource from a source system and a local identifier."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
+import secrets
+import threading
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fhir_service import fhir
@@ -51,8 +61,58 @@ def digest(document: Any) -> str:
     return hashlib.sha256(fhir.dumps(document)).hexdigest()[:32]
 
 
-def uuid_for(mset: MappingSet, *parts: str) -> str:
-    return str(uuid.uuid5(uuid.UUID(mset.identity["namespace"]), "|".join(parts)))
+ID_SECRET_FILE = "id-secret"
+ID_SECRET_BYTES = 32
+_SECRETS: dict[str, bytes] = {}
+_SECRETS_LOCK = threading.Lock()
+
+
+def id_secret(settings: Any) -> bytes:
+    """The server's secret for the ids of imported resources: ``id-secret`` in
+    ``settings.keys_dir`` (32 random bytes, created with mode 0600, in a 0700 directory when
+    the directory is missing), read once per directory. Losing it changes every id the
+    importer derives: back it up with the signing key."""
+    folder = Path(settings.keys_dir)
+    key = str(folder.absolute())
+    with _SECRETS_LOCK:
+        secret = _SECRETS.get(key)
+        if secret is None:
+            secret = _SECRETS[key] = _load_or_create_secret(folder)
+    return secret
+
+
+def _load_or_create_secret(folder: Path) -> bytes:
+    path = folder / ID_SECRET_FILE
+    if not path.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = folder / f".{ID_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(ID_SECRET_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # complete when it appears; never replaces another's secret
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        finally:
+            tmp.unlink()
+    secret = path.read_bytes()
+    if len(secret) < ID_SECRET_BYTES:
+        raise RuntimeError(f"{path} holds {len(secret)} bytes; the id secret needs at least "
+                           f"{ID_SECRET_BYTES}")
+    return secret
+
+
+def uuid_for(mset: MappingSet, secret: bytes, *parts: str) -> str:
+    """A UUID-shaped id (RFC 9562 version 8: 122 bits of an HMAC-SHA256 keyed with the
+    server's secret) for ``parts`` in the mapping set's namespace."""
+    message = "|".join((mset.identity["namespace"], *parts)).encode()
+    raw = bytearray(hmac.new(secret, message, hashlib.sha256).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8 (custom)
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
+    return str(uuid.UUID(bytes=bytes(raw)))
 
 
 def _items(mset: MappingSet, rmap: ResourceMap, doc: Any) -> list[tuple[Any, str]]:
@@ -68,8 +128,8 @@ def _items(mset: MappingSet, rmap: ResourceMap, doc: Any) -> list[tuple[Any, str
     return [(value, where)]
 
 
-def _key_id(mset: MappingSet, rmap: ResourceMap, doc: Any, item: Any, path: str,
-            doc_digest: str, source: str) -> str | None:
+def _key_id(mset: MappingSet, secret: bytes, rmap: ResourceMap, doc: Any, item: Any,
+            path: str, doc_digest: str, source: str) -> str | None:
     parts = [source, rmap.resource_type]
     for part in rmap.key:
         if part.startswith("'"):
@@ -81,11 +141,12 @@ def _key_id(mset: MappingSet, rmap: ResourceMap, doc: Any, item: Any, path: str,
             if value is None or not isinstance(value, str | int):
                 return None
             parts.append(str(value))
-    return uuid_for(mset, *parts)
+    return uuid_for(mset, secret, *parts)
 
 
 def map_document(mset: MappingSet, doc: Any, variables: dict[str, Any] | None = None,
-                 with_provenance: bool = True) -> Mapped:
+                 with_provenance: bool = True, *, secret: bytes) -> Mapped:
+    """``secret``: the server's id secret (:func:`id_secret`)."""
     result = Mapped(doc)
     result.problems = [Problem(p, m, "structure" if "type" in m else "invalid")
                        for p, m in mset.schema.validate(doc)]
@@ -104,7 +165,7 @@ def map_document(mset: MappingSet, doc: Any, variables: dict[str, Any] | None = 
             env_when = RenderEnv(doc, mset.datatypes, mset.tables, lambda *a: None)
             if rmap.when is not None and not _safe_condition(env_when, item, path, rmap.when):
                 continue
-            key_id = _key_id(mset, rmap, doc, item, path, result.digest, source)
+            key_id = _key_id(mset, secret, rmap, doc, item, path, result.digest, source)
             if key_id is None:
                 continue  # the schema reports the missing key
             unit = Unit(rmap, item, path, key_id, rid=key_id)

@@ -12,8 +12,15 @@ Identity and ownership come from the mapping set's ``identity.json``:
   another source only adds its own local identifier, never overwrites, and every differing
   value comes back as a warning.
 
-Every write that changes nothing is a no-op of the core (no new version); a Provenance is
-added only when something is created or updated.
+Identity look-ups read the whole store (one person is never duplicated), but what the
+caller may not see never reaches it: a resource the file matches that is hidden from the
+caller's structure refuses the import without naming it, and no error or warning quotes
+the id, owner or content of a resource the caller may not read.
+
+Every write that changes nothing is a no-op of the core (no new version). The mapped
+Provenance (source system, file, author) is not a transaction entry (Provenance is written
+by the server only): it goes with the transaction as its ``X-Provenance`` header, and the
+server records it, with its targets and its own agents, only when something changed.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ class ImportResult:
     bundle: dict[str, Any]  # the transaction that was executed
     summary: dict[str, Counter[str]] = field(default_factory=dict)  # status -> type -> n
     warnings: list[Issue] = field(default_factory=list)
+    # the provenance detail sent with the transaction (X-Provenance), when something changed
+    provenance: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:
@@ -53,6 +62,7 @@ class _Prepared:
     existing: dict[str, dict[str, Any] | None]
     statuses: dict[str, str]
     warnings: list[Issue]
+    provenance: dict[str, Any] | None = None  # X-Provenance content, when something changes
 
 
 def problems_error(problems: list[Problem], what: str = "The file") -> FhirError:
@@ -62,17 +72,27 @@ def problems_error(problems: list[Problem], what: str = "The file") -> FhirError
                      "nothing was written", issues=issues)
 
 
+HIDDEN = ("is already recorded, and your structure does not accompany this person: importing "
+          "it needs a care-team membership of one of your professionals, a consent naming your "
+          "structure or the management of one of the person's episodes of care; nothing was "
+          "written")
+
+
 class Importer:
     def __init__(self, mset: MappingSet, dispatch: Any, base_url: str = "http://localhost/fhir",
-                 headers: dict[str, str] | None = None, principal: Any = None) -> None:
+                 headers: dict[str, str] | None = None, principal: Any = None, *,
+                 secret: bytes) -> None:
         self.mset = mset
         self.dispatch = dispatch
         # Identity look-ups (INS, RPPS, FINESS…) see the whole store, so that one person is
-        # never duplicated; the writes run as the caller, under its scopes and access rights.
+        # never duplicated; the writes run as the caller, under its scopes and access rights,
+        # and what the caller may not see is never named to it (:meth:`_visible`).
         self.principal = principal
+        self.secret = secret  # the server's id secret (forward.id_secret)
         self.base_url = base_url
         self.headers = {k: v for k, v in (headers or {}).items()
                         if k in ("authorization", "prefer")}
+        self._seen: dict[tuple[str, str], bool] = {}
 
     # --- store access through the router ----------------------------------------------------
 
@@ -96,6 +116,26 @@ class Importer:
         return [e["resource"] for e in bundle.get("entry", [])
                 if e.get("search", {}).get("mode", "match") == "match"]
 
+    def _visible(self, rtype: str, rid: str) -> bool:
+        """May the caller see ``rtype/rid``? Read again through the router as the caller: a
+        404 (or 410) means hidden. The server itself (no principal) sees everything; a caller
+        whose token cannot read the type gets the router's 403."""
+        principal = self.principal
+        if principal is None or getattr(principal, "system", False):
+            return True
+        key = (rtype, rid)
+        if key not in self._seen:
+            req = FhirRequest("GET", [rtype, rid], headers=dict(self.headers),
+                              base_url=self.base_url, principal=principal)
+            try:
+                self.dispatch(req)
+                self._seen[key] = True
+            except FhirError as exc:
+                if exc.status not in (404, 410):
+                    raise
+                self._seen[key] = False
+        return self._seen[key]
+
     # --- import -----------------------------------------------------------------------------
 
     def run(self, doc: Any, what: str = "The file",
@@ -104,7 +144,7 @@ class Importer:
 
     def prepare(self, doc: Any, what: str = "The file", translate: Any = None) -> _Prepared:
         """Map and identify one document against the store as it is (nothing written)."""
-        mapped = map_document(self.mset, doc, with_provenance=False)
+        mapped = map_document(self.mset, doc, with_provenance=False, secret=self.secret)
         if mapped.problems:
             probs = [translate(p) for p in mapped.problems] if translate else mapped.problems
             raise problems_error(probs, what)
@@ -113,8 +153,26 @@ class Importer:
                                        (n.path,)) for n in mapped.notices]
         existing: dict[str, dict[str, Any] | None] = {}
         conflicts: list[Problem] = []
+        hidden: list[Problem] = []
         for unit in mapped.units:
-            existing[unit.key_id] = self._identify(unit, source, conflicts)
+            current = existing[unit.key_id] = self._identify(unit, source, conflicts)
+            if current is None:
+                continue
+            if not self._visible(unit.rtype, unit.rid):
+                hidden.append(Problem(unit.path, f"this {unit.rtype} {HIDDEN}", "forbidden"))
+                continue
+            owner = current.get("meta", {}).get("source")
+            if self._rule(unit.rtype).get("ownership") != "shared" and \
+                    owner not in (None, source):
+                conflicts.append(Problem(unit.path, f"{unit.rtype}/{unit.rid} belongs to "
+                                         f"{owner}; only that source's import replaces it",
+                                         "conflict"))
+        if hidden:
+            probs = [translate(p) for p in hidden] if translate else hidden
+            issues = [Issue("error", "forbidden", f"{p.path}: {p.message}", (p.path,))
+                      for p in probs]
+            raise FhirError("forbidden", f"{what} names data your structure may not see "
+                            f"({len(issues)} problem(s)); nothing was written", issues=issues)
         if conflicts:
             raise problems_error(conflicts, what)
         refs = {u.full_url: f"{u.rtype}/{u.rid}" for u in mapped.units}
@@ -136,15 +194,10 @@ class Importer:
             else:
                 statuses[unit.key_id] = "updated"
         changed = [u for u in mapped.units if statuses[u.key_id] != "unchanged"]
+        provenance = None
         if changed and self.mset.provenance is not None:
-            prov = self._provenance(mapped, changed, statuses, refs)
-            if prov is not None:
-                mapped.units.append(prov)
-                statuses[prov.key_id] = "created"
-                existing[prov.key_id] = self.read("Provenance", prov.rid)
-                if existing[prov.key_id] is not None:
-                    statuses[prov.key_id] = "unchanged"
-        return _Prepared(mapped, existing, statuses, warnings)
+            provenance = self._provenance(mapped, changed, statuses, refs)
+        return _Prepared(mapped, existing, statuses, warnings, provenance)
 
     def commit(self, prepared: list[_Prepared], what: str = "The file") -> list[ImportResult]:
         """Write prepared documents in one transaction: all of them, or none. A resource
@@ -168,9 +221,12 @@ class Importer:
         if conflicts:
             raise problems_error(conflicts, what)
         bundle = self._transaction(units, existing)
+        headers = {**self.headers, "content-type": "application/fhir+json"}
+        provenance = _combined([p.provenance for p in prepared if p.provenance is not None])
+        if provenance is not None:
+            headers["x-provenance"] = fhir.dumps(provenance).decode()
         req = FhirRequest("POST", [], body=fhir.dumps(bundle), base_url=self.base_url,
-                          headers={**self.headers, "content-type": "application/fhir+json"},
-                          principal=self.principal)
+                          headers=headers, principal=self.principal)
         try:
             resp = self.dispatch(req)
         except FhirError as exc:
@@ -196,7 +252,7 @@ class Importer:
             issues = [Issue("information", "informational", f"Imported ({text})"),
                       *prep.warnings]
             results.append(ImportResult(operation_outcome(issues), own_response, own_bundle,
-                                        summary, prep.warnings))
+                                        summary, prep.warnings, prep.provenance))
         return results
 
     # --- identity ---------------------------------------------------------------------------
@@ -206,16 +262,12 @@ class Importer:
 
     def _identify(self, unit: Unit, source: str,
                   conflicts: list[Problem]) -> dict[str, Any] | None:
+        """The stored resource ``unit`` is (whole store, whoever may see it), None if new;
+        sets ``unit.rid``. Problems name nothing of what was found (it may be hidden)."""
         rule = self._rule(unit.rtype)
         resource = unit.resource or {}
         if rule.get("ownership") != "shared":
-            current = self.read(unit.rtype, unit.rid)
-            owner = (current or {}).get("meta", {}).get("source")
-            if current is not None and owner not in (None, source):
-                conflicts.append(Problem(unit.path, f"{unit.rtype}/{unit.rid} belongs to "
-                                         f"{owner}; only that source's import replaces it",
-                                         "conflict"))
-            return current
+            return self.read(unit.rtype, unit.rid)
         identifiers = resource.get("identifier", [])
         strongest = None
         for rule_system in rule.get("match", []):
@@ -226,15 +278,17 @@ class Importer:
                 strongest = strongest or ident
                 found = self.search(unit.rtype, [("identifier", f"{system}|{ident['value']}")])
                 if len(found) > 1:
-                    conflicts.append(Problem(unit.path, f"{len(found)} {unit.rtype} resources "
-                                             f"carry {system}|{ident['value']}: resolve the "
-                                             "duplicate first", "conflict"))
+                    conflicts.append(Problem(unit.path, f"the identifier {system}|"
+                                             f"{ident['value']} of this {unit.rtype} matches "
+                                             f"more than one recorded {unit.rtype}: the "
+                                             "duplicate must be resolved first", "conflict"))
                     return None
                 if found:
                     unit.rid = found[0]["id"]
                     return found[0]
         if strongest is not None:
-            unit.rid = uuid_for(self.mset, unit.rtype, strongest["system"], strongest["value"])
+            unit.rid = uuid_for(self.mset, self.secret, unit.rtype, strongest["system"],
+                                strongest["value"])
             return self.read(unit.rtype, unit.rid)
         return None
 
@@ -255,6 +309,8 @@ class Importer:
                           if k not in ("versionId", "lastUpdated")}
         added = [i for i in mine_ids if i.get("system") == source and i not in theirs]
         merged["identifier"] = theirs + added
+        # ``current`` was found visible to the caller (prepare refuses hidden ones), so its id
+        # and owner may be named
         where = f"{unit.rtype}/{current['id']}"
         for ident in mine_ids:
             if ident.get("system") in national and ident not in theirs:
@@ -274,7 +330,9 @@ class Importer:
     # --- provenance and transaction ---------------------------------------------------------
 
     def _provenance(self, mapped: Mapped, changed: list[Unit], statuses: dict[str, str],
-                    refs: dict[str, str]) -> Unit | None:
+                    refs: dict[str, str]) -> dict[str, Any] | None:
+        """The mapped Provenance as X-Provenance content: no id, no target, no recorded (the
+        server sets them), references to the file's resources as their ids in the store."""
         rmap = self.mset.provenance
         assert rmap is not None
         doc = mapped.document
@@ -285,14 +343,18 @@ class Importer:
                      "v3-DataOperation", "display": "revise"})
         variables = {"targets": [{"reference": f"{u.rtype}/{u.rid}"} for u in changed],
                      "activity": activity}
-        mapped_p = map_document(self.mset, doc, variables)
+        mapped_p = map_document(self.mset, doc, variables, secret=self.secret)
         unit = next((u for u in mapped_p.units if u.map is rmap), None)
         if unit is None or unit.resource is None:
             return None
         resource = _rewrite(unit.resource, refs)
-        resource["meta"] = {**resource.get("meta", {}), "source": mapped.source_system}
-        unit.resource = resource
-        return unit
+        for key in ("id", "target", "recorded"):
+            resource.pop(key, None)
+        profiles = resource.pop("meta", {}).get("profile")
+        if profiles:
+            resource = {"resourceType": "Provenance", "meta": {"profile": profiles},
+                        **{k: v for k, v in resource.items() if k != "resourceType"}}
+        return resource
 
     def _transaction(self, units: list[Unit], existing: dict[str, Any]) -> dict[str, Any]:
         entries = []
@@ -314,9 +376,31 @@ class Importer:
             if match and int(match.group(1)) < len(units):
                 unit = units[int(match.group(1))]
                 text = f"{unit.path} ({unit.rtype}/{unit.rid}): {text}"
+            elif any(e.startswith(("Provenance", "X-Provenance")) for e in issue.expression):
+                text = f"The import's provenance (its X-Provenance): {text}"
             issues.append(Issue(issue.severity, issue.code, text, issue.expression))
         return FhirError(exc.category, issues[0].diagnostics if issues else exc.message,
                          issues=issues)
+
+
+def _combined(provenances: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One X-Provenance for a transaction of several documents (the plans of a sheet): the
+    first one's content, with every document's agents and entities (once each); CREATE if
+    any document creates something."""
+    if not provenances:
+        return None
+    out = dict(provenances[0])
+    for key in ("agent", "entity"):
+        merged: list[Any] = []
+        for prov in provenances:
+            merged.extend(x for x in prov.get(key, []) if x not in merged)
+        if merged:
+            out[key] = merged
+    codes = [c for p in provenances for c in p.get("activity", {}).get("coding", [])]
+    create = next((c for c in codes if c.get("code") == "CREATE"), None)
+    if create is not None:
+        out["activity"] = {"coding": [create]}
+    return out
 
 
 def _rewrite(resource: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from fhir_service import fhir
 from fhir_service.context import FhirContext, instant
+from fhir_service.mapping.forward import id_secret
 from fhir_service.mapping.importer import Importer, ImportResult
 from fhir_service.mapping.loader import MappingSet, default_mappings_dir, load
 from fhir_service.mapping.reverse import Exporter, ExportResult, Reader
@@ -80,18 +81,20 @@ _MAX_SEARCH = 5000
 class CasefileService:
     def __init__(self, mset: MappingSet, dispatch: Any, base_url: str,
                  headers: dict[str, str] | None = None, principal: Any = None,
-                 now: Any = None) -> None:
+                 now: Any = None, *, secret: bytes) -> None:
         self.mset = mset
-        self.importer = Importer(mset, dispatch, base_url, headers, principal)
+        self.importer = Importer(mset, dispatch, base_url, headers, principal, secret=secret)
         self.reader = CallerReader(dispatch, base_url, headers, principal)
         self.now = now or (lambda: instant(time.time()))
 
     @classmethod
     def for_context(cls, ctx: FhirContext, dispatch: Any, base_url: str = "http://localhost/fhir",
-                    headers: dict[str, str] | None = None,
-                    principal: Any = None) -> CasefileService:
+                    headers: dict[str, str] | None = None, principal: Any = None,
+                    secret: bytes | None = None) -> CasefileService:
+        """``secret``: the id secret (default: the server's, ``id_secret(ctx.settings)``)."""
         return cls(mapping_set(ctx), dispatch, base_url, headers, principal,
-                   lambda: instant(ctx.clock()))
+                   lambda: instant(ctx.clock()),
+                   secret=secret if secret is not None else id_secret(ctx.settings))
 
     def import_json(self, raw: bytes | dict[str, Any]) -> ImportResult:
         if isinstance(raw, dict):
@@ -118,7 +121,8 @@ class CasefileService:
         sheet = TabularImport(
             name, tab, self.mset.schema, self.reader.search,
             lambda root, params: self.export(root, params=params).document,
-            lambda doc: map_document(self.mset, doc, with_provenance=False).problems)
+            lambda doc: map_document(self.mset, doc, with_provenance=False,
+                                     secret=self.importer.secret).problems)
         prepared = [self.importer.prepare(group.document, "The sheet",
                                           lambda p, g=group: sheet.translate(g, p))
                     for group in sheet.prepare(raw)]

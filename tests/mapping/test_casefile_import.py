@@ -1,5 +1,6 @@
 """Case file → FHIR: golden transactions, invariants on every output, idempotence, updates
-with history and one Provenance, atomic rejection, identity and ownership."""
+with history and one Provenance (the mapped detail, sent as the transaction's X-Provenance,
+recorded by the server), atomic rejection, identity and ownership."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ def test_examples_copy_is_the_shared_contract() -> None:
                     "in the team's checkout")
     for path in SHARED_EXAMPLES.iterdir():
         assert (EXAMPLES / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def _provenances(router: Any) -> list[dict[str, Any]]:
+    """The Provenances of imports (not the one of the conformance resources' loading)."""
+    bundle = fhir.loads(router.dispatch(FhirRequest("GET", ["Provenance"],
+                                                    query=[("_count", "1000")])).body)
+    return [e["resource"] for e in bundle.get("entry", [])
+            if not any(t["reference"].startswith(("StructureDefinition/", "ValueSet/",
+                                                  "CodeSystem/", "SearchParameter/",
+                                                  "OperationDefinition/", "ConceptMap/",
+                                                  "ImplementationGuide/",
+                                                  "CapabilityStatement/"))
+                       for t in e["resource"]["target"])]
 
 
 def _history_total(router: Any) -> int:
@@ -84,6 +98,16 @@ def test_golden_transaction_and_invariants(name: str, ctx: Any, router: Any, ser
     assert json.loads(produced) == json.loads(golden.read_text(encoding="utf-8"))
     check_invariants(ctx, router, result.bundle)
     assert result.changed and sum(result.summary["created"].values()) == len(result.bundle["entry"])
+    # Provenance is the server's: not an entry of the transaction, but its X-Provenance
+    assert "Provenance" not in {e["resource"]["resourceType"] for e in result.bundle["entry"]}
+    provs = _provenances(router)
+    assert len(provs) == 1
+    prov = provs[0]
+    validate_resource(ctx, prov)
+    assert {t["reference"] for t in prov["target"]} == \
+        {f"{e['request']['url']}/_history/1" for e in result.bundle["entry"]}
+    assert prov["entity"] == result.provenance["entity"]
+    assert prov["meta"]["profile"] == result.provenance["meta"]["profile"]
 
 
 def test_diego_has_the_shape_of_the_ig_example(service: Any) -> None:
@@ -91,14 +115,14 @@ def test_diego_has_the_shape_of_the_ig_example(service: Any) -> None:
     ig = json.loads((ROOT / "profiles/fsh-generated/resources/Bundle-diego-transaction.json")
                     .read_text(encoding="utf-8"))
     mine = service.import_json(example(NAMES[0])).bundle
+    # the IG's transaction carries its Provenance as an entry; ours sends it as X-Provenance
+    ig["entry"] = [e for e in ig["entry"] if e["resource"]["resourceType"] != "Provenance"]
     assert [e["resource"]["resourceType"] for e in mine["entry"]] == \
         [e["resource"]["resourceType"] for e in ig["entry"]]
     ids = {f"{m['resource']['resourceType']}/{m['resource']['id']}":
            f"{t['resource']['resourceType']}/{t['resource']['id']}"
            for m, t in zip(mine["entry"], ig["entry"], strict=True)}
     for m, t in zip(mine["entry"], ig["entry"], strict=True):
-        if m["resource"]["resourceType"] == "Provenance":
-            continue
         raw = fhir.dumps(m["resource"]).decode()
         for a, b in ids.items():
             raw = raw.replace(f'"{a}"', f'"{b}"')
@@ -112,8 +136,9 @@ def test_reimport_changes_nothing(router: Any, service: Any) -> None:
     service.import_json(example(NAMES[0]))
     before = _history_total(router)
     again = service.import_json(example(NAMES[0]))
-    assert not again.changed and "Provenance" not in again.summary["unchanged"]
+    assert not again.changed and again.provenance is None
     assert _history_total(router) == before
+    assert len(_provenances(router)) == 1
 
 
 def test_changed_file_updates_in_place_with_history_and_one_provenance(router: Any,
@@ -125,18 +150,29 @@ def test_changed_file_updates_in_place_with_history_and_one_provenance(router: A
     doc["source"]["exportedAt"] = "2026-04-01T10:00:00+02:00"
     second = service.import_json(doc)
     assert dict(second.summary["updated"]) == {"Goal": 1}
-    assert dict(second.summary["created"]) == {"Provenance": 1}
+    assert not second.summary["created"]  # the Provenance is the server's, not an entry
     goal_id = next(e["resource"]["id"] for e in second.bundle["entry"]
                    if e["resource"].get("identifier", [{}])[0].get("value") == "G-2")
     hist = fhir.loads(router.dispatch(FhirRequest("GET", ["Goal", goal_id, "_history"])).body)
     assert hist["total"] == 2
-    provs = fhir.loads(router.dispatch(FhirRequest("GET", ["Provenance"])).body)
-    assert provs["total"] == 2
-    newest = next(e["resource"] for e in second.bundle["entry"]
-                  if e["resource"]["resourceType"] == "Provenance")
-    assert newest["target"] == [{"reference": f"Goal/{goal_id}"}]
+    provs = _provenances(router)
+    assert len(provs) == 2
+    newest = next(p for p in provs
+                  if p["target"] == [{"reference": f"Goal/{goal_id}/_history/2"}])
     assert newest["activity"]["coding"][0]["code"] == "UPDATE"
-    assert first.bundle["entry"][-1]["resource"]["id"] != newest["id"]
+    # the mapping's detail (the file as source entity, the plan's author on behalf of the
+    # structure) is kept, and the server adds itself as the enterer
+    assert newest["entity"][0]["what"]["identifier"] == {
+        "system": doc["source"]["system"], "value": "casefile-2026-04-01T10:00:00+02:00"}
+    assert second.provenance is not None and first.provenance is not None
+    assert newest["entity"] == second.provenance["entity"] != first.provenance["entity"]
+    assert sorted(a["type"]["coding"][0]["code"] for a in newest["agent"]) == \
+        ["author", "enterer"]
+    author = next(a for a in newest["agent"] if a["type"]["coding"][0]["code"] == "author")
+    assert author["who"]["reference"].startswith("PractitionerRole/")
+    assert author["onBehalfOf"]["reference"].startswith("Organization/")
+    enterer = next(a for a in newest["agent"] if a["type"]["coding"][0]["code"] == "enterer")
+    assert enterer["who"]["identifier"] == {"system": "urn:cm-fhir:client", "value": "cm-fhir"}
 
 
 def test_a_broken_file_is_rejected_whole_with_every_problem(router: Any, service: Any) -> None:

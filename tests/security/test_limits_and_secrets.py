@@ -283,14 +283,28 @@ def test_a_client_assertion_is_accepted_once_by_every_worker_and_restart(
             key.assertion("partner", TOKEN_URL))).status_code == 200
 
 
-def test_racing_workers_accept_an_assertion_once(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def pg_server() -> Any:
+    from tests.pg import postgres_server
+
+    yield from postgres_server()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_racing_workers_accept_an_assertion_once(database: str, tmp_path: Path,
+                                                 request: pytest.FixtureRequest) -> None:
     import threading
 
     from fhir_service.security.clients import UsedAssertions
     from fhir_service.store.schema import metadata
     from fhir_service.store.sqlstore import make_engine
 
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'race.db'}"
+    else:
+        from tests.pg import fresh_database
+
+        url = fresh_database(request.getfixturevalue("pg_server"), "cmfhir_jti_race")
     engines = [make_engine(url) for _ in range(8)]
     metadata.create_all(engines[0])
     ledgers = [UsedAssertions(e) for e in engines]

@@ -88,7 +88,9 @@ def _load_or_create_secret(folder: Path) -> bytes:
         tmp = folder / f".{ID_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(8)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, secrets.token_bytes(ID_SECRET_BYTES))
+            view = memoryview(secrets.token_bytes(ID_SECRET_BYTES))
+            while view:
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -96,8 +98,11 @@ def _load_or_create_secret(folder: Path) -> bytes:
             os.link(tmp, path)  # complete when it appears; never replaces another's secret
         except FileExistsError:
             pass  # another process created it first: use theirs
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
         finally:
-            tmp.unlink()
+            tmp.unlink(missing_ok=True)
     secret = path.read_bytes()
     if len(secret) < ID_SECRET_BYTES:
         raise RuntimeError(f"{path} holds {len(secret)} bytes; the id secret needs at least "

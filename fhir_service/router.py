@@ -23,6 +23,7 @@ from fhir_service.interactions.capabilities import capability_statement
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest, FhirResponse
 from fhir_service.security.audit import AuditTrail
+from fhir_service.security.policy import require_scope
 from fhir_service.security.provenance import refuse_client_write
 
 Operation = Callable[[FhirContext, FhirRequest, "Router"], FhirResponse]
@@ -64,13 +65,19 @@ class Router:
         return resp
 
     def _require(self, req: FhirRequest, rtype: str, letters: str) -> None:
-        """The token must carry one of ``letters`` on the type (SMART scopes)."""
-        principal = req.principal
-        if principal is None or principal.system:
-            return
-        if not any(principal.can(rtype, c) for c in letters):
-            raise FhirError("forbidden", f"The token's scopes do not allow this on {rtype} "
-                            f"(needs {' or '.join(letters)})", rtype)
+        require_scope(req.principal, rtype, letters)  # (the rule: security/policy.py)
+
+    async def handle_read(self, req: FhirRequest) -> FhirResponse:
+        """A read or vread by id from outside, on the event loop (a key look-up is cheaper
+        than a thread hop): the same dispatch as :meth:`handle`, its audit record awaited
+        without blocking the loop."""
+        try:
+            resp = self.dispatch(req)
+        except FhirError as exc:
+            await self.audit.record_async(req, exc.status, [], exc.message)
+            raise
+        await self.audit.record_async(req, resp.status, resp.touched)
+        return resp
 
     def dispatch(self, req: FhirRequest) -> FhirResponse:
         ctx = self.ctx

@@ -120,12 +120,7 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
             elif _is_fast(req) and not (req.principal and req.principal.operator):
                 # read/vread by id: a key look-up, cheaper than a thread hop; its audit record
                 # is awaited here without blocking the event loop
-                try:
-                    resp = router.dispatch(req)
-                except FhirError as exc:
-                    await router.audit.record_async(req, exc.status, [], exc.message)
-                    raise
-                await router.audit.record_async(req, resp.status, resp.touched)
+                resp = await router.handle_read(req)
             else:
                 resp = await run_in_threadpool(router.handle, req)
             response = render(req, resp)

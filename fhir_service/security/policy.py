@@ -224,6 +224,15 @@ def filter_types(filters: Any) -> set[str]:
     return out
 
 
+def require_scope(principal: Principal | None, rtype: str, letters: str) -> None:
+    """The token must carry one of ``letters`` on ``rtype`` (SMART scopes; '*': every type)."""
+    if principal is None or principal.system:
+        return
+    if not any(principal.can(rtype, c) for c in letters):
+        raise FhirError("forbidden", f"The token's scopes do not allow this on {rtype} "
+                        f"(needs {' or '.join(letters)})", rtype)
+
+
 def check_search_scopes(access: AccessFilter, query: Any) -> None:
     """A search may filter on, and include, only the types the token may search and read."""
     if access.unrestricted:

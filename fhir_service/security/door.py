@@ -87,6 +87,9 @@ class CallerSession:
 
         from fhir_service.store.schema import res_patient, resources
 
+        named = _named_patients(filters)
+        if named is not None:  # e.g. CarePlan?patient=X: the person is named, no query
+            return named
         people: set[str] = set()
         levels: list[tuple[str | None, list[Any]]] = [(rtype, filters)]
         while levels:
@@ -112,6 +115,35 @@ class CallerSession:
         current = self.raw.get(rtype, rid)
         return current is not None and not current.deleted and \
             not self.raw.visible(current.pk, self.access)
+
+
+def _named_patients(filters: list[Any]) -> set[str] | None:
+    """The people a search names outright when one of its filters is a reference to given
+    Patients (``patient=X``, ``subject=Patient/X``) without modifier: the matches belong to
+    them, so they are the people it aims at. None when no filter names them so."""
+    from fhir_service.search.extract import parse_reference
+
+    if any(f.chain is not None or f.has is not None for f in filters):
+        return None  # (a hop may aim at someone else)
+    for filt in filters:
+        param = filt.param
+        if filt.chain is not None or filt.has is not None or param is None or \
+                param.type != "reference" or filt.modifier not in (None, "Patient"):
+            continue
+        ids = set()
+        for value in filt.values:
+            rtype, rid, _ = parse_reference(value)
+            if rtype is None and "/" not in value and tuple(param.targets) == ("Patient",):
+                rtype, rid = "Patient", value
+            if rtype is None and "/" not in value and filt.modifier == "Patient":
+                rtype, rid = "Patient", value
+            if rtype != "Patient" or not rid:
+                ids = set()
+                break
+            ids.add(rid)
+        if ids:
+            return ids
+    return None
 
 
 class Door:

@@ -397,7 +397,8 @@ def test_probing_is_recorded_under_the_person_probed(router_factory: Any) -> Non
 
     before = by_attacker(events())
     probes = ["Patient?family=p0", "Organization?_has:EpisodeOfCare:organization:patient.family=p0",
-              "Task?focus:Patient.family=p0", f"Patient?identifier={INS}|1800107501234"]
+              "Task?focus:Patient.family=p0", f"Patient?identifier={INS}|1800107501234",
+              "CarePlan?patient=p0", "Goal?subject=Patient/p0&_include=Goal:subject"]
     for probe in probes:
         assert entries(call(router, attacker, "GET", probe)) == []
     assert call(router, attacker, "GET", "Patient/p0")[0] == 404

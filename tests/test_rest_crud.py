@@ -10,7 +10,7 @@ H = {"Content-Type": "application/fhir+json"}
 
 def patient(family: str = "Martin", **extra: Any) -> dict[str, Any]:
     return {"resourceType": "Patient", "name": [{"family": family, "given": ["Diego"]}],
-            "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.10", "value": family}], **extra}
+            "identifier": [{"system": "https://ids.hopital.example/ipp", "value": family}], **extra}
 
 
 def test_create_read_vread_and_headers(client: Any) -> None:
@@ -81,7 +81,7 @@ def test_update_as_create_and_id_rules(client: Any) -> None:
 
 
 def test_conditional_create_rules(client: Any) -> None:
-    cond = {**H, "If-None-Exist": "identifier=urn:oid:1.2.250.1.213.1.4.10|Solo"}
+    cond = {**H, "If-None-Exist": "identifier=https://ids.hopital.example/ipp|Solo"}
     first = client.post("/fhir/Patient", json=patient("Solo"), headers=cond)
     assert first.status_code == 201
     again = client.post("/fhir/Patient", json=patient("Solo"), headers=cond)
@@ -95,7 +95,7 @@ def test_conditional_create_rules(client: Any) -> None:
 
 
 def test_conditional_update_and_delete_rules(client: Any) -> None:
-    q = "/fhir/Patient?identifier=urn:oid:1.2.250.1.213.1.4.10|Cond"
+    q = "/fhir/Patient?identifier=https://ids.hopital.example/ipp|Cond"
     created = client.put(q, json=patient("Cond"), headers=H)
     assert created.status_code == 201
     rid = created.json()["id"]

@@ -259,6 +259,7 @@ class Writer:
         # references first: one the caller may not see does not resolve, the same answer as
         # for one that does not exist (never "forbidden", which would tell it exists)
         check_references(self.ctx, self.session, prepared, self.pending)
+        self._check_unique_person(prepared)
         if self.ctx.policy is not None:
             after = set(self.ctx.policy.patients_of(self.session, prepared.resource,
                                                     prepared.rows))
@@ -266,6 +267,33 @@ class Writer:
             self.probed.update(after - before)
             self.ctx.policy.check_write(self.session, self.principal, rtype, letter,
                                         before | after)
+
+    def _check_unique_person(self, prepared: Prepared) -> None:
+        """A national identifier (INS) names one person: a Patient carrying one that another
+        Patient carries already is refused, whoever may see that one (no duplicate person,
+        visible or not; a hidden one is not described)."""
+        resource = prepared.resource
+        if resource["resourceType"] != "Patient":
+            return
+        for ident in resource.get("identifier") or []:
+            system, value = ident.get("system"), ident.get("value")
+            if system not in NATIONAL_PERSON_IDS or not isinstance(value, str) or not value:
+                continue
+            query = self.ctx.parser.parse("Patient", [("identifier", f"{system}|{value}")],
+                                          strict=True)
+            query.count, query.total = 2, "none"
+            others = [s for s in self.session.raw.search(query, Unrestricted()).rows
+                      if s.rid != resource["id"]]
+            if not others:
+                continue
+            if all(self.session.visible(s.pk) for s in others):
+                raise FhirError("duplicate", f"Patient/{others[0].rid} already carries the "
+                                f"identifier {system}|{value}: update that Patient (or use a "
+                                "conditional create or update on the identifier)",
+                                "Patient.identifier")
+            self.probed.update(p for s in others
+                               for p in self.session.patients_by_pk([s.pk]).get(s.pk, []))
+            raise identity_conflict("Patient")
 
     def _check_owner(self, rtype: str, letter: str, current: Stored | None,
                      current_owner: str | None, prepared: Prepared) -> str | None:
@@ -295,6 +323,10 @@ class Writer:
                     self.session.replace_grants(
                         team.pk, policy.grants_of(self.session, fhir.loads(team.content)))
         self.changes.append((activity, stored))
+
+
+# Identifiers that name one person nationally (INS: NIR and NIA, and their test systems)
+NATIONAL_PERSON_IDS = frozenset({f"urn:oid:1.2.250.1.213.1.4.{n}" for n in (8, 9, 10, 11)})
 
 
 def identity_conflict(rtype: str) -> FhirError:

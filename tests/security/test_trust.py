@@ -430,3 +430,20 @@ def test_concurrent_transactions_with_one_if_none_exist_store_one_person(
         statuses = list(pool.map(lambda _: call(router, who, "POST", "", tx)[0], range(16)))
     assert statuses == [200] * 16
     assert _count_ins(router, ins) == 1
+
+
+def test_a_national_identifier_names_one_person(router_factory: Any) -> None:
+    """Even without a condition, a second Patient carrying an INS already registered is
+    refused: visible, the answer names it; hidden, it says nothing of it."""
+    router = router_factory()
+    world(router)
+    dup = {"resourceType": "Patient", "identifier": [{"system": INS, "value": "1800107501234"}]}
+    status, body = call(router, principal("org-2"), "POST", "Patient", dup)
+    assert status == 409 and "p0" not in fhir.dumps(body).decode()
+    status, body = call(router, principal("org-0"), "POST", "Patient", dup)
+    assert status == 409 and "Patient/p0" in fhir.dumps(body).decode()
+    assert _count_ins(router, "1800107501234") == 1
+    # its own record keeps it through updates
+    p0 = call(router, principal("org-0"), "GET", "Patient/p0")[1]
+    assert call(router, principal("org-0"), "PUT", "Patient/p0",
+                {**p0, "gender": "male"})[0] == 200

@@ -447,3 +447,104 @@ def test_a_national_identifier_names_one_person(router_factory: Any) -> None:
     p0 = call(router, principal("org-0"), "GET", "Patient/p0")[1]
     assert call(router, principal("org-0"), "PUT", "Patient/p0",
                 {**p0, "gender": "male"})[0] == 200
+
+
+# --- over HTTP, with real tokens: headers included -------------------------------------------
+
+
+HTTP_ROUTES = [
+    ("GET", "/fhir/Patient/{}"),
+    ("GET", "/fhir/Patient/{}/_history/1"),
+    ("GET", "/fhir/Patient/{}/_history"),
+    ("GET", "/fhir/Patient/{}/Goal"),
+    ("GET", "/fhir/Goal?patient={}&_include=Goal:subject"),
+    ("GET", "/fhir/Organization?_has:EpisodeOfCare:organization:patient._id={}"),
+    ("HEAD", "/fhir/Patient/{}"),
+    ("DELETE", "/fhir/Patient/{}"),
+    ("PATCH", "/fhir/Patient/{}"),
+    ("GET", "/fhir/EpisodeOfCare/ep-{}/$casefile"),
+]
+VARYING = {"x-request-id", "date", "content-length"}
+
+
+def test_over_http_a_hidden_person_and_a_missing_one_get_the_same_answer(
+        make_context: Any, tmp_path: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+    from tests.security.conftest import bearer, mint
+
+    ctx = make_context(auth="embedded", keys_dir=tmp_path / "keys", audit=True,
+                       provenance=True, rate_limit_per_second=0.0)
+    app = create_app(ctx.settings, ctx)
+    world(app.state.router)
+    app.state.security.clients.add("dac", "DAC", "org-2", None, "system/*.cruds")
+    headers = bearer(mint(app, "dac", "system/*.cruds"))
+
+    def answer(client: Any, method: str, url: str) -> tuple[int, dict[str, str], bytes]:
+        body = None
+        extra = {}
+        if method == "PATCH":
+            body = b'[{"op": "add", "path": "/active", "value": true}]'
+            extra = {"Content-Type": "application/json-patch+json"}
+        resp = client.request(method, url, headers={**headers, **extra}, content=body)
+        kept = {k: v for k, v in resp.headers.items() if k.lower() not in VARYING}
+        content = resp.content
+        if resp.headers.get("content-type", "").startswith("application/fhir+json") and \
+                content and b'"Bundle"' in content[:40]:
+            data = resp.json()
+            content = fhir.dumps({k: v for k, v in data.items() if k not in ("id", "meta")})
+        return resp.status_code, kept, content
+
+    with TestClient(app, base_url="http://test") as client:
+        for method, route in HTTP_ROUTES:
+            hidden = answer(client, method, route.format("p0"))
+            missing = answer(client, method, route.format("q9"))
+            swap = (missing[0], {k: v.replace("q9", "p0") for k, v in missing[1].items()},
+                    missing[2].replace(b"q9", b"p0"))
+            assert hidden == swap, (method, route, hidden, missing)
+        # an If-Match update, and a conditional create on the hidden person's INS, answer as
+        # such requests always do, without a word of what exists
+        for rid in ("p0", "q9"):
+            resp = client.put(f"/fhir/Patient/{rid}", headers={**headers, "If-Match": 'W/"1"'},
+                              json={"resourceType": "Patient", "id": rid})
+            assert resp.status_code == 412
+        resp = client.post("/fhir/Patient", json={"resourceType": "Patient"},
+                           headers={**headers, "If-None-Exist":
+                                    f"identifier={INS}|1800107501234"})
+        assert resp.status_code == 409 and b"p0" not in resp.content
+
+
+def test_every_answer_with_a_persons_data_is_audited_under_that_person(
+        router_factory: Any) -> None:
+    """Audit completeness: for each request that returned a person's data, an AuditEvent
+    names every person whose data it returned."""
+    router = router_factory()
+    world(router)
+    who = principal("org-0")
+    operator = Principal("auditor", scopes=Scopes.parse("system/AuditEvent.rs"), operator=True)
+    requests = [
+        ("GET", "Patient/p0"), ("GET", "CarePlan/plan-p1/_history/1"),
+        ("GET", "CarePlan?_include=CarePlan:goal&_include:iterate=Goal:subject"),
+        ("GET", "Goal?_revinclude=CarePlan:goal"), ("GET", "_history?_count=50"),
+        ("GET", "Patient/p1/CarePlan"), ("GET", "Task?focus:Patient.family=p0"),
+        ("GET", "EpisodeOfCare/ep-p0/$casefile"),
+    ]
+    for method, path in requests:
+        status, body = call(router, who, method, path)
+        assert status == 200, (path, body)
+        # (a case file is not FHIR: its person is the episode's)
+        people = {"p0"} if "$casefile" in path else _people_in(body)
+        assert people, path  # each of these returns someone's data
+        _, events = call(router, operator, "GET", "AuditEvent?_count=1&_sort=-_lastUpdated"
+                         "&agent=Organization/org-0")
+        last = events["entry"][0]["resource"]
+        named = {e["what"]["reference"].split("/")[1] for e in last.get("entity", [])
+                 if e.get("what", {}).get("reference", "").startswith("Patient/")}
+        assert people <= named, (path, people, named)
+
+
+def _people_in(body: Any) -> set[str]:
+    text = fhir.dumps(body).decode()
+    return set(re.findall(r'"Patient/(p[0-9])"', text)) | set(
+        re.findall(r'"resourceType":"Patient","id":"(p[0-9])"', text.replace(" ", "")))

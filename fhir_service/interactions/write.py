@@ -315,13 +315,15 @@ class Writer:
         if policy is not None:
             self.session.set_owner(stored.pk, owner)
             self.session.set_access_rows(stored.pk, prepared.patients,
-                                         policy.grants_of(self.session, prepared.resource))
+                                         policy.grants_of(self.session, prepared.resource,
+                                                          owner))
             if stored.rtype == "PractitionerRole":  # the structure a member acts for changed
                 for team in self.session.referencing_sources("CareTeam", "PractitionerRole",
                                                              stored.rid):
                     assert team.content is not None
                     self.session.replace_grants(
-                        team.pk, policy.grants_of(self.session, fhir.loads(team.content)))
+                        team.pk, policy.grants_of(self.session, fhir.loads(team.content),
+                                                  self.session.owner_row(team.pk)[1]))
         self.changes.append((activity, stored))
 
 

@@ -286,17 +286,24 @@ class AccessPolicy:
             found.update(session.patients_of_keys(targets))
         return sorted(found)
 
-    def grants_of(self, session: Any, resource: dict[str, Any]) -> list[Grant]:
+    def grants_of(self, session: Any, resource: dict[str, Any],
+                  owner: str | None = None) -> list[Grant]:
+        """The grants a resource carries; ``owner``: its owner (a CareTeam's custodian)."""
         rtype = resource["resourceType"]
         if rtype == "CareTeam":
-            return self._careteam(session, resource)
+            return self._careteam(session, resource, owner)
         if rtype == "Consent":
             return self._consent(resource)
         if rtype == "EpisodeOfCare":
             return self._episode(resource)
         return []
 
-    def _careteam(self, session: Any, team: dict[str, Any]) -> list[Grant]:
+    def _careteam(self, session: Any, team: dict[str, Any],
+                  custodian: str | None = None) -> list[Grant]:
+        """A member's structure may see the person while the membership lasts. A member
+        given by a PractitionerRole counts only when that role is vouched for: managed by
+        its organisation's structure, or recorded by the team's custodian (so that nobody
+        exposes someone else's patients by re-pointing a role of their own)."""
         patient = _ref_id(team.get("subject"), "Patient")
         if patient is None or team.get("status") != "active":
             return []
@@ -309,7 +316,8 @@ class AccessPolicy:
                 orgs.add(org)
             if (role := _ref_id(member, "PractitionerRole")) is not None:
                 org = session.role_organization(role)
-                if org:
+                if org and session.role_owner(role) in (
+                        None, session.organization_owner(org), custodian):
                     orgs.add(org)
             if (org := _ref_id(part.get("onBehalfOf"), "Organization")) is not None:
                 orgs.add(org)
@@ -390,17 +398,12 @@ class AccessPolicy:
                 return current_owner
             rid = resource.get("id")
             return writer if writer is not None and rid != writer else rid
-        if rtype in DIRECTORY_TYPES:
-            if managed is not None:
-                return managed
-            return current_owner if exists else writer
         if rtype in HANDED_OVER and managed is not None:
             return managed  # (the custodian hands the coordination over)
-        if exists:
-            return current_owner
-        if writer is not None:
-            return writer
-        return managed  # the server's own data (import, demo): its managing element
+        if writer is not None:  # a structure's record is its own, whatever it names
+            return current_owner if exists else writer
+        # the server's own data (an import, the demo): its managing element names the owner
+        return managed if managed is not None or not exists else current_owner
 
     def check_ownership(self, principal: Principal | None, rtype: str, letter: str,
                         current_owner: str | None, new_owner: str | None,

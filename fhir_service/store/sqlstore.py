@@ -487,6 +487,18 @@ class SqlSession:
             .where(resources.c.rtype == "Organization", resources.c.rid == org_id)).first()
         return row[0] if row and row[0] else org_id
 
+    def role_owner(self, role_id: str) -> str | None:
+        """The structure that owns a PractitionerRole: its owner row, else (written before
+        owners were recorded) its organisation's."""
+        row = self.conn.execute(
+            select(res_owner.c.org_id)
+            .select_from(res_owner.join(resources, resources.c.pk == res_owner.c.res_pk))
+            .where(resources.c.rtype == "PractitionerRole", resources.c.rid == role_id)).first()
+        if row is not None:
+            return row[0]
+        org = self.role_organization(role_id)
+        return self.organization_owner(org) if org else None
+
     def role_organization(self, role_id: str) -> str | None:
         ref = idx_reference
         row = self.conn.execute(

@@ -98,11 +98,15 @@ def test_directory_data_is_changed_only_by_its_structure(router_factory: Any) ->
     status, _ = call(router, attacker, "PUT",
                      "Organization?_has:PractitionerRole:organization:_id=role-org-0", org)
     assert status == 403
-    # a new role of the attacker's own cannot point at the victim's organisation either
+    # a role of the attacker's own may name the victim's organisation (a team member of
+    # another structure, as a case file records one): it is the attacker's record, which the
+    # victim's teams do not use and which gives the attacker nothing
     fake = {"resourceType": "PractitionerRole", "id": "fake",
             "practitioner": {"reference": "Practitioner/pr-org-1"},
             "organization": {"reference": "Organization/org-0"}}
-    assert call(router, attacker, "PUT", "PractitionerRole/fake", fake)[0] == 403
+    assert call(router, attacker, "PUT", "PractitionerRole/fake", fake)[0] == 201
+    assert call(router, victim, "PUT", "PractitionerRole/fake", {**fake, "active": False})[0] \
+        == 403
     # everything is as it was: the victim sees its people, the attacker does not
     assert call(router, None, "GET", "Organization/org-0")[1]["name"] == "org-0"
     assert call(router, None, "GET", "PractitionerRole/role-org-0")[1]["organization"] == \
@@ -548,3 +552,36 @@ def _people_in(body: Any) -> set[str]:
     text = fhir.dumps(body).decode()
     return set(re.findall(r'"Patient/(p[0-9])"', text)) | set(
         re.findall(r'"resourceType":"Patient","id":"(p[0-9])"', text.replace(" ", "")))
+
+
+def test_re_pointing_ones_own_role_exposes_nobody(router_factory: Any) -> None:
+    """A team grants through a PractitionerRole only when the role is vouched for (managed by
+    its organisation's structure, or recorded by the team's custodian): a member re-pointing
+    its own role at a third structure does not open the person's data to that structure."""
+    router = router_factory()
+    world(router)
+    custodian, member, third = principal("org-0"), principal("org-2"), principal("org-1")
+    role = {"resourceType": "PractitionerRole", "id": "role-dac",
+            "practitioner": {"reference": "Practitioner/pr-org-2"},
+            "organization": {"reference": "Organization/org-2"}}
+    assert call(router, member, "PUT", "PractitionerRole/role-dac", role)[0] == 201
+    team = {"resourceType": "CareTeam", "id": "team-x", "status": "active",
+            "subject": {"reference": "Patient/p0"},
+            "managingOrganization": [{"reference": "Organization/org-0"}],
+            "participant": [{"member": {"reference": "PractitionerRole/role-org-0"}},
+                            {"member": {"reference": "PractitionerRole/role-dac"}}]}
+    assert call(router, custodian, "PUT", "CareTeam/team-x", team)[0] == 201
+    assert call(router, member, "GET", "Patient/p0")[0] == 200
+    assert call(router, third, "GET", "Patient/p0")[0] == 404
+    moved = {**role, "organization": {"reference": "Organization/org-1"}}
+    assert call(router, member, "PUT", "PractitionerRole/role-dac", moved)[0] == 200
+    assert call(router, third, "GET", "Patient/p0")[0] == 404  # not through org-2's record
+    assert call(router, member, "GET", "Patient/p0")[0] == 404  # (it left the team itself)
+    # the custodian's own record of a member of another structure does open it
+    theirs = {"resourceType": "PractitionerRole", "id": "role-cmp-by-org0",
+              "practitioner": {"reference": "Practitioner/pr-org-1"},
+              "organization": {"reference": "Organization/org-1"}}
+    assert call(router, custodian, "PUT", "PractitionerRole/role-cmp-by-org0", theirs)[0] == 201
+    team["participant"].append({"member": {"reference": "PractitionerRole/role-cmp-by-org0"}})
+    assert call(router, custodian, "PUT", "CareTeam/team-x", team)[0] == 200
+    assert call(router, third, "GET", "Patient/p0")[0] == 200

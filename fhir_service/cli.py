@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from fhir_service import fhir
+from fhir_service.conformance.validator.cli import validate_command
+from fhir_service.mapping.cli import export_command, import_command
 
 app = typer.Typer(help="FHIR R4 service for case management in French mental health.",
                   no_args_is_help=True, add_completion=False)
@@ -321,28 +323,11 @@ def load(
         raise typer.Exit(1)
 
 
-# Commands contributed by other modules: (module, command name, function name).
-OPTIONAL_COMMANDS = (
-    ("fhir_service.conformance.validator.cli", "validate", "validate_command"),
-    ("fhir_service.mapping.cli", "import", "import_command"),
-    ("fhir_service.mapping.cli", "export", "export_command"),
-)
-
-
-def _register_optional_commands() -> None:
-    import importlib
-
-    for module_name, command, function in OPTIONAL_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and module_name.startswith(exc.name):
-                continue  # not written yet
-            raise
-        app.command(name=command)(getattr(module, function))
-
-
-_register_optional_commands()
+# Commands contributed by other modules (imported explicitly above: a renamed or missing module
+# or function fails at import instead of a command silently missing from the CLI).
+app.command(name="validate")(validate_command)
+app.command(name="import")(import_command)
+app.command(name="export")(export_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

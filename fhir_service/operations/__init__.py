@@ -1,24 +1,23 @@
 """FHIR operations ($name), one module per operation, plugged into the router as data.
 
-Each module listed in :data:`OPERATION_MODULES` exposes ``install(router)``, which calls
+Each module returned by :func:`operation_modules` exposes ``install(router)``, which calls
 ``router.add_operation(level, type_or_"*", name, handler)`` for each URL form it serves and
 ``declare(...)`` so that the CapabilityStatement lists it with its OperationDefinition.
 A handler is ``handler(ctx, req, router) -> FhirResponse``.
+
+The list is explicit imports, not module names looked up at run time: a renamed or missing
+operation module is an ImportError at start-up (and in every test that builds a router), never
+an operation that silently disappears. ``tests/test_house_rules.py`` checks that every module
+of this package is listed and installs something.
 """
 
 from __future__ import annotations
 
-import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fhir_service.router import Router
-
-OPERATION_MODULES: tuple[str, ...] = (
-    "fhir_service.operations.validate",
-    "fhir_service.operations.casefile",
-    "fhir_service.operations.terminology",
-)
 
 
 def declare(router: Router, name: str, definition: str, types: tuple[str, ...] = (),
@@ -28,15 +27,20 @@ def declare(router: Router, name: str, definition: str, types: tuple[str, ...] =
                                    "system": system}
 
 
+def operation_modules() -> tuple[ModuleType, ...]:
+    """The operation modules, in installation order.
+
+    Imported here rather than at the top of the package because each of them imports
+    :func:`declare` from it."""
+    from fhir_service.operations import casefile, terminology, validate
+
+    return (validate, casefile, terminology)
+
+
 def install_all(router: Router) -> list[str]:
+    """Install every operation on ``router``; the names of the modules installed."""
     installed = []
-    for module_name in OPERATION_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # not written yet
-            raise
+    for module in operation_modules():
         module.install(router)
-        installed.append(module_name)
+        installed.append(module.__name__)
     return installed

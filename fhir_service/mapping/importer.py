@@ -36,6 +36,7 @@ from fhir_service.mapping.loader import MappingSet
 from fhir_service.mapping.template import Cursor, Problem, RenderEnv, render
 from fhir_service.outcomes import FhirError, Issue, operation_outcome
 from fhir_service.request import FhirRequest
+from fhir_service.security.policy import DIRECTORY_TYPES
 
 _URN = re.compile(r"urn:uuid:[0-9a-f-]{36}")
 
@@ -308,10 +309,18 @@ class Importer:
         merged["meta"] = {k: v for k, v in current.get("meta", {}).items()
                           if k not in ("versionId", "lastUpdated")}
         added = [i for i in mine_ids if i.get("system") == source and i not in theirs]
-        merged["identifier"] = theirs + added
         # ``current`` was found visible to the caller (prepare refuses hidden ones), so its id
         # and owner may be named
         where = f"{unit.rtype}/{current['id']}"
+        if added and unit.rtype in DIRECTORY_TYPES:
+            # directory data is changed only by the structure that manages it
+            # (docs/security.md): another source's record is used as it is, found again by
+            # its national identifier next time
+            warnings.append(Issue("information", "informational",
+                                  f"{unit.path}: {where} is recorded by {owner}; your local "
+                                  "identifier was not added to it", (unit.path,)))
+            added = []
+        merged["identifier"] = theirs + added
         for ident in mine_ids:
             if ident.get("system") in national and ident not in theirs:
                 warnings.append(Issue("warning", "business-rule",

@@ -228,3 +228,34 @@ def _status(router: Router, method: str, path: str, body: Any) -> int:
     except FhirError as exc:
         return exc.status
     return 200
+
+
+def test_an_entitled_partner_imports_its_own_file_about_a_shared_person(
+        router: Router, two_structures: dict[str, Any]) -> None:
+    """Once the person's consent names structure B, B imports its own case file about them:
+    the person gets B's local identifier (a contribution), B's episode, team and plan are
+    B's; the professionals and structures A recorded are used as they are (directory data is
+    changed only by the structure managing it)."""
+    world = two_structures
+    system, value = world["ins"].split("|")
+    patient = _patients_with(router, world["ins"])[0]
+    _call(router, None, "PUT", "Consent/consent-b", {
+        "resourceType": "Consent", "id": "consent-b", "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                              "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{patient['id']}"},
+        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                   "code": "OPTIN"}]},
+        "provision": {"type": "permit", "actor": [
+            {"role": {"text": "structure"}, "reference": {"reference": "Organization/org-b"}}]}})
+    practitioners = {e["resource"]["id"]: e["resource"]["meta"]["versionId"]
+                     for e in _call(router, None, "GET", "Practitioner?_count=100")["entry"]}
+    result = world["b"].import_json(_from_structure_b(example(NAMES[0])))
+    assert result.response is not None
+    [again] = _patients_with(router, world["ins"])  # one person
+    assert {"system": "https://ids.exemple-samsah.fr/dossiers", "value": "SAMSAH-9"} in \
+        again["identifier"] or any(i.get("value") == "SAMSAH-9" for i in again["identifier"])
+    after = {e["resource"]["id"]: e["resource"]["meta"]["versionId"]
+             for e in _call(router, None, "GET", "Practitioner?_count=100")["entry"]}
+    assert {k: after[k] for k in practitioners} == practitioners  # A's records untouched

@@ -312,10 +312,11 @@ class Importer:
         # ``current`` was found visible to the caller (prepare refuses hidden ones), so its id
         # and owner may be named
         where = f"{unit.rtype}/{current['id']}"
-        if added and unit.rtype in DIRECTORY_TYPES:
-            # directory data is changed only by the structure that manages it
-            # (docs/security.md): another source's record is used as it is, found again by
-            # its national identifier next time
+        partner = self.principal is not None and not getattr(self.principal, "system", False)
+        if added and partner and unit.rtype in DIRECTORY_TYPES:
+            # a partner changes only its own directory data (docs/security.md): another
+            # source's record is used as it is, found again by its national identifier next
+            # time (the server's own imports, the CLI's, still add the local identifier)
             warnings.append(Issue("information", "informational",
                                   f"{unit.path}: {where} is recorded by {owner}; your local "
                                   "identifier was not added to it", (unit.path,)))

@@ -237,7 +237,6 @@ def test_an_entitled_partner_imports_its_own_file_about_a_shared_person(
     B's; the professionals and structures A recorded are used as they are (directory data is
     changed only by the structure managing it)."""
     world = two_structures
-    system, value = world["ins"].split("|")
     patient = _patients_with(router, world["ins"])[0]
     _call(router, None, "PUT", "Consent/consent-b", {
         "resourceType": "Consent", "id": "consent-b", "status": "active",

@@ -3,7 +3,11 @@
 https://hl7.org/fhir/R4/conformance-module.html — StructureDefinitions, SearchParameters,
 ValueSets, CodeSystems, OperationDefinitions are FHIR resources; we never re-type them.
 Packages are FHIR npm packages (a folder with ``package.json`` and ``.index.json``, or a
-``.tgz``); the index is read at start-up and resources are loaded on first use.
+``.tgz``); the index is read at start-up and resources are loaded on first use. Like the HL7
+validator's ``-ig``, loose conformance files are accepted too: a single JSON or XML resource
+(a StructureDefinition as partners send them; a Bundle contributes its entries), or a folder
+of such files without ``package.json`` (its files, not its sub-folders). A path that cannot be
+read as any of these raises :class:`PackageError` with a one-line reason.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ CONFORMANCE_TYPES = (
     "ImplementationGuide",
     "CompartmentDefinition",
 )
+
+
+class PackageError(ValueError):
+    """A package or conformance file that cannot be loaded (the message names it and why)."""
 
 
 @dataclass
@@ -101,16 +109,94 @@ def _load_sushi_project(folder: Path, types: Iterable[str]) -> Package:
     return Package(manifest["name"], manifest["version"], manifest.get("canonical"), resources)
 
 
-def load_package(path: Path, types: Iterable[str] = CONFORMANCE_TYPES) -> Package:
+LOOSE_SUFFIXES = (".json", ".xml")
+
+
+def _loose_resources(path: Path, registry: Registry | None, explicit: bool) -> list[Any]:
+    """The resources of one loose JSON or XML file (a Bundle's entries as well). In a folder
+    (``explicit`` False) a file that is not a FHIR resource (a tool's settings, a build file)
+    is skipped; a file named on its own must be one."""
+    raw = path.read_bytes()
+    if path.suffix.lower() == ".xml":
+        from fhir_service.conformance.validator.xmlformat import FHIR_NS, XmlReader
+        from fhir_service.outcomes import FhirError
+
+        if not explicit and f'"{FHIR_NS}"'.encode() not in raw[:4096] \
+                and f"'{FHIR_NS}'".encode() not in raw[:4096]:
+            return []
+        if registry is None or registry.type_definition("StructureDefinition") is None:
+            raise PackageError(f"{path}: reading FHIR XML needs the core definitions loaded "
+                               "first")
+        try:
+            data: Any = XmlReader(registry).loads(raw)
+        except FhirError as exc:
+            raise PackageError(f"{path}: not FHIR XML: {exc.message}") from None
+    else:
+        try:
+            data = json.loads(raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise PackageError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        if explicit:
+            raise PackageError(f"{path}: not a FHIR resource (no resourceType)")
+        return []
+    found = [data]
+    if data["resourceType"] == "Bundle":
+        found.extend(e["resource"] for e in data.get("entry", []) if isinstance(e, dict)
+                     and isinstance(e.get("resource"), dict)
+                     and isinstance(e["resource"].get("resourceType"), str))
+    return found
+
+
+def _load_loose(path: Path, types: Iterable[str], registry: Registry | None) -> Package:
+    """Loose conformance resources: one JSON/XML file, or the JSON/XML files of a folder."""
+    wanted = set(types)
+    files = [path] if path.is_file() else sorted(
+        p for p in path.iterdir() if p.is_file() and p.suffix.lower() in LOOSE_SUFFIXES
+        and not p.name.startswith("."))
+    resources = []
+    seen: list[str] = []
+    for file in files:
+        for res in _loose_resources(file, registry, explicit=path.is_file()):
+            seen.append(res["resourceType"])
+            if res["resourceType"] in wanted:
+                resources.append(res)
+    if not resources:
+        what = (f"a {seen[0]}" if len(seen) == 1 else f"{len(seen)} resources") if seen \
+            else "no FHIR resource"
+        raise PackageError(f"{path}: {what}, no conformance resource "
+                           "(StructureDefinition, ValueSet, CodeSystem, …) to load")
+    return Package(f"loose:{path.name}", "0.0.0", None, resources)
+
+
+def load_package(path: Path, types: Iterable[str] = CONFORMANCE_TYPES,
+                 registry: Registry | None = None) -> Package:
     """Load a FHIR package: a folder (``package/`` inside or not), a ``.tgz``, or a SUSHI
-    project folder with ``package-manifest.json`` and ``fsh-generated/resources``."""
+    project folder with ``package-manifest.json`` and ``fsh-generated/resources``; or loose
+    conformance resources: a ``.json``/``.xml`` file, or a folder of them without
+    ``package.json`` (XML is read with the type definitions of ``registry``, the core ones).
+    Raises :class:`PackageError` for anything else."""
     path = Path(path)
-    if path.is_dir() and (path / "package-manifest.json").exists():
-        return _load_sushi_project(path, types)
-    if path.is_dir():
-        folder = path / "package" if (path / "package" / "package.json").exists() else path
-        return _load_folder(folder, types)
-    return _load_tgz(path, types)
+    try:
+        if not path.exists():
+            raise PackageError(f"{path}: no such file or folder")
+        if path.is_dir() and (path / "package-manifest.json").exists():
+            return _load_sushi_project(path, types)
+        if path.is_dir():
+            folder = path / "package" if (path / "package" / "package.json").exists() else path
+            if (folder / "package.json").exists():
+                return _load_folder(folder, types)
+            return _load_loose(path, types, registry)
+        if path.suffix.lower() in LOOSE_SUFFIXES:
+            return _load_loose(path, types, registry)
+        return _load_tgz(path, types)
+    except PackageError:
+        raise
+    except (OSError, tarfile.TarError, EOFError, UnicodeDecodeError, ValueError, KeyError,
+            TypeError) as exc:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise PackageError(f"{path}: not a FHIR package, a .tgz or a conformance resource "
+                           f"file ({detail})") from None
 
 
 class Registry:
@@ -181,5 +267,5 @@ def build_registry(core_dir: Path, ig_paths: Iterable[Path] = ()) -> Registry:
     registry = Registry()
     registry.add_package(load_package(core_dir))
     for path in ig_paths:
-        registry.add_package(load_package(Path(path)))
+        registry.add_package(load_package(Path(path), registry=registry))
     return registry

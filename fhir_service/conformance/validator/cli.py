@@ -2,7 +2,12 @@
 
 For partners' CI: validates every ``*.json`` and ``*.xml`` given (folders recursively)
 against base R4, the profiles each resource claims, the ``--profile`` ones, with our IG
-(``profiles/``) and any ``--ig`` package loaded. Exit code 1 when any file has an error or a fatal issue.
+(``profiles/``) and any ``--ig`` loaded: a package (folder or ``.tgz``) or, as the HL7
+validator's ``-ig``, loose conformance resources (a JSON or XML file, or a folder of them).
+Exit code 1 when any file has an error or a fatal issue; 2 when the command cannot run (an
+``--ig`` that cannot be loaded, an unknown profile, no file to validate), with a one-line
+message and no traceback. A progress bar (on standard error, erased at the end) shows the
+files validated; standard output stays parseable (``--format json``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fhir_service import fhir
@@ -50,45 +57,72 @@ def _validator(igs: list[Path]) -> Any:
     return Validator(registry)
 
 
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    """A one-line error on standard error (no traceback) and the exit to raise."""
+    Console(stderr=True, soft_wrap=True).print(f"[red]Error:[/] {escape(message)}",
+                                               highlight=False)
+    return typer.Exit(code)
+
+
+def _progress(total: int) -> Progress:
+    """Validation progress on standard error, erased when done (stdout stays parseable)."""
+    return Progress(TextColumn("Validating"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("{task.description}"),
+                    console=Console(stderr=True), transient=True, disable=total < 2)
+
+
 def validate_command(
     paths: Annotated[list[Path], typer.Argument(
-        help="JSON or XML files, or folders (recursive)")],
+        metavar="PATH", help="JSON or XML files, or folders (recursive)")],
     profile: Annotated[list[str] | None, typer.Option(
-        "--profile", help="Also validate against this profile URL (repeatable)")] = None,
+        "--profile", metavar="URL", help="Also validate against this profile URL (repeatable)")] = None,
     ig: Annotated[list[Path] | None, typer.Option(
-        "--ig", help="IG package folder or .tgz to load besides ours (repeatable)")] = None,
+        "--ig", metavar="PATH",
+        help="Conformance resources to load besides ours (repeatable): a package "
+                     "folder or .tgz, a StructureDefinition (or other conformance resource) "
+                     "as a .json or .xml file, or a folder of such files")] = None,
     output: Annotated[str, typer.Option(
-        "--format", help="text (readable summary) or json (one OperationOutcome per file)")]
+        "--format", metavar="text|json",
+        help="text (readable summary) or json (one OperationOutcome per file)")]
         = "text",
     warnings: Annotated[bool, typer.Option(
         "--warnings/--no-warnings", help="List warnings in the text output")] = True,
 ) -> None:
-    """Validate FHIR R4 JSON files against R4 and the profiles (exit 1 on errors)."""
+    """Validate FHIR R4 JSON or XML files against R4 and the profiles (exit 1 on errors).
+
+    Example, with a partner's profile given as a loose file:
+
+    \b
+      cm-fhir validate --ig partner/StructureDefinition-x.json out/ --format json
+    """
+    from fhir_service.conformance.registry import PackageError
+
+    if output not in ("text", "json"):
+        raise _fail(f"--format must be text or json, not {output!r}")
     console = Console(stderr=output == "json")
     started = time.perf_counter()
-    validator = _validator(list(ig or []))
+    try:
+        validator = _validator(list(ig or []))
+    except PackageError as exc:
+        raise _fail(f"cannot load the conformance resources: {exc}") from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise _fail(f"cannot load the FHIR definitions: {exc}") from None
     profiles = list(profile or [])
     for url in profiles:
         if not validator.knows_profile(url):
-            console.print(f"[red]Unknown profile {url}[/] (load its IG with --ig)")
-            raise typer.Exit(2)
+            raise _fail(f"unknown profile {url} (load its IG with --ig)")
     files = _files(paths)
+    if not files:
+        raise _fail("no .json or .xml file to validate in "
+                    + ", ".join(str(p) for p in paths))
     results: list[tuple[Path, list[Issue]]] = []
     texts: dict[Path, bytes] = {}
-    for path in files:
-        try:
-            raw = path.read_bytes()
-            if path.suffix == ".xml":
-                resource = XmlReader(validator.registry).loads(raw)
-            else:
-                resource = fhir.loads(raw)
-                texts[path] = raw
-            issues = validator.validate(resource, profiles)
-        except FhirError as exc:
-            issues = [Issue("fatal", i.code, i.diagnostics, i.expression) for i in exc.issues]
-        except OSError as exc:
-            issues = [Issue("fatal", "exception", f"Cannot read the file: {exc}")]
-        results.append((path, issues))
+    with _progress(len(files)) as progress:
+        task = progress.add_task("", total=len(files))
+        for path in files:
+            progress.update(task, description=path.name)
+            results.append((path, _validate_file(validator, path, profiles, texts)))
+            progress.advance(task)
     elapsed = time.perf_counter() - started
     n_err = sum(1 for _, issues in results if _errors(issues))
     if output == "json":
@@ -102,6 +136,28 @@ def validate_command(
                       f"{len(files) - n_err} valid")
     if n_err:
         raise typer.Exit(1)
+
+
+def _validate_file(validator: Any, path: Path, profiles: list[str],
+                   texts: dict[Path, bytes]) -> list[Issue]:
+    """The issues of one file; bad input is a fatal issue of that file, never a crash."""
+    try:
+        raw = path.read_bytes()
+        if path.suffix == ".xml":
+            resource = XmlReader(validator.registry).loads(raw)
+        else:
+            resource = fhir.loads(raw)
+            texts[path] = raw
+        return list(validator.validate(resource, profiles))
+    except FhirError as exc:
+        return [Issue("fatal", i.code, i.diagnostics, i.expression) for i in exc.issues]
+    except OSError as exc:
+        return [Issue("fatal", "exception", f"Cannot read the file: {exc}")]
+    except RecursionError:
+        return [Issue("fatal", "too-costly", "The content is nested too deeply to validate")]
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+        return [Issue("fatal", "exception",
+                      f"The validator could not process this file ({type(exc).__name__})")]
 
 
 def _errors(issues: list[Issue]) -> list[Issue]:

@@ -1,0 +1,193 @@
+"""What a newcomer meets first: ``cm-fhir validate --ig`` with a partner's loose files, the
+``serve`` output and help, progress bars, loading the guide's examples, the
+CapabilityStatement, ``fhirVersion`` negotiation, the token endpoint and token lifetimes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from fhir_service.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent / "newcomer"
+IG = ROOT / "profiles" / "fsh-generated" / "resources"
+CASEFILES = ROOT / "mappings" / "examples"
+PARTNER = "http://partner.example/fhir/StructureDefinition/"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+TOKEN_URL = "http://test/auth/token"
+ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _plain(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def _patient(tmp_path: Path, name: str = "p.json", **content: Any) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({"resourceType": "Patient", "meta": {"profile": [
+        PARTNER + "partner-patient", PARTNER + "partner-patient-xml"]}, **content}))
+    return path
+
+
+def _issues(result: Any) -> list[str]:
+    (entry,) = json.loads(result.stdout)
+    return [i.get("diagnostics", "") for i in entry["outcome"]["issue"]
+            if i["severity"] in ("error", "fatal")]
+
+
+@pytest.fixture
+def secure(make_context: Any, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+
+    ctx = make_context(auth="embedded", keys_dir=tmp_path / "keys", audit=True,
+                       provenance=True, rate_limit_per_second=0.0)
+    application = create_app(ctx.settings, ctx)
+    with TestClient(application, base_url="http://test") as client:
+        yield application, client
+
+
+@pytest.fixture
+def open_client(make_context: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+
+    ctx = make_context(auth="off")
+    with TestClient(create_app(ctx.settings, ctx), base_url="http://test") as client:
+        yield client
+
+
+def _register(application: Any) -> Any:
+    from tests.security.conftest import ClientKey
+
+    key = ClientKey()
+    application.state.security.clients.add("partner", "Partner", None, None, "system/*.rs",
+                                           jwks=key.jwks())
+    return key
+
+
+def _token_request(client: Any, key: Any, scope: str) -> Any:
+    return client.post("/auth/token", data={
+        "grant_type": "client_credentials", "scope": scope, "client_assertion_type": ASSERTION,
+        "client_assertion": key.assertion("partner", TOKEN_URL)})
+
+
+# --- 1. validate --ig: loose JSON and XML conformance files and folders -----------------------
+
+def test_validate_with_a_loose_structure_definition_file(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ig = str(HERE / "ig-json" / "StructureDefinition-partner-patient.json")
+    bad = runner.invoke(app, ["validate", "--ig", ig, "--format", "json",
+                              str(_patient(tmp_path))])
+    assert bad.exit_code == 1, bad.output
+    assert "Traceback" not in bad.output
+    assert any("Patient.gender" in d and "partner-patient)" in d for d in _issues(bad))
+    ok = runner.invoke(app, ["validate", "--ig", ig, "--format", "json",
+                             str(_patient(tmp_path, gender="female"))])
+    # the XML profile is not loaded: the claim is reported, but not as an error
+    assert ok.exit_code == 0, ok.output
+
+
+def test_validate_with_a_folder_of_xml_conformance_files(tmp_path: Path) -> None:
+    """A folder without package.json, holding a FHIR XML StructureDefinition and a JSON file
+    that is no FHIR resource (skipped), is loaded as the HL7 validator's -ig loads one."""
+    runner = CliRunner()
+    folder = tmp_path / "partner"
+    shutil.copytree(HERE / "ig-xml", folder)
+    result = runner.invoke(app, ["validate", "--ig", str(folder), "--ig",
+                                 str(HERE / "ig-json"), "--format", "json",
+                                 str(_patient(tmp_path))])
+    assert result.exit_code == 1, result.output
+    issues = _issues(result)
+    assert any("Patient.birthDate" in d and "partner-patient-xml)" in d for d in issues)
+    assert any("Patient.gender" in d for d in issues)
+    ok = runner.invoke(app, ["validate", "--ig", str(folder / "StructureDefinition-partner-"
+                                                         "patient.xml"),
+                             "--ig", str(HERE / "ig-json"),
+                             str(_patient(tmp_path, gender="male", birthDate="2001-02-03"))])
+    assert ok.exit_code == 0, ok.output
+
+
+@pytest.mark.parametrize("kind", ["missing", "not json", "junk tgz", "a patient", "empty folder",
+                                  "broken xml"])
+def test_validate_with_a_bad_ig_says_why_in_one_line(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "ig"
+    if kind == "not json":
+        target = tmp_path / "StructureDefinition-x.json"
+        target.write_text("{not json")
+    elif kind == "junk tgz":
+        target = tmp_path / "package.tgz"
+        target.write_bytes(b"not a gzip file")
+    elif kind == "a patient":
+        target = _patient(tmp_path, "Patient-x.json")
+    elif kind == "empty folder":
+        target.mkdir()
+    elif kind == "broken xml":
+        target = tmp_path / "StructureDefinition-x.xml"
+        target.write_text('<StructureDefinition xmlns="http://hl7.org/fhir"><id value="x"/>')
+    result = CliRunner().invoke(app, ["validate", "--ig", str(target),
+                                      str(_patient(tmp_path))])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in _plain(result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
+    assert target.name in lines[0]
+
+
+def test_validate_bad_input_files_never_crash(tmp_path: Path) -> None:
+    for name, content in {"list.json": "[]", "empty.json": "", "nul.json": "null",
+                          "type.json": '{"resourceType": 5}', "x.xml": "<a/>",
+                          "bin.json": "\udcff"}.items():
+        (tmp_path / name).write_bytes(content.encode("utf-8", "surrogateescape"))
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert len(json.loads(result.stdout)) == 6
+    nothing = CliRunner().invoke(app, ["validate", str(tmp_path / "void")])
+    assert nothing.exit_code == 1 and "Cannot read the file" in nothing.output
+
+
+# --- 3. progress bars: import and validate of many files --------------------------------------
+
+def test_validate_of_many_files_shows_progress_and_keeps_stdout_parseable(
+        tmp_path: Path) -> None:
+    for i in range(30):
+        (tmp_path / f"p{i:02d}.json").write_text(json.dumps(
+            {"resourceType": "Patient", "id": f"p{i}", "active": True}))
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--format", "json"],
+                                env={"FORCE_COLOR": "1", "COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 30
+    assert "30/30" in _plain(result.stderr)
+    text = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert text.exit_code == 0 and "30 file(s) validated" in text.output
+
+
+# --- 4. the implementation guide's examples, loaded as documented ------------------------------
+
+@pytest.fixture
+def requests_to(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``cm-fhir load`` (which uses requests) talking to a TestClient."""
+    import requests
+
+    def bind(client: Any) -> None:
+        def call(method: str) -> Any:
+            def send(url: str, data: bytes, headers: dict[str, str], timeout: float) -> Any:
+                return client.request(method, url.replace("http://test", ""), content=data,
+                                      headers=headers)
+            return send
+        monkeypatch.setattr(requests, "post", call("POST"))
+        monkeypatch.setattr(requests, "put", call("PUT"))
+
+    return bind

@@ -160,6 +160,25 @@ def test_validate_bad_input_files_never_crash(tmp_path: Path) -> None:
 
 # --- 3. progress bars: import and validate of many files --------------------------------------
 
+def test_import_of_many_files_shows_progress_and_the_summary(
+        make_context: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fhir_service.context.build_context",
+                        lambda settings: make_context(settings.database_url))
+    files = []
+    for i in range(12):
+        for src in sorted(CASEFILES.glob("*.json")):
+            dest = tmp_path / f"{i:02d}-{src.name}"
+            shutil.copy(src, dest)
+            files.append(str(dest))
+    env = {"CM_FHIR_DATABASE_URL": f"sqlite:///{tmp_path / 'import.db'}", "FORCE_COLOR": "1",
+           "COLUMNS": "120"}
+    result = CliRunner().invoke(app, ["import", *files], env=env)
+    assert result.exit_code == 0, result.output
+    err = _plain(result.stderr)
+    assert f"{len(files)}/{len(files)}" in err  # the progress bar's last frame
+    assert f"{len(files)} file(s) imported, 0 rejected" in err
+
+
 def test_validate_of_many_files_shows_progress_and_keeps_stdout_parseable(
         tmp_path: Path) -> None:
     for i in range(30):

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fhir_service import fhir
@@ -51,18 +51,28 @@ def import_command(
 ) -> None:
     """Import case files (JSON) or goals sheets (CSV): each file is one transaction, written
     whole or not at all; re-importing a file changes nothing."""
-    ctx, service = _local_service(database)
+    # a console of this run (the terminal it runs in decides whether the bar is drawn)
+    console = Console(stderr=True)
+    with console.status("Loading the FHIR definitions…"):
+        ctx, service = _local_service(database)
     totals: dict[str, Counter[str]] = {"created": Counter(), "updated": Counter(),
                                        "unchanged": Counter()}
     rejected: list[tuple[Path, FhirError]] = []
     try:
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Importing", total=len(files))
+        # on standard error and erased when done: standard output keeps only the outcomes
+        with Progress(TextColumn("Importing"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TextColumn("{task.description}"),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("", total=len(files))
             for path in files:
-                raw = path.read_bytes()
+                progress.update(task, description=path.name)
                 try:
+                    raw = path.read_bytes()
                     results = service.import_csv(raw) if path.suffix.lower() == ".csv" \
                         else [service.import_json(raw)]
+                except OSError as exc:
+                    rejected.append((path, FhirError("invalid", f"cannot read the file: "
+                                                     f"{exc.strerror or exc}")))
                 except FhirError as exc:
                     rejected.append((path, exc))
                 else:

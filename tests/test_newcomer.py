@@ -210,3 +210,50 @@ def requests_to(monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setattr(requests, "put", call("PUT"))
 
     return bind
+
+
+# --- 7. token endpoint --------------------------------------------------------------------------
+
+def test_token_request_must_be_form_encoded(secure: Any) -> None:
+    application, client = secure
+    key = _register(application)
+    form = {"grant_type": "client_credentials", "scope": "system/CarePlan.rs",
+            "client_assertion_type": ASSERTION,
+            "client_assertion": key.assertion("partner", TOKEN_URL)}
+    r = client.post("/auth/token", json=form)
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
+    assert "application/x-www-form-urlencoded" in r.json()["error_description"]
+    r = client.post("/auth/token", content=json.dumps(form).encode(),
+                    headers={"Content-Type": ""})
+    assert r.status_code == 400 and "x-www-form-urlencoded" in r.json()["error_description"]
+    assert client.post("/auth/token", data=form).status_code == 200
+
+
+@pytest.mark.parametrize("scope", ["user/*.rs", "patient/*.rs", "user/CarePlan.read",
+                                   "system/Foo.rs", "system/CarePlan.rs system/Foo.read",
+                                   "launch", "system/CarePlan.sr"])
+def test_token_request_refuses_scopes_it_never_grants(secure: Any, scope: str) -> None:
+    application, client = secure
+    key = _register(application)
+    r = _token_request(client, key, scope)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "invalid_scope"
+    assert scope.split()[-1] in r.json()["error_description"]
+
+
+def test_token_request_grants_system_scopes(secure: Any) -> None:
+    application, client = secure
+    key = _register(application)
+    r = _token_request(client, key, "system/CarePlan.rs system/Goal.cruds")
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "system/CarePlan.rs system/Goal.rs"  # narrowed, still system/
+    r = _token_request(client, key, "system/*.read")
+    assert r.status_code == 200 and r.json()["scope"] == "system/*.rs"
+
+
+def test_narrowing_keeps_the_scope_context() -> None:
+    from fhir_service.security.principal import Scopes
+
+    wide = Scopes.parse("system/*.cruds")
+    assert wide.narrow(Scopes.parse("user/CarePlan.rs")).raw == ("user/CarePlan.rs",)

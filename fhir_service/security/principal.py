@@ -3,8 +3,11 @@
 https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html — SMART v2 scopes
 ``system/CarePlan.rs``, ``system/*.cruds`` (c create, r read, u update, d delete, s search),
 with the v1 forms accepted: ``system/CarePlan.read`` (= rs), ``.write`` (= cud), ``.*``.
-``user/`` scopes are read like ``system/`` ones: access is decided per structure, not per
-user. ``patient/`` scopes are not granted by this service.
+In a token (ours, or an external issuer's) ``user/`` scopes are read like ``system/`` ones:
+access is decided per structure, not per user. This service's token endpoint grants
+``system/`` scopes only (:func:`requested_scope_problem`): the client-credentials grant of
+SMART Backend Services has no user and no patient in context, so a requested ``user/`` or
+``patient/`` scope is refused (``invalid_scope``), never turned into a ``system/`` one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,25 @@ def parse_scope(scope: str) -> tuple[str, str] | None:
     return None
 
 
+def requested_scope_problem(scope: str,
+                            resource_types: frozenset[str] | set[str] | None = None) -> str | None:
+    """Why ``scope``, requested with the client-credentials grant, cannot be granted (None if
+    it can): SMART Backend Services grant ``system/`` scopes only, on a resource type this
+    server knows (``resource_types``; not checked when None) or ``*``."""
+    context, _, rest = scope.partition("/")
+    if context in ("user", "patient") and rest:
+        return (f"'{scope[:80]}': {context}/ scopes need a {context} in context, which the "
+                "client-credentials grant (SMART Backend Services) does not have; request "
+                f"system/{rest[:60]}")
+    if not scope.startswith("system/") or parse_scope(scope) is None:
+        return (f"'{scope[:80]}' is not a SMART system scope (system/<Type or *>.<cruds>, "
+                "or v1 .read, .write, .*)")
+    rtype = parse_scope(scope)[0]  # type: ignore[index]
+    if resource_types is not None and rtype != "*" and rtype not in resource_types:
+        return f"'{scope[:80]}': {rtype} is not a FHIR R4 resource type of this server"
+    return None
+
+
 @dataclass(frozen=True)
 class Scopes:
     """Permission letters per resource type ('*' for all types)."""
@@ -46,7 +68,8 @@ class Scopes:
         return any(t in ("*", rtype) and letter in letters for t, letters in self.grants)
 
     def narrow(self, requested: Scopes) -> Scopes:
-        """The requested scopes this set covers (token requests get no more than allowed)."""
+        """The requested scopes this set covers (token requests get no more than allowed),
+        each in its own context (a ``user/`` scope stays ``user/``)."""
         kept = []
         for scope in requested.raw:
             parsed = parse_scope(scope)
@@ -55,7 +78,7 @@ class Scopes:
             rtype, letters = parsed
             allowed = "".join(c for c in "cruds" if c in letters and self.allows(rtype, c))
             if allowed:
-                kept.append(f"system/{rtype}.{allowed}")
+                kept.append(f"{scope.split('/', 1)[0]}/{rtype}.{allowed}")
         return Scopes.parse(" ".join(kept))
 
 

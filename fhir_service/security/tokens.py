@@ -24,11 +24,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fhir_service.outcomes import FhirError
 from fhir_service.security.clients import Client, ClientRegistry, UsedAssertions
-from fhir_service.security.principal import Principal, Scopes
+from fhir_service.security.principal import Principal, Scopes, requested_scope_problem
 
 ASYMMETRIC = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "PS384"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 LEEWAY_SECONDS = 30
+
+
+class InvalidScope(FhirError):
+    """A requested scope this server never grants (OAuth ``invalid_scope``, RFC 6749 §5.2)."""
+
+
+class InvalidTokenRequest(FhirError):
+    """A token request this endpoint cannot read (OAuth ``invalid_request``)."""
 
 
 def unauthorized(message: str) -> FhirError:
@@ -104,6 +112,9 @@ class TokenService:
         self.audience = audience
         self.clients = clients
         self.key = key
+        if minutes < 1:
+            raise ValueError(f"the token lifetime (CM_FHIR_TOKEN_MINUTES) must be at least 1 "
+                             f"minute, not {minutes}")
         self.minutes = minutes
         self._jwks_client = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         # client assertions already used: in the database, shared by workers and restarts
@@ -115,16 +126,30 @@ class TokenService:
     # --- issuing (embedded mode) ---------------------------------------------------------
 
     def mint(self, client: Client, scopes: Scopes, minutes: int | None = None,
-             now: float | None = None) -> tuple[str, int]:
-        """An access token for a registered client (the scopes narrowed to what it may have)."""
+             now: float | None = None,
+             resource_types: frozenset[str] | set[str] | None = None) -> tuple[str, int]:
+        """An access token for a registered client (the scopes narrowed to what it may have),
+        valid ``minutes`` (default: the setting, ``CM_FHIR_TOKEN_MINUTES``; at least 1).
+        Requested scopes must be SMART ``system/`` scopes on known types (``resource_types``
+        when given): anything else raises :class:`InvalidScope`."""
         if self.key is None:
             raise FhirError("not-supported", "This server does not issue tokens (external mode)")
+        lifetime_minutes = self.minutes if minutes is None else minutes
+        if isinstance(lifetime_minutes, bool) or not isinstance(lifetime_minutes, int) \
+                or lifetime_minutes < 1:
+            raise ValueError(f"a token lifetime is a whole number of minutes, at least 1 "
+                             f"(not {lifetime_minutes!r})")
+        problems = [p for p in (requested_scope_problem(s, resource_types) for s in scopes.raw)
+                    if p]
+        if problems:
+            raise InvalidScope("forbidden", "; ".join(problems[:5]))
         granted = Scopes.parse(client.scopes).narrow(scopes) if scopes.raw else \
             Scopes.parse(client.scopes)
         if not granted.grants:
-            raise FhirError("forbidden", "None of the requested scopes is allowed for this client")
+            raise InvalidScope("forbidden",
+                               "None of the requested scopes is allowed for this client")
         now = now or time.time()
-        lifetime = 60 * (minutes or self.minutes)
+        lifetime = 60 * lifetime_minutes
         claims = {
             "iss": self.issuer, "sub": client.client_id, "aud": self.audience,
             "iat": int(now), "nbf": int(now), "exp": int(now) + lifetime,
@@ -139,12 +164,15 @@ class TokenService:
                            headers={"kid": self.key.kid})
         return token, lifetime
 
-    def token_request(self, form: dict[str, str], token_url: str) -> dict[str, Any]:
-        """client_credentials with a private_key_jwt client assertion (SMART Backend Services)."""
+    def token_request(self, form: dict[str, str], token_url: str,
+                      resource_types: frozenset[str] | set[str] | None = None
+                      ) -> dict[str, Any]:
+        """client_credentials with a private_key_jwt client assertion (SMART Backend Services).
+        Scopes: as :meth:`mint` (``system/`` only, known types)."""
         if form.get("grant_type") != "client_credentials":
-            raise FhirError("invalid", "grant_type must be client_credentials")
+            raise InvalidTokenRequest("invalid", "grant_type must be client_credentials")
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
-            raise FhirError("invalid", f"client_assertion_type must be {ASSERTION_TYPE} with a "
+            raise InvalidTokenRequest("invalid", f"client_assertion_type must be {ASSERTION_TYPE} with a "
                             "client_assertion")
         assertion = form["client_assertion"]
         try:
@@ -169,7 +197,8 @@ class TokenService:
         if claims["exp"] - time.time() > 300 + LEEWAY_SECONDS:
             raise unauthorized("The assertion must expire within 5 minutes")
         self._check_replay(client.client_id, claims["jti"], claims["exp"])
-        token, lifetime = self.mint(client, Scopes.parse(form.get("scope", "")))
+        token, lifetime = self.mint(client, Scopes.parse(form.get("scope", "")),
+                                    resource_types=resource_types)
         return {"access_token": token, "token_type": "bearer", "expires_in": lifetime,
                 "scope": jwt.decode(token, options={"verify_signature": False})["scope"]}
 

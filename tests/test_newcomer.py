@@ -212,6 +212,50 @@ def requests_to(monkeypatch: pytest.MonkeyPatch) -> Any:
     return bind
 
 
+# --- 5. CapabilityStatement: canonical search parameters, rest.security ------------------------
+
+def test_capability_statement_search_parameters_are_canonical(secure: Any) -> None:
+    _, client = secure
+    cs = client.get("/fhir/metadata").json()
+    assert "SearchParameter/example" not in json.dumps(cs)
+    rest = cs["rest"][0]
+    for res in rest["resource"]:
+        for p in res["searchParam"]:
+            if p["name"].startswith("_"):
+                assert p["definition"] == \
+                    f"http://hl7.org/fhir/SearchParameter/Resource-{p['name'][1:]}", p
+    condition = next(r for r in rest["resource"] if r["type"] == "Condition")
+    subject = next(p for p in condition["searchParam"] if p["name"] == "subject")
+    assert subject["definition"] == "http://hl7.org/fhir/SearchParameter/Condition-subject"
+    assert all(r.get("searchInclude", ["x"]) for r in rest["resource"])  # never []
+
+
+def test_capability_statement_declares_its_security(secure: Any, open_client: Any) -> None:
+    application, client = secure
+    cs = client.get("/fhir/metadata").json()
+    security = cs["rest"][0]["security"]
+    assert security["service"][0]["coding"] == [{
+        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+        "code": "SMART-on-FHIR", "display": "SMART-on-FHIR"}]
+    assert security["description"]
+    (oauth,) = [e for e in security["extension"] if e["url"] ==
+                "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"]
+    uris = {e["url"]: e["valueUri"] for e in oauth["extension"]}
+    assert uris["token"] == TOKEN_URL
+    smart = client.get("/fhir/.well-known/smart-configuration").json()
+    assert smart["token_endpoint"] == uris["token"]
+    authorize = client.get(uris["authorize"].replace("http://test", ""))
+    assert authorize.status_code == 400
+    assert authorize.json()["error"] == "unsupported_response_type"
+    # the statement is valid R4 (oauth-uris requires authorize and token)
+    from fhir_service.conformance.validator import Validator
+
+    issues = Validator(application.state.ctx.registry).validate(cs, [])
+    assert not [i for i in issues if i.severity in ("error", "fatal")], issues[:5]
+    off = open_client.get("/fhir/metadata").json()["rest"][0]["security"]
+    assert "OFF" in off["description"] and "service" not in off and "extension" not in off
+
+
 # --- 7. token endpoint --------------------------------------------------------------------------
 
 def test_token_request_must_be_form_encoded(secure: Any) -> None:

@@ -27,8 +27,84 @@ SEARCH_MODIFIERS_DOC = {
 }
 
 
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+CORE_SP = "http://hl7.org/fhir/SearchParameter/"
+
+
+def _canonical_definitions(ctx: FhirContext) -> dict[tuple[str, str], str]:
+    """(base, code) → canonical URL of the official, non-example SearchParameter: the R4
+    package ships example SearchParameters (``SearchParameter/example`` for ``_id``,
+    ``example-reference`` for Condition ``subject``) that must never be advertised."""
+    out: dict[tuple[str, str], str] = {}
+    for sp in ctx.registry.all_of("SearchParameter"):
+        url, code = sp.get("url"), sp.get("code")
+        if not isinstance(url, str) or not code or _is_example(sp):
+            continue
+        for base in sp.get("base", []):
+            out.setdefault((base, code), url)
+    return out
+
+
+def _is_example(sp: dict[str, Any]) -> bool:
+    url = str(sp.get("url", ""))
+    return bool(sp.get("experimental")) and url.startswith(CORE_SP + "example")
+
+
+def _definition(canonical: dict[tuple[str, str], str], rtype: str, param: Any) -> str:
+    sp = param.definition if isinstance(param.definition, dict) else {}
+    if not _is_example(sp):
+        return str(param.url)
+    if isinstance(sp.get("derivedFrom"), str):
+        return str(sp["derivedFrom"])
+    for base in (rtype, "DomainResource", "Resource"):
+        if (base, param.code) in canonical:
+            return canonical[(base, param.code)]
+    return str(param.url)
+
+
+def _security(ctx: FhirContext, base_url: str) -> dict[str, Any]:
+    """``rest.security``: SMART Backend Services, and the token endpoint when this server
+    issues tokens (https://hl7.org/fhir/smart-app-launch/conformance.html)."""
+    settings = ctx.settings
+    cors = bool(getattr(settings, "cors_origins", ""))
+    if settings.auth == "off":
+        return {"cors": cors, "description": "Authentication is OFF on this server (local "
+                "experiments only): every request acts for the server itself."}
+    security: dict[str, Any] = {
+        "cors": cors,
+        "service": [{
+            "coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR",
+                        "display": "SMART-on-FHIR"}],
+            "text": "OAuth 2.0 bearer tokens, SMART Backend Services (client_credentials "
+                    "with a private_key_jwt client assertion), system/ scopes",
+        }],
+        "description": "Every request except metadata and .well-known/smart-configuration "
+                       "needs 'Authorization: Bearer <token>' with SMART system/ scopes "
+                       "(e.g. system/CarePlan.rs). A client sees the people its structure "
+                       "accompanies (care team, consent, managed episode) and changes only "
+                       "what its structure owns. "
+                       + ("Tokens are issued by this server's token endpoint "
+                          "(see .well-known/smart-configuration)."
+                          if settings.auth == "embedded" else
+                          "Tokens are issued by the trusted external authorization server."),
+    }
+    if settings.auth == "embedded":
+        root = base_url.rstrip("/")
+        base_path = str(getattr(settings, "base_path", "")).rstrip("/")
+        if base_path and root.endswith(base_path):
+            root = root[: -len(base_path)]
+        # R4's oauth-uris requires "authorize": this server has no user authorization (backend
+        # services only); its /auth/authorize answers unsupported_response_type (RFC 6749)
+        security["extension"] = [{"url": OAUTH_URIS, "extension": [
+            {"url": "authorize", "valueUri": f"{root}/auth/authorize"},
+            {"url": "token", "valueUri": f"{root}/auth/token"}]}]
+    return security
+
+
 def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
     resources = []
+    canonical = _canonical_definitions(ctx)
     for rtype in ctx.resource_types:
         params = ctx.params.for_type(rtype)
         search = []
@@ -36,7 +112,8 @@ def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
             p = params[code]
             if not p.indexed and code not in ("_id", "_lastUpdated"):
                 continue
-            entry = {"name": code, "definition": p.url, "type": p.type}
+            entry = {"name": code, "definition": _definition(canonical, rtype, p),
+                     "type": p.type}
             doc = SEARCH_MODIFIERS_DOC.get(p.type)
             if doc:
                 entry["documentation"] = doc
@@ -67,8 +144,9 @@ def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
             "conditionalDelete": "single",
             "referencePolicy": ["literal", "logical"] + (
                 ["enforced"] if ctx.settings.referential_integrity else []),
-            "searchInclude": includes,
         })
+        if includes:  # FHIR arrays are never empty
+            res["searchInclude"] = includes
         if revincludes:
             res["searchRevInclude"] = revincludes
         res["searchParam"] = search
@@ -82,6 +160,7 @@ def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
                   if isinstance(op, dict) and op.get("system")]
     rest: dict[str, Any] = {
         "mode": "server",
+        "security": _security(ctx, base_url),
         "resource": resources,
         "interaction": [{"code": c} for c in SYSTEM_INTERACTIONS],
         "searchParam": [

@@ -256,6 +256,41 @@ def test_capability_statement_declares_its_security(secure: Any, open_client: An
     assert "OFF" in off["description"] and "service" not in off and "extension" not in off
 
 
+# --- 6. fhirVersion MIME parameter --------------------------------------------------------------
+
+@pytest.mark.parametrize(("accept", "status"), [
+    ("application/fhir+json; fhirVersion=3.0", 406),
+    ("application/fhir+json;fhirVersion=5.0", 406),
+    ('application/fhir+json; fhirVersion="1.0"', 406),
+    ("application/fhir+json; fhirVersion=4.0", 200),
+    ("application/fhir+json; fhirVersion=4.0.1", 200),
+    ("application/fhir+json; fhirVersion=3.0, application/fhir+json; fhirVersion=4.0", 200),
+    ("application/fhir+json", 200),
+])
+def test_accept_fhir_version(open_client: Any, accept: str, status: int) -> None:
+    r = open_client.get("/fhir/metadata", headers={"Accept": accept})
+    assert r.status_code == status, r.text
+    if status == 406:
+        outcome = r.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert "fhirVersion" in outcome["issue"][0]["diagnostics"]
+    r = open_client.get("/fhir/Patient", headers={"Accept": accept})
+    assert r.status_code == status
+
+
+def test_format_and_content_type_fhir_version(open_client: Any) -> None:
+    r = open_client.get("/fhir/metadata?_format=application/fhir%2Bjson;fhirVersion=3.0")
+    assert r.status_code == 406 and r.json()["resourceType"] == "OperationOutcome"
+    body = json.dumps({"resourceType": "Patient", "active": True})
+    r = open_client.post("/fhir/Patient", content=body, headers={
+        "Content-Type": "application/fhir+json; fhirVersion=3.0"})
+    assert r.status_code == 415, r.text
+    assert r.json()["resourceType"] == "OperationOutcome"
+    r = open_client.post("/fhir/Patient", content=body, headers={
+        "Content-Type": "application/fhir+json; fhirVersion=4.0"})
+    assert r.status_code == 201, r.text
+
+
 # --- 7. token endpoint --------------------------------------------------------------------------
 
 def test_token_request_must_be_form_encoded(secure: Any) -> None:

@@ -43,22 +43,57 @@ def _format_param(query: list[tuple[str, str]]) -> str | None:
 
 
 def negotiate(req: FhirRequest) -> None:
+    """Formats (JSON only) and FHIR versions (https://hl7.org/fhir/R4/versioning.html#mt-version).
+
+    A ``fhirVersion`` MIME parameter must name this server's version: ``4.0`` (the major.minor
+    form the specification uses) or ``4.0.1``. On ``Accept`` (or ``_format``) any other
+    version answers **406 Not Acceptable** when no acceptable type remains (``Accept`` may
+    list alternatives: one JSON type with version 4.0 or none suffices); on the
+    ``Content-Type`` of a body it answers **415 Unsupported Media Type**: the body is in a
+    format (another version's JSON) this server cannot read. Both with an OperationOutcome.
+    """
+    supported_versions = ("4.0", "4.0.1")
+
+    def parse(value: str) -> tuple[str, str | None]:
+        """(media type, fhirVersion or None) of one media range."""
+        kind, *params = value.split(";")
+        version = None
+        for param in params:
+            name, _, val = param.partition("=")
+            if name.strip().lower() == "fhirversion":
+                version = val.strip().strip('"').strip()
+        return kind.strip().lower(), version
+
+    def version_error(category: str, where: str) -> FhirError:
+        return FhirError(category, f"{where}: the requested fhirVersion is not supported: "
+                         "this server speaks FHIR R4 only (fhirVersion=4.0 or 4.0.1)",
+                         "_format" if where == "_format" else None)
+
     fmt = _format_param(req.query)
-    if fmt is not None and fmt.split(";", 1)[0].strip().lower() not in JSON_TYPES:
-        raise FhirError("not-acceptable", f"_format={fmt[:40]} is not supported: this server "
-                        "speaks FHIR JSON only (application/fhir+json)", "_format")
+    if fmt is not None:
+        kind, version = parse(fmt)
+        if kind not in JSON_TYPES:
+            raise FhirError("not-acceptable", f"_format={fmt[:40]} is not supported: this "
+                            "server speaks FHIR JSON only (application/fhir+json)", "_format")
+        if version is not None and version not in supported_versions:
+            raise version_error("not-acceptable", "_format")
     accept = (req.header("accept") or "").lower()
     if fmt is None and accept:
-        kinds = [a.split(";", 1)[0].strip() for a in accept.split(",")]
-        if not any(k in JSON_TYPES or k in ("*/*", "application/*", "")
-                   or k.endswith("+json") for k in kinds):
+        ranges = [parse(a) for a in accept.split(",")]
+        usable = [(k, v) for k, v in ranges
+                  if k in JSON_TYPES or k in ("*/*", "application/*", "") or k.endswith("+json")]
+        if not usable:
             raise FhirError("not-acceptable", f"Accept: {accept[:60]} cannot be served: this "
                             "server speaks FHIR JSON only (application/fhir+json)")
+        if all(v is not None and v not in supported_versions for _, v in usable):
+            raise version_error("not-acceptable", "Accept")
     if req.body and req.method in ("POST", "PUT", "PATCH"):
-        ctype = (req.header("content-type") or "").split(";", 1)[0].strip().lower()
+        ctype, version = parse(req.header("content-type") or "")
         if ctype and ctype not in BODY_TYPES:
             raise FhirError("unsupported-media-type", f"Content-Type {ctype[:60]} is not "
                             "supported: send application/fhir+json")
+        if version is not None and version not in supported_versions:
+            raise version_error("unsupported-media-type", "Content-Type")
 
 
 def _pretty(req: FhirRequest) -> bool:

@@ -59,8 +59,8 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
     del params
     with ctx.door(req.principal).read_session() as session:
         if rtype and rid:
-            current = session.get(rtype, rid)
-            if current is None or not session.visible(current.pk):
+            current = session.get_visible(rtype, rid)
+            if current is None:
                 raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
         rows, total, snap = session.history(rtype, rid, since, before, count, offset, snapshot)
     path = "/".join(p for p in (req.base_url, rtype, rid, "_history") if p)

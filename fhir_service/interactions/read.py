@@ -47,7 +47,7 @@ def vread(ctx: FhirContext, req: FhirRequest, rtype: str, rid: str, vid: str) ->
         raise FhirError("not-found", f"Version '{vid[:20]}' of {rtype}/{rid} is not known")
     door = ctx.door(req.principal)
     with door.read_session() as session:
-        stored = session.get_version(rtype, rid, int(vid))
+        stored = session.version_any(rtype, rid, int(vid))  # (checked next)
     if stored is not None:
         stored, hidden_people = door.visible_version(stored)
         req.probed.update(hidden_people)

@@ -99,12 +99,9 @@ def _includes(session: CallerSession, query: SearchQuery, matches: list[Stored])
 def _one_include(session: CallerSession, inc: Include, frontier: list[Stored]) -> list[Stored]:
     if inc.reverse:
         keys = [(s.rtype, s.rid) for s in frontier]
-        pks = session.revinclude_sources(keys, inc.source_type, inc.param_code)
-        pks = session.filter_visible(pks)
-        return [s for s in session.fetch(pks) if not s.deleted]
+        return session.revinclude_sources(keys, inc.source_type, inc.param_code)
     pks = [s.pk for s in frontier if s.rtype == inc.source_type]
-    keys = session.include_targets(pks, inc.param_code, inc.source_type, inc.target_type)
-    return session.lookup(keys)
+    return session.include_targets(pks, inc.param_code, inc.source_type, inc.target_type)
 
 
 def _link_url(req: FhirRequest, rtype: str | None, params: list[tuple[str, str]]) -> str:

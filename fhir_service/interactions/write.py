@@ -99,7 +99,7 @@ class Writer:
             if found:
                 return WriteResult(200, found[0], "Resource already exists")
         rid = rid or self.ctx.new_id()
-        existing = self.session.get(rtype, rid)
+        existing = self.session.get_any(rtype, rid)  # (is the id taken?)
         if existing is not None:
             if not existing.deleted:
                 raise id_taken(rtype, rid)
@@ -151,7 +151,7 @@ class Writer:
             rid = resource.get("id")
             if rid is not None:
                 check_id(rid)
-                existing = self.session.get(rtype, rid)
+                existing = self.session.get_any(rtype, rid)  # (is the id taken?)
                 if existing is not None and not existing.deleted:
                     raise id_taken(rtype, rid)
             return self.create(resource, rid=rid)
@@ -203,7 +203,7 @@ class Writer:
         the people it belongs to go to the audit record (who probed for them)."""
         current = self.session.get_visible(rtype, rid)
         if current is None and self.session.hidden(rtype, rid):
-            stored = self.session.get(rtype, rid)
+            stored = self.session.get_any(rtype, rid)
             assert stored is not None
             self.probed.update(self.session.current_patients(stored.pk))
             if not hidden_as_missing:

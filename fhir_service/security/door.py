@@ -37,8 +37,78 @@ class CallerSession:
         self.raw = session
         self.access = access
 
-    def __getattr__(self, name: str) -> Any:  # write primitives, access rows, locks
-        return getattr(self.raw, name)
+    # --- what the write rules need, named: locks, the write primitives, access and owner
+    # rows (security/policy.py and interactions/write.py guard every use) -----------------
+
+    def lock(self, rtype: str, rid: str) -> None:
+        self.raw.lock(rtype, rid)
+
+    def lock_type(self, rtype: str) -> None:
+        self.raw.lock_type(rtype)
+
+    def write(self, *args: Any, **kwargs: Any) -> Stored:
+        return self.raw.write(*args, **kwargs)
+
+    def delete(self, pk: int, rtype: str, rid: str, version: int, updated: float) -> None:
+        self.raw.delete(pk, rtype, rid, version, updated)
+
+    def set_owner(self, pk: int, org: str | None) -> None:
+        self.raw.set_owner(pk, org)
+
+    def set_access_rows(self, pk: int, patients: list[str], grants: list[Any]) -> None:
+        self.raw.set_access_rows(pk, patients, grants)
+
+    def replace_grants(self, pk: int, grants: list[Any]) -> None:
+        self.raw.replace_grants(pk, grants)
+
+    def owner_row(self, pk: int) -> tuple[bool, str | None]:
+        return self.raw.owner_row(pk)
+
+    def organization_owner(self, org_id: str) -> str:
+        return self.raw.organization_owner(org_id)
+
+    def role_organization(self, role_id: str) -> str | None:
+        return self.raw.role_organization(role_id)
+
+    def role_owner(self, role_id: str) -> str | None:
+        return self.raw.role_owner(role_id)
+
+    def current_patients(self, pk: int) -> set[str]:
+        return self.raw.current_patients(pk)
+
+    def patients_by_pk(self, pks: list[int]) -> dict[int, list[str]]:
+        return self.raw.patients_by_pk(pks)
+
+    def patients_of_keys(self, keys: list[tuple[str, str]]) -> set[str]:
+        return self.raw.patients_of_keys(keys)
+
+    def has_grant(self, org: str, patient: str, now: float) -> bool:
+        return self.raw.has_grant(org, patient, now)
+
+    def patient_has_grants(self, patient: str) -> bool:
+        return self.raw.patient_has_grants(patient)
+
+    def episode_managers(self, patients: set[str]) -> set[str]:
+        return self.raw.episode_managers(patients)
+
+    def referencing(self, rtype: str, rid: str, limit: int = 5) -> list[tuple[str, str]]:
+        """Who references ``rtype/rid``, seen or not: for referential integrity only, whose
+        answer names the visible ones alone (``write.referenced_by``)."""
+        return self.raw.referencing(rtype, rid, limit)
+
+    def referencing_sources(self, source_type: str, target_type: str,
+                            target_id: str) -> list[Stored]:
+        """For recomputing the grants of teams when a role changes (a server task)."""
+        return self.raw.referencing_sources(source_type, target_type, target_id)
+
+    def get_any(self, rtype: str, rid: str) -> Stored | None:
+        """The current version whoever may see it: only to tell whether an id is taken, or
+        to check its visibility next (never returned to the caller as it is)."""
+        return self.raw.get(rtype, rid)
+
+    def version_any(self, rtype: str, rid: str, version: int) -> Stored | None:
+        """A version from history whoever may see it (checked next by the door)."""
+        return self.raw.get_version(rtype, rid, version)
 
     # --- reads, always under the caller's rule ----------------------------------------------
 
@@ -52,6 +122,17 @@ class CallerSession:
 
     def lookup(self, keys: list[tuple[str, str]]) -> list[Stored]:
         return self.raw.lookup(keys, self.access)
+
+    def include_targets(self, pks: list[int], param: str | None, source_type: str,
+                        target_type: str | None) -> list[Stored]:
+        """What the (visible) resources ``pks`` reference, among what the caller may see."""
+        return self.lookup(self.raw.include_targets(pks, param, source_type, target_type))
+
+    def revinclude_sources(self, keys: list[tuple[str, str]], source_type: str,
+                           param: str | None) -> list[Stored]:
+        """The resources referencing ``keys`` that the caller may see."""
+        pks = self.filter_visible(self.raw.revinclude_sources(keys, source_type, param))
+        return [s for s in self.raw.fetch(pks) if not s.deleted]
 
     def filter_visible(self, pks: list[int]) -> list[int]:
         return self.raw.filter_visible(pks, self.access)
@@ -75,7 +156,7 @@ class CallerSession:
         current = self.raw.get(rtype, rid)
         if current is None or current.deleted:
             return current
-        return current if self.raw.visible(current.pk, self.access) else None
+        return current if self.visible(current.pk) else None
 
     PROBE_LIMIT = 20
 

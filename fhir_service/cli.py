@@ -13,15 +13,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from fhir_service import fhir
 from fhir_service.conformance.validator.cli import validate_command
 from fhir_service.mapping.cli import export_command, import_command
 
+# Help as plain click text: rich's option tables truncate option names ("--referenti…") in
+# a narrow terminal; click's layout wraps the help text instead, up to 120 columns.
 app = typer.Typer(help="FHIR R4 service for case management in French mental health.",
-                  no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  context_settings={"max_content_width": 120})
+console = Console(stderr=True, soft_wrap=True)  # lines are never broken: URLs stay whole
 
 
 @app.callback()
@@ -43,7 +47,9 @@ def serve(
         help="Require references to resolve; refuse deleting referenced resources "
              "(default on; env CM_FHIR_REFERENTIAL_INTEGRITY)")] = None,
     ig: Annotated[list[Path] | None, typer.Option(
-        "--ig", help="IG package folder or .tgz to load (repeatable)")] = None,
+        "--ig", metavar="PATH",
+        help="IG to load (repeatable): a package folder or .tgz, or loose "
+                     "conformance resources (a .json/.xml file or a folder of them)")] = None,
     auth: Annotated[str | None, typer.Option(
         "--auth", help="embedded (default: this server issues tokens) | external | off")] = None,
     workers: Annotated[int, typer.Option(
@@ -64,8 +70,14 @@ def serve(
         ig_packages=tuple(ig) if ig else None,
         auth=auth,
     )
+    from fhir_service.conformance.registry import PackageError
+
     console.print("Loading FHIR R4 definitions…")
-    ctx = build_context(settings)
+    try:
+        ctx = build_context(settings)
+    except PackageError as exc:  # a bad --ig or CM_FHIR_IG_PACKAGES: one line, no traceback
+        console.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
     application = create_app(settings, ctx)
     n = install_conformance(application)
     console.print(f"{n} conformance resources of the implementation guide(s) installed.")
@@ -74,21 +86,22 @@ def serve(
         console.print(f"Demo scenarios loaded ({n} resources: the example case files of "
                       "Diego and Nadia).")
     base = f"http://{host}:{port}{settings.base_path}"
-    curl_auth = ""
+    token = None
     if settings.auth == "off":
         console.print("[bold red]WARNING: authentication is OFF. Anyone who can reach this port "
                       "reads and writes every person's data. Never use --auth off with real "
                       "data.[/]")
     elif settings.auth == "embedded" and settings.demo:
         token, structure, practitioner = demo_token(application)
-        console.print(f"Demo client 'demo-cjaad' (structure Organization/{structure}, "
-                      f"practitioner Practitioner/{practitioner}); its access token:")
-        print(token, flush=True)
-        curl_auth = " -H \"Authorization: Bearer $TOKEN\""
+        console.print(f"Demo client '{DEMO_CLIENT}' (structure Organization/{structure}, "
+                      f"practitioner Practitioner/{practitioner}); its access token, valid "
+                      f"{settings.token_minutes} minutes (CM_FHIR_TOKEN_MINUTES; a new one: "
+                      f"cm-fhir token {DEMO_CLIENT}):")
+        print(token, flush=True)  # the one line on standard output
     console.print(f"[bold green]cm-fhir is serving FHIR R4 at {base}[/] "
                   f"(database: {_safe_url(settings.database_url)}, auth: {settings.auth})")
-    console.print(f"Try: curl {base}/metadata   |   curl{curl_auth} "
-                  f"'{base}/CarePlan?_include=CarePlan:goal'")
+    # plain lines (no rich wrapping), so each can be copied whole
+    print(try_hint(base, token), file=sys.stderr, flush=True)
     if workers > 1:
         # each worker builds its own app from the same settings (passed by environment)
         os.environ.update(settings_environment(settings))
@@ -108,6 +121,20 @@ def serve(
 DEMO_CLIENT = "demo-cjaad"
 
 
+def try_hint(base: str, token: str | None) -> str:
+    """The "Try:" lines printed by ``serve``: shell lines meant to be copied whole."""
+    lines = ["Try:"]
+    if token:
+        lines += [f"  export TOKEN={token}",
+                  '  export H="Authorization: Bearer $TOKEN"',
+                  f"  curl {base}/metadata",
+                  f"  curl -H \"$H\" '{base}/CarePlan?_include=CarePlan:goal'"]
+    else:
+        lines += [f"  curl {base}/metadata",
+                  f"  curl '{base}/CarePlan?_include=CarePlan:goal'"]
+    return "\n".join(lines)
+
+
 def _id_by_identifier(application: Any, rtype: str, system: str, value: str) -> str | None:
     from fhir_service.request import FhirRequest
 
@@ -121,7 +148,8 @@ def _id_by_identifier(application: Any, rtype: str, system: str, value: str) -> 
 def demo_token(application: Any) -> tuple[str, str, str]:
     """Register the demo client (the young-adult centre that accompanies Diego, acting through
     his case manager; both found by FINESS and RPPS in the imported demo) and mint a token
-    for it, valid 8 hours: (token, structure id, practitioner id)."""
+    for it, valid as long as any (``CM_FHIR_TOKEN_MINUTES``, 60 by default):
+    (token, structure id, practitioner id)."""
     from fhir_service.demo import DEMO_PRACTITIONER_IDENTIFIER, DEMO_STRUCTURE_IDENTIFIER
     from fhir_service.security.principal import Scopes
 
@@ -132,7 +160,7 @@ def demo_token(application: Any) -> tuple[str, str, str]:
     security = application.state.security
     client = security.clients.add(DEMO_CLIENT, "Demo: Centre d'évaluation jeunes adultes",
                                   structure, practitioner, "system/*.cruds")
-    token, _ = security.tokens.mint(client, Scopes.parse("system/*.cruds"), minutes=480)
+    token, _ = security.tokens.mint(client, Scopes.parse("system/*.cruds"))
     return str(token), structure, practitioner
 
 
@@ -175,6 +203,13 @@ def client_add(
         return
     if action != "add":
         raise typer.BadParameter("action must be add, list or deactivate")
+    from fhir_service.security.principal import requested_scope_problem
+
+    problems = [p for p in (requested_scope_problem(
+        scope, frozenset(application.state.ctx.resource_types)) for scope in scopes.split()) if p]
+    if problems or not scopes.split():
+        raise typer.BadParameter("; ".join(problems) or "at least one scope is needed",
+                                 param_hint="--scopes")
     org = _resolve_structure(application, structure) if structure else None
     keys = json.loads(jwks.read_text()) if jwks else None
     registry.add(client_id, name or client_id, org, practitioner, scopes,
@@ -202,19 +237,28 @@ def _resolve_structure(application: Any, value: str) -> str:
 @app.command()
 def token(
     client_id: Annotated[str, typer.Argument(help="a registered client")],
-    scopes: Annotated[str | None, typer.Option(help="scopes (default: all it may get)")] = None,
-    minutes: Annotated[int, typer.Option(help="lifetime")] = 60,
+    scopes: Annotated[str | None, typer.Option(
+        help="SMART system/ scopes (default: all it may get)")] = None,
+    minutes: Annotated[int | None, typer.Option(
+        min=1, help="lifetime in minutes, at least 1 (default: CM_FHIR_TOKEN_MINUTES, 60)")]
+        = None,
     database: Annotated[str | None, typer.Option("--database")] = None,
 ) -> None:
     """Mint an access token for a registered client (embedded mode)."""
     from fhir_service.security.principal import Scopes
+    from fhir_service.security.tokens import InvalidScope
 
     application = _app_for_admin(database)
     security = application.state.security
     client = security.clients.get(client_id)
     if client is None:
         raise typer.BadParameter(f"unknown client {client_id}")
-    minted, _ = security.tokens.mint(client, Scopes.parse(scopes or ""), minutes=minutes)
+    try:
+        minted, _ = security.tokens.mint(
+            client, Scopes.parse(scopes or ""), minutes=minutes,
+            resource_types=frozenset(application.state.ctx.resource_types))
+    except InvalidScope as exc:
+        raise typer.BadParameter(exc.message, param_hint="--scopes") from None
     print(minted)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from typer.testing import CliRunner
 
@@ -156,6 +157,65 @@ def test_validate_bad_input_files_never_crash(tmp_path: Path) -> None:
     assert len(json.loads(result.stdout)) == 6
     nothing = CliRunner().invoke(app, ["validate", str(tmp_path / "void")])
     assert nothing.exit_code == 1 and "Cannot read the file" in nothing.output
+
+
+# --- 2. serve: the "Try:" lines, the help; README ---------------------------------------------
+
+def test_serve_try_lines_are_whole_and_the_demo_token_follows_the_setting(
+        make_context: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import sys
+
+    import uvicorn
+
+    import fhir_service.context
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kw: served.append(application))
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    monkeypatch.setattr(sys, "setswitchinterval", lambda _interval: None)
+    monkeypatch.setattr(fhir_service.context, "build_context", lambda settings: make_context(
+        url=settings.database_url, auth=settings.auth, demo=settings.demo,
+        keys_dir=settings.keys_dir, token_minutes=settings.token_minutes))
+    env = {"CM_FHIR_KEYS_DIR": str(tmp_path / "keys"), "CM_FHIR_DEMO": None,
+           "CM_FHIR_AUTH": None, "CM_FHIR_TOKEN_MINUTES": "15", "COLUMNS": "40"}
+    result = CliRunner().invoke(app, ["serve", "--port", "8099", "--database",
+                                      f"sqlite:///{tmp_path / 'serve.db'}"], env=env)
+    assert result.exit_code == 0, result.output
+    assert served
+    token = result.stdout.strip()
+    assert token.startswith("ey") and "\n" not in token  # the one line on standard output
+    lines = result.stderr.splitlines()
+    assert f"  export TOKEN={token}" in lines, result.stderr
+    assert '  export H="Authorization: Bearer $TOKEN"' in lines
+    assert "  curl -H \"$H\" 'http://127.0.0.1:8099/fhir/CarePlan?_include=CarePlan:goal'" \
+        in lines
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 15 * 60  # CM_FHIR_TOKEN_MINUTES, not 8 h
+    assert "valid 15 minutes" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "validate", "token", "load", "import"])
+def test_help_never_truncates_option_names(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "50"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    if command == "serve":
+        for option in ("--host", "--port", "--database", "--demo", "--no-demo",
+                       "--referential-integrity", "--no-referential-integrity", "--ig",
+                       "--auth", "--workers"):
+            assert re.search(rf"(?<![\w-]){option}(?![\w-])", result.output), option
+
+
+def test_readme_tells_a_newcomer_what_the_makefile_and_tests_do() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make run PORT=" in readme
+    assert "--workers" in readme
+    # an example inside a shell code block
+    assert re.search(r"```sh\n(?:(?! *```).*\n)*? *cm-fhir validate \S", readme)
+    assert "../shared" in readme and "skipped" in readme
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "PORT ?=" in makefile and "$(PORT)" in makefile
 
 
 # --- 3. progress bars: import and validate of many files --------------------------------------
@@ -336,3 +396,49 @@ def test_narrowing_keeps_the_scope_context() -> None:
 
     wide = Scopes.parse("system/*.cruds")
     assert wide.narrow(Scopes.parse("user/CarePlan.rs")).raw == ("user/CarePlan.rs",)
+
+
+# --- 8. token lifetimes ------------------------------------------------------------------------
+
+def test_token_minutes(make_context: Any, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fhir_service.app.build_context", lambda settings: make_context(
+        url=settings.database_url, auth=settings.auth, keys_dir=settings.keys_dir,
+        token_minutes=settings.token_minutes))
+    runner = CliRunner()
+    env = {"CM_FHIR_DATABASE_URL": f"sqlite:///{tmp_path / 'admin.db'}",
+           "CM_FHIR_KEYS_DIR": str(tmp_path / "keys"), "CM_FHIR_TOKEN_MINUTES": "7",
+           "CM_FHIR_AUTH": None}
+    added = runner.invoke(app, ["client", "add", "partner", "--scopes", "system/*.rs"], env=env)
+    assert added.exit_code == 0, added.output
+    refused = runner.invoke(app, ["client", "add", "other", "--scopes", "user/*.rs"], env=env)
+    assert refused.exit_code == 2 and "user/" in refused.output
+
+    def lifetime(result: Any) -> int:
+        assert result.exit_code == 0, result.output
+        claims = jwt.decode(result.stdout.strip(), options={"verify_signature": False})
+        return int(claims["exp"] - claims["iat"])
+
+    assert lifetime(runner.invoke(app, ["token", "partner"], env=env)) == 7 * 60
+    assert lifetime(runner.invoke(app, ["token", "partner", "--minutes", "5"], env=env)) == 300
+    for minutes in ("0", "-3"):
+        zero = runner.invoke(app, ["token", "partner", "--minutes", minutes], env=env)
+        assert zero.exit_code == 2, zero.output
+        assert "--minutes" in zero.output and "Traceback" not in zero.output
+        assert not re.search(r"eyJ[\w-]+\.", zero.output)
+    for scope in ("user/*.rs", "system/Foo.rs"):
+        bad = runner.invoke(app, ["token", "partner", "--scopes", scope], env=env)
+        assert bad.exit_code == 2 and scope in bad.output, bad.output
+
+
+def test_mint_refuses_a_lifetime_under_one_minute(secure: Any) -> None:
+    from fhir_service.security.principal import Scopes
+
+    application, _ = secure
+    _register(application)
+    tokens = application.state.security.tokens
+    client = application.state.security.clients.get("partner")
+    with pytest.raises(ValueError, match="at least 1"):
+        tokens.mint(client, Scopes.parse(""), minutes=0)
+    _, lifetime = tokens.mint(client, Scopes.parse(""))
+    assert lifetime == tokens.minutes * 60 == 3600

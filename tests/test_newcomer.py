@@ -272,6 +272,65 @@ def requests_to(monkeypatch: pytest.MonkeyPatch) -> Any:
     return bind
 
 
+def test_ig_examples_load_as_documented(make_context: Any, requests_to: Any) -> None:
+    """profiles/README.md: a server without the demo, authentication off; the transaction
+    Bundles first, then any stand-alone example."""
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+    from fhir_service.cli import install_conformance
+
+    doc = (ROOT / "profiles" / "README.md").read_text(encoding="utf-8")
+    assert "cm-fhir serve --no-demo --auth off" in doc
+    assert "Bundle-diego-transaction.json" in doc and "Bundle-nadia-transaction.json" in doc
+    ctx = make_context(auth="off", demo=False, audit=True, provenance=True)
+    application = create_app(ctx.settings, ctx)
+    install_conformance(application)
+    examples = sorted(str(p) for p in IG.glob("*.json")
+                      if json.loads(p.read_text())["resourceType"] in (
+                          "Patient", "Goal", "CarePlan", "CareTeam", "EpisodeOfCare"))
+    with TestClient(application, base_url="http://test") as client:
+        requests_to(client)
+        alone = CliRunner().invoke(app, ["load", "--url", "http://test/fhir",
+                                         str(IG / "Goal-diego-goal-1.json")])
+        assert alone.exit_code == 1 and "does not resolve" in alone.output  # as documented
+        bundles = [str(IG / "Bundle-diego-transaction.json"),
+                   str(IG / "Bundle-nadia-transaction.json")]
+        result = CliRunner().invoke(app, ["load", "--url", "http://test/fhir", *bundles])
+        assert result.exit_code == 0, result.output
+        assert "2 loaded, 0 failed" in result.output
+        after = CliRunner().invoke(app, ["load", "--url", "http://test/fhir", *examples])
+        assert after.exit_code == 0, after.output
+        assert client.get("/fhir/CarePlan/nadia-careplan").status_code == 200
+        assert client.get("/fhir/Goal/diego-goal-1").json()["id"] == "diego-goal-1"
+
+
+def test_ig_examples_are_refused_to_the_demo_client_for_the_documented_reasons(
+        make_context: Any, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+    from fhir_service.cli import demo_token, install_conformance, load_demo
+
+    ctx = make_context(auth="embedded", keys_dir=tmp_path / "keys", audit=True,
+                       provenance=True, rate_limit_per_second=0.0)
+    application = create_app(ctx.settings, ctx)
+    install_conformance(application)
+    load_demo(application, ctx.settings)
+    token, _, _ = demo_token(application)
+    with TestClient(application, base_url="http://test") as client:
+        h = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+        for name in ("diego", "nadia"):
+            bundle = json.loads((IG / f"Bundle-{name}-transaction.json").read_text())
+            r = client.post("/fhir", json=bundle, headers=h)
+            assert r.status_code == 403 and "Provenance" in r.text, r.text
+            bundle["entry"] = [e for e in bundle["entry"]
+                               if e["resource"]["resourceType"] != "Provenance"]
+            r = client.post("/fhir", json=bundle, headers=h)
+            # Diego: the demo holds him already (his INS); Nadia: not accompanied
+            assert r.status_code == {"diego": 409, "nadia": 403}[name], r.text
+
+
 # --- 5. CapabilityStatement: canonical search parameters, rest.security ------------------------
 
 def test_capability_statement_search_parameters_are_canonical(secure: Any) -> None:

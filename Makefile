@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test bench ig lint clean definitions
+.PHONY: install run test test-fast update-goldens bench ig lint clean definitions
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,18 @@ install: $(STAMP) definitions
 run: install
 	$(VENV)/bin/cm-fhir serve --host $(HOST) --port $(PORT)
 
+# the whole suite (CI: .ci/run); JVM-backed tests run when CI is set or CM_FHIR_JVM_TESTS=1
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# the inner loop: everything but the JVM-backed, PostgreSQL and slow tests (markers: pyproject.toml)
+test-fast: install
+	$(PY) -m pytest -q -m 'not jvm and not postgres and not slow' $(PYTEST_ARGS)
+
+# rewrite the golden files and reports the tests compare with (never part of a normal run);
+# review `git diff` before committing them
+update-goldens: install
+	$(PY) -m pytest -q --update-goldens -m golden $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run

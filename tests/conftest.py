@@ -1,9 +1,23 @@
-"""Shared fixtures: definitions are loaded once per session; each test gets a fresh database."""
+"""Shared fixtures: definitions are loaded once per session; each test gets a fresh database.
+
+Also the suite's markers and options (see CONTRIBUTING.md):
+
+* ``jvm`` (tests/oracle, the HL7-validator mutation check), ``postgres`` (the PostgreSQL
+  copies of the suites) and ``slow`` (fuzzers, long property runs) are set here by file, so
+  ``make test-fast`` deselects them with ``-m``. JVM-backed tests run only in CI (``CI`` set)
+  or when asked (``CM_FHIR_JVM_TESTS=1``); otherwise they skip with that reason.
+* ``--update-goldens`` (or ``CM_FHIR_UPDATE_GOLDENS=1``): the only way a test writes a golden
+  file or report (fixture ``golden``). In a normal run a missing or different golden fails.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import difflib
+import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +31,134 @@ from fhir_service.store.sqlstore import SqlRepository
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TESTDATA = SHARED / "testdata"
+
+
+# -- markers by file --------------------------------------------------------------------------
+
+# paths relative to tests/: a folder ("oracle/") marks everything under it, a file every test
+# in it, "file::name" the tests of that file whose name starts with name
+MARKED: dict[str, tuple[str, ...]] = {
+    "jvm": ("oracle/", "validator/test_oracle_mutations.py"),
+    "postgres": ("test_postgres.py", "security/test_postgres_security.py"),
+    "slow": ("security/test_openapi_fuzz.py::test_schemathesis_",),
+}
+JVM_REASON = ("JVM-backed (HL7 validator / HAPI FHIR): runs in CI (CI set) or when asked "
+              "with CM_FHIR_JVM_TESTS=1")
+
+
+def _jvm_tests_wanted() -> bool:
+    return bool(os.environ.get("CI")) or os.environ.get("CM_FHIR_JVM_TESTS") == "1"
+
+
+def _uses_postgres(item: pytest.Item) -> bool:
+    if "pg_server" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)  # parametrized over the database: the PG copy
+    return callspec is not None and any(v in ("postgres", "postgresql")
+                                        for v in callspec.params.values() if isinstance(v, str))
+
+
+def _matches(rel: str, name: str, pattern: str) -> bool:
+    path, _, prefix = pattern.partition("::")
+    if path.endswith("/"):
+        return rel.startswith(path)
+    return rel == path and name.startswith(prefix)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).resolve().parent
+    jvm_skip = None if _jvm_tests_wanted() else pytest.mark.skip(reason=JVM_REASON)
+    for item in items:
+        try:
+            rel = item.path.resolve().relative_to(tests_dir).as_posix()
+        except ValueError:
+            continue
+        for marker, patterns in MARKED.items():
+            if any(_matches(rel, item.name, p) for p in patterns):
+                item.add_marker(marker)
+        if _uses_postgres(item):
+            item.add_marker("postgres")
+        if "golden" in getattr(item, "fixturenames", ()):
+            item.add_marker("golden")
+        if jvm_skip is not None and item.get_closest_marker("jvm"):
+            item.add_marker(jvm_skip)
+
+
+# -- goldens ------------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden files and reports the tests compare with "
+                          "(same as CM_FHIR_UPDATE_GOLDENS=1); review the diff before committing")
+
+
+def _updating_goldens(config: pytest.Config) -> bool:
+    return bool(config.getoption("--update-goldens")) or \
+        os.environ.get("CM_FHIR_UPDATE_GOLDENS") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _updating_goldens(config) and os.environ.get("CI"):
+        raise pytest.UsageError("goldens are never regenerated in CI (CI is set): unset "
+                                "CM_FHIR_UPDATE_GOLDENS / drop --update-goldens")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if _updating_goldens(config):
+        return "goldens: UPDATING (tests rewrite golden files and reports that differ)"
+    return None
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+GOLDEN_HOW = ("regenerate with `make update-goldens` (or pytest --update-goldens, or "
+              "CM_FHIR_UPDATE_GOLDENS=1) and review the diff before committing")
+
+
+def check_golden(path: Path, produced: str, as_json: bool = False, update: bool = False) -> None:
+    """``produced`` (text) must match the committed file at ``path``, compared as text or
+    (``as_json``) as parsed JSON values. A missing or different golden fails with the diff;
+    only ``update`` writes it."""
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    old, new = current, produced
+    if as_json and current is not None:
+        # the same formatting on both sides: equality and the diff ignore layout (a golden
+        # that is not JSON any more is compared as text)
+        with contextlib.suppress(ValueError):
+            old, new = (json.dumps(json.loads(t), indent=2, ensure_ascii=False,
+                                   sort_keys=True) + "\n" for t in (current, produced))
+    if old == new:
+        return
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(produced, encoding="utf-8")
+        return
+    if old is None:
+        pytest.fail(f"golden file {_relative(path)} is missing: {GOLDEN_HOW}", pytrace=False)
+    diff = "".join(difflib.unified_diff(old.splitlines(keepends=True),
+                                        new.splitlines(keepends=True),
+                                        f"{_relative(path)} (committed)", "produced"))
+    pytest.fail(f"{_relative(path)} differs from what the test produced: {GOLDEN_HOW}\n{diff}",
+                pytrace=False)
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``golden(path, produced, as_json=False)``: :func:`check_golden`, writing the file only
+    under ``--update-goldens`` / ``CM_FHIR_UPDATE_GOLDENS=1``. Tests using it are marked
+    ``golden`` (what ``make update-goldens`` runs)."""
+    update = _updating_goldens(request.config)
+
+    def check(path: Path, produced: str, as_json: bool = False) -> None:
+        check_golden(path, produced, as_json=as_json, update=update)
+
+    return check
 
 
 def require_testdata(sub: str = "") -> Path:

@@ -45,7 +45,7 @@ from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 from fhir_service.search.extract import extract
 from fhir_service.security.audit_index import IndexerProcess
-from fhir_service.security.policy import PROTECTED_TYPES, system_access
+from fhir_service.security.policy import DIRECTORY_TYPES, PROTECTED_TYPES, system_access
 from fhir_service.security.provenance import CLIENT_SYSTEM
 from fhir_service.store.repository import Stored
 
@@ -290,8 +290,8 @@ class AuditTrail:
         _, rtype = classify(req)
         return rtype != "AuditEvent" and (
             rtype in PROTECTED_TYPES or bool(req.probed) or any(
-                s.rtype in PROTECTED_TYPES or self.ctx.policy is None
-                or s.rtype in self.ctx.policy.compartment for s in touched))
+                s.rtype in PROTECTED_TYPES or self.ctx.policy is None or bool(s.patients)
+                or s.rtype not in DIRECTORY_TYPES for s in touched))
 
     def _enqueue(self, *items: _Pending) -> None:
         with self._cond:

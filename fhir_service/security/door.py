@@ -244,16 +244,24 @@ class Door:
         stored, visible = self.repository.read_visible(rtype, rid, self.access.raw)
         if stored is None:
             return None, ()
+        if stored.deleted and self.access.raw is not None:
+            # a deletion has no people left: it is shown (410) to those who could see the
+            # people of its last version, to nobody else (404, as for a missing id)
+            visible, people = self.repository.version_visible(
+                stored.pk, stored.version, stored.rtype, self.access.raw)
+            stored = replace(stored, patients=people)
         if not visible:
             return None, stored.patients or ()
         return stored, ()
 
     def visible_version(self, stored: Stored) -> tuple[Stored | None, tuple[str, ...]]:
-        """A version read from history, with its people, if the caller may see it now."""
+        """A version read from history, with its people, if the caller may see it now (by
+        the people of that version, not of the resource today)."""
         raw = self.access.raw
         if raw is None:
             return stored, ()
-        visible, people = self.repository.visible_raw(stored.pk, stored.rtype, raw)
+        visible, people = self.repository.version_visible(stored.pk, stored.version,
+                                                          stored.rtype, raw)
         return (replace(stored, patients=people), ()) if visible else (None, people)
 
     @contextmanager

@@ -29,7 +29,7 @@ from fhir_service.conformance.registry import Registry
 from fhir_service.outcomes import FhirError
 from fhir_service.search.extract import IndexRows, date_range, parse_reference
 from fhir_service.security.principal import SYSTEM, Principal
-from fhir_service.store.schema import access_grants, res_patient
+from fhir_service.store.schema import access_grants, hist_patient, res_patient
 
 # Case-management data: never visible without a grant, even when not linked to a person.
 PROTECTED_TYPES = frozenset({
@@ -95,7 +95,8 @@ def _ref_id(ref: Any, rtype: str) -> str | None:
 class AccessFilter:
     """The access rule for one principal at one instant, in its SQL form: a condition added
     to every query on the resources table (see module docstring). Its raw-SQL form for
-    reads by id is :func:`raw_visible`; ``tests/security/test_door.py`` proves they agree."""
+    reads by id is :class:`RawRule`; ``tests/security/test_door_property.py`` proves they
+    agree."""
 
     unrestricted = False
 
@@ -107,22 +108,31 @@ class AccessFilter:
         """The token's scopes allow ``letter`` on ``rtype``."""
         return self.principal.can(rtype, letter)
 
-    def granted(self, pk_col: Any) -> Any:
+    def granted(self, key_col: Any, people: Any = None) -> Any:
+        """The caller's structure may see every person the row belongs to (``people``: the
+        link table, res_patient by resource or hist_patient by version)."""
         org = self.principal.structure
         if org is None:
             return None
-        g, rp = access_grants, res_patient
-        return exists(
-            select(1)
-            .select_from(rp.join(g, g.c.patient_id == rp.c.patient_id))
-            .where(rp.c.res_pk == pk_col, g.c.org_id == org, g.c.start <= self.now,
-                   or_(g.c.end.is_(None), g.c.end > self.now))
-        )
+        people = res_patient if people is None else people
+        key = people.c.res_pk if people is res_patient else people.c.hpk
+        g = access_grants
+        person = people.alias()
+        person_key = person.c.res_pk if people is res_patient else person.c.hpk
+        with_grant = exists(select(1).where(
+            g.c.patient_id == person.c.patient_id, g.c.org_id == org, g.c.start <= self.now,
+            or_(g.c.end.is_(None), g.c.end > self.now)))
+        return and_(exists(select(1).where(key == key_col)),
+                    not_(exists(select(1).where(person_key == key_col, not_(with_grant)))))
 
-    def condition_for(self, pk_col: Any, rtype_col: Any) -> Any:
-        in_compartment = exists(select(1).where(res_patient.c.res_pk == pk_col))
+    def condition_for(self, pk_col: Any, rtype_col: Any, people: Any = None) -> Any:
+        """Visible: an AuditEvent to operators only; a resource in people's compartments when
+        the caller's structure may see every one of them; otherwise a public type."""
+        table = res_patient if people is None else people
+        key = table.c.res_pk if table is res_patient else table.c.hpk
+        in_compartment = exists(select(1).where(key == pk_col))
         public = and_(not_(in_compartment), rtype_col.notin_(PROTECTED_TYPES))
-        granted = self.granted(pk_col)
+        granted = self.granted(pk_col, table)
         visible = or_(public, granted) if granted is not None else public
         if self.principal.operator:
             return or_(rtype_col == "AuditEvent", and_(rtype_col != "AuditEvent", visible))
@@ -130,6 +140,10 @@ class AccessFilter:
 
     def condition(self, res: Any) -> Any:
         return self.condition_for(res.c.pk, res.c.rtype)
+
+    def version_condition(self, hist: Any) -> Any:
+        """The rule for a row of history: by the people of that version."""
+        return self.condition_for(hist.c.hpk, hist.c.rtype, hist_patient)
 
     @property
     def raw(self) -> tuple[str | None, float, bool] | None:
@@ -149,10 +163,13 @@ class Unrestricted(AccessFilter):
     def can(self, rtype: str, letter: str) -> bool:
         return True
 
-    def condition_for(self, pk_col: Any, rtype_col: Any) -> Any:
+    def condition_for(self, pk_col: Any, rtype_col: Any, people: Any = None) -> Any:
         return None
 
     def condition(self, res: Any) -> Any:
+        return None
+
+    def version_condition(self, hist: Any) -> Any:
         return None
 
     @property
@@ -179,6 +196,9 @@ class RawRule:
     def __init__(self, paramstyle: str) -> None:
         self.mark = _mark(paramstyle)
         self.patients_sql = f"SELECT patient_id FROM res_patient WHERE res_pk = {self.mark}"
+        self.version_patients_sql = (
+            "SELECT hp.patient_id FROM hist_patient hp JOIN history h ON h.hpk = hp.hpk "
+            f"WHERE h.res_pk = {self.mark} AND h.version = {self.mark}")
         self._grant_sql: dict[int, str] = {}  # by number of people
 
     def grant_statement(self, people: int) -> str:
@@ -186,9 +206,9 @@ class RawRule:
         if sql is None:
             mark = self.mark
             sql = self._grant_sql[people] = (
-                f"SELECT 1 FROM access_grants WHERE org_id = {mark} AND patient_id IN "
-                f"({', '.join([mark] * people)}) AND start <= {mark} "
-                f"AND (\"end\" IS NULL OR \"end\" > {mark}) LIMIT 1")
+                f"SELECT COUNT(DISTINCT patient_id) FROM access_grants WHERE org_id = {mark} "
+                f"AND patient_id IN ({', '.join([mark] * people)}) AND start <= {mark} "
+                f"AND (\"end\" IS NULL OR \"end\" > {mark})")
         return sql
 
     def visible(self, cur: Any, pk: int, rtype: str,
@@ -204,7 +224,22 @@ class RawRule:
         if org is None:
             return False, people
         cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
-        return cur.fetchone() is not None, people
+        return cur.fetchone()[0] == len(people), people  # (every one of them)
+
+    def version_visible(self, cur: Any, pk: int, version: int, rtype: str,
+                        access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
+        """The same rule for one version from history, by that version's people."""
+        org, now, operator = access
+        if rtype == "AuditEvent":
+            return operator, ()
+        cur.execute(self.version_patients_sql, (pk, version))
+        people = tuple(sorted({r[0] for r in cur.fetchall()}))
+        if not people:
+            return rtype not in PROTECTED_TYPES, people
+        if org is None:
+            return False, people
+        cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
+        return cur.fetchone()[0] == len(people), people
 
 
 # --- scopes over everything a search filters on or returns ---------------------------------
@@ -274,8 +309,11 @@ class AccessPolicy:
         rtype = resource["resourceType"]
         if rtype == "Patient":
             return [resource["id"]]
-        params = self.compartment.get(rtype, ())
-        found = {r[2] for r in rows.reference if r[0] in params and r[1] == "Patient" and r[2]}
+        params = self.compartment.get(rtype)
+        # a type the patient compartment leaves out (Task, Contract, Linkage…) still belongs
+        # to the people it references: a Task for a person is that person's data
+        found = {r[2] for r in rows.reference
+                 if (params is None or r[0] in params) and r[1] == "Patient" and r[2]}
         if rtype == "Provenance":  # the people its targets belong to
             targets = []
             for target in resource.get("target", []):

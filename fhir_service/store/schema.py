@@ -108,6 +108,29 @@ idx_quantity = INDEX_TABLES["quantity"]
 idx_uri = INDEX_TABLES["uri"]
 Index("ix_ref_target", idx_reference.c.ref_type, idx_reference.c.ref_id)
 
+# Composite parameters (search/params.py, search/extract.py): one row per element the
+# parameter's expression selects and per combination of its components' values, so that a
+# search matches components of one element (the same Observation.component), never values
+# of different ones. Slot i (1..COMPOSITE_SLOTS) holds component i: s<i> the system (token,
+# quantity) or reference type, c<i> the code, normalised string, uri, reference id or URL,
+# lo<i>/hi<i> the range of a date, the value of a number or quantity (a Range's bounds).
+COMPOSITE_SLOTS = 3
+_COMPOSITE_COLUMNS = tuple(
+    (f"{kind}{i}", Text if kind in ("s", "c") else Float)
+    for i in range(1, COMPOSITE_SLOTS + 1) for kind in ("s", "c", "lo", "hi"))
+idx_composite = Table(
+    "idx_composite",
+    metadata,
+    Column("res_pk", Integer, nullable=False),
+    Column("rtype", String(64), nullable=False),
+    Column("param", String(64), nullable=False),
+    *(Column(name, kind, nullable=True) for name, kind in _COMPOSITE_COLUMNS),
+)
+Index("ix_composite_lookup", idx_composite.c.rtype, idx_composite.c.param, idx_composite.c.c1)
+Index("ix_composite_res", idx_composite.c.res_pk)
+INDEX_TABLES["composite"] = idx_composite
+INDEX_COLUMNS["composite"] = ("param", *(name for name, _ in _COMPOSITE_COLUMNS))
+
 refs = Table(
     "refs",
     metadata,
@@ -129,6 +152,16 @@ res_patient = Table(
 )
 Index("ix_res_patient_res", res_patient.c.res_pk, res_patient.c.patient_id)
 Index("ix_res_patient_patient", res_patient.c.patient_id)
+
+# The people each version belonged to (history, vread): a version stays theirs after the
+# resource moves to someone else or is deleted (a deletion keeps its last version's people).
+hist_patient = Table(
+    "hist_patient",
+    metadata,
+    Column("hpk", Integer, nullable=False),
+    Column("patient_id", String(64), nullable=False),
+)
+Index("ix_hist_patient_hpk", hist_patient.c.hpk, hist_patient.c.patient_id)
 
 # Which structure (Organization id) may see which patient, from when to when, and why:
 # derived at write time from CareTeam participants, active Consents and EpisodeOfCare

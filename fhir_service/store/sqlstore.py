@@ -39,6 +39,7 @@ from fhir_service.store.schema import (
     INDEX_COLUMNS,
     INDEX_TABLES,
     access_grants,
+    hist_patient,
     history,
     idx_reference,
     metadata,
@@ -115,6 +116,7 @@ def make_engine(url: str) -> Engine:
 class SqlSession:
     def __init__(self, conn: Connection, compiler: FilterCompiler, write: bool) -> None:
         self.conn = conn
+        self._hpk: dict[int, int] = {}  # resource pk -> history row of its last write here
         self.compiler = compiler
         self.is_write = write
         self.postgres = conn.dialect.name == "postgresql"
@@ -264,7 +266,7 @@ class SqlSession:
     ) -> tuple[list[Stored], int, int]:
         h = history
         conds: list[Any] = []
-        if (extra := access.condition_for(h.c.res_pk, h.c.rtype)) is not None:
+        if (extra := access.version_condition(h)) is not None:  # by each version's people
             conds.append(extra)
         if rtype:
             conds.append(h.c.rtype == rtype)
@@ -362,12 +364,12 @@ class SqlSession:
                 .values(version=version, updated=updated, deleted=False, content=content)
             )
             self._clear_index(pk)
-        self.conn.execute(
+        self._hpk[pk] = self.conn.execute(
             insert(history).values(
                 res_pk=pk, rtype=rtype, rid=rid, version=version, updated=updated,
                 method=method, content=content,
-            )
-        )
+            ).returning(history.c.hpk)
+        ).scalar_one()
         self._insert_index(pk, rtype, rows, refs_out)
         return Stored(pk, rtype, rid, version, updated, False, content, method)
 
@@ -409,17 +411,21 @@ class SqlSession:
             cur.close()
 
     def delete(self, pk: int, rtype: str, rid: str, version: int, updated: float) -> None:
+        people = self.current_patients(pk)  # (the deletion stays theirs)
         self.conn.execute(
             update(resources)
             .where(resources.c.pk == pk)
             .values(version=version, updated=updated, deleted=True, content=None)
         )
-        self.conn.execute(
+        hpk = self.conn.execute(
             insert(history).values(
                 res_pk=pk, rtype=rtype, rid=rid, version=version, updated=updated,
                 method="DELETE", content=None,
-            )
-        )
+            ).returning(history.c.hpk)
+        ).scalar_one()
+        if people:
+            self.conn.execute(insert(hist_patient),
+                              [{"hpk": hpk, "patient_id": p} for p in sorted(people)])
         self._clear_index(pk)
 
     def _clear_index(self, pk: int) -> None:
@@ -432,10 +438,15 @@ class SqlSession:
     # --- access control rows (see security/policy.py) ------------------------------------
 
     def set_access_rows(self, pk: int, patients: list[str], grants: list[Any]) -> None:
-        """Rows of a freshly written version (the index was cleared by the write)."""
+        """Rows of a freshly written version (the index was cleared by the write): its
+        people, for the resource and for that version, and the grants it carries."""
         if patients:
             self.conn.execute(insert(res_patient),
                               [{"res_pk": pk, "patient_id": p} for p in patients])
+            hpk = self._hpk.get(pk)
+            if hpk is not None:
+                self.conn.execute(insert(hist_patient),
+                                  [{"hpk": hpk, "patient_id": p} for p in patients])
         if grants:
             self.conn.execute(insert(access_grants), [
                 {"source_pk": pk, "patient_id": g.patient_id, "org_id": g.org_id,
@@ -575,6 +586,7 @@ class SqlRepository:
         self.url = url
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
+        self._backfill_version_people()
         self.compiler = FilterCompiler(local_base_urls)
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         self._read_sql = (
@@ -583,6 +595,31 @@ class SqlRepository:
         )
         self._raw_needs_rollback = self.engine.dialect.name != "sqlite"
         self.rule = RawRule(self.engine.dialect.paramstyle)
+
+    def _backfill_version_people(self) -> None:
+        """A store written before versions kept their people (hist_patient): each version
+        is given the resource's current people, the best knowledge there is, once."""
+        with self.engine.connect() as conn, conn.begin():
+            if conn.execute(select(hist_patient.c.hpk).limit(1)).first() is not None:
+                return
+            if conn.execute(select(res_patient.c.res_pk).limit(1)).first() is None:
+                return
+            conn.execute(insert(hist_patient).from_select(
+                ["hpk", "patient_id"],
+                select(history.c.hpk, res_patient.c.patient_id)
+                .select_from(history.join(res_patient,
+                                          res_patient.c.res_pk == history.c.res_pk))))
+
+    def version_visible(self, pk: int, version: int, rtype: str,
+                        access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
+        """The raw-SQL access rule for one version (vread): by that version's people."""
+        conn = self.engine.raw_connection()
+        try:
+            return self.rule.version_visible(conn.cursor(), pk, version, rtype, access)
+        finally:
+            if self._raw_needs_rollback:
+                conn.rollback()
+            conn.close()
 
     def read_visible(self, rtype: str, rid: str, access: tuple[str | None, float, bool] | None
                      ) -> tuple[Stored | None, bool]:

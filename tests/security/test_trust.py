@@ -253,6 +253,8 @@ ROUTES = [
     ("POST", "Patient/{}/$validate"),
     ("GET", "EpisodeOfCare/ep-{}/$casefile"),
     ("GET", "Patient/{}/$everything"),
+    ("GET", "Task/task-{}"),  # (a Task about a person is that person's data)
+    ("GET", "Task?focus=Patient/{}"),
 ]
 
 

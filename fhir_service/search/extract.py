@@ -4,10 +4,14 @@ https://hl7.org/fhir/R4/search.html#ptypes — one row shape per parameter type.
 recognised by their JSON shape (a ``Period`` has ``start``/``end``, a ``CodeableConcept`` has
 ``coding``/``text``, …) since FHIRPath results carry no type. An expression that raises
 during evaluation is an error for the write (never silently indexes nothing).
+
+A composite parameter gives one row per selected element and per combination of its
+components' values (:func:`_composites`), each component's values shaped by its own type.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -17,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from fhir_service.search.params import SearchParam, SearchParamError
+from fhir_service.store.schema import COMPOSITE_SLOTS
 
 _DATE = re.compile(
     r"^(?P<y>\d{4})(-(?P<m>\d{2})(-(?P<d>\d{2})(T(?P<H>\d{2}):(?P<M>\d{2})"
@@ -102,6 +107,8 @@ class IndexRows:
     number: list[tuple[str, float]] = field(default_factory=list)
     quantity: list[tuple[str, str | None, str | None, float]] = field(default_factory=list)
     uri: list[tuple[str, str]] = field(default_factory=list)
+    # (param, then per slot: system, code, low, high; see store/schema.py idx_composite)
+    composite: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _tokens(code: str, value: Any, out: IndexRows) -> None:
@@ -204,6 +211,11 @@ def _uris(code: str, value: Any, out: IndexRows) -> None:
         out.uri.append((code, value))
 
 
+def _no_values(code: str, value: Any, out: IndexRows) -> None:
+    """Composite rows need every component of an element (:func:`_composites`): a single
+    value gives none."""
+
+
 _EXTRACTORS = {
     "token": _tokens,
     "string": _strings,
@@ -212,14 +224,110 @@ _EXTRACTORS = {
     "number": _numbers,
     "quantity": _quantities,
     "uri": _uris,
+    "composite": _no_values,
 }
+
+Slot = tuple[str | None, str | None, float | None, float | None]
+_EMPTY_SLOT: Slot = (None, None, None, None)
+
+
+def _range_slot(value: dict[str, Any]) -> Slot | None:
+    """A Range as a quantity slot: its bounds (an absent one is infinite)."""
+    low, high = value.get("low") or {}, value.get("high") or {}
+    if not isinstance(low, dict) or not isinstance(high, dict) or (
+            "value" not in low and "value" not in high):
+        return None
+    unit = low if "value" in low else high
+    return (unit.get("system"), unit.get("code") or unit.get("unit"),
+            float(low["value"]) if "value" in low else NEG_INF,
+            float(high["value"]) if "value" in high else POS_INF)
+
+
+def _token_slots(values: list[Any]) -> list[Slot]:
+    """The (system, code) pairs :func:`_tokens` gives, without the display text (which
+    composite values never search, and whose normalisation is most of the cost)."""
+    found: list[Slot] = []
+    for value in values:
+        if isinstance(value, bool):
+            found.append((None, "true" if value else "false", None, None))
+        elif isinstance(value, (str, int, Decimal)):
+            found.append((None, str(value), None, None))
+        elif isinstance(value, dict):
+            if "coding" in value or ("text" in value and "code" not in value
+                                     and "value" not in value):
+                found.extend((c.get("system"), c["code"], None, None)
+                             for c in value.get("coding", []) if c.get("code") is not None)
+            elif "code" in value:
+                if value["code"] is not None:
+                    found.append((value.get("system"), value["code"], None, None))
+            elif "value" in value:
+                found.append((value.get("system"), str(value["value"]), None, None))
+    return list(dict.fromkeys(found))
+
+
+def _slots(ptype: str, values: list[Any]) -> list[Slot]:
+    """A component's values in the slot shape of idx_composite, by the component's type."""
+    if ptype == "token":
+        return _token_slots(values)
+    rows = IndexRows()
+    found: list[Slot] = []
+    fn = _EXTRACTORS[ptype]
+    for value in values:
+        if ptype == "quantity" and isinstance(value, dict) and "value" not in value:
+            if (slot := _range_slot(value)) is not None:
+                found.append(slot)
+            continue
+        fn("", value, rows)
+    found.extend((None, norm, None, None) for _, norm, _exact in rows.string)
+    found.extend((None, None, low, high) for _, low, high in rows.date)
+    for _, rtype, rid, url, _system, _value in rows.reference:
+        if rid is not None:
+            found.append((rtype, rid, None, None))
+        if url is not None and (rid is None or "://" in url or url.startswith("urn:")):
+            found.append((None, url, None, None))
+    found.extend((None, None, number, number) for _, number in rows.number)
+    found.extend((system, code, number, number) for _, system, code, number in rows.quantity)
+    found.extend((None, uri, None, None) for _, uri in rows.uri)
+    return list(dict.fromkeys(found))
+
+
+def _composites(param: SearchParam, resource: dict[str, Any], out: IndexRows,
+                cache: dict[tuple[int, str, str], tuple[Any, list[Slot]]]) -> None:
+    """``cache``: the slots of a component expression on an element, shared by the
+    composites of one resource (Observation's eight evaluate ``code`` on the same ones);
+    it holds the element too, so that its id is not reused while the cache lives."""
+    assert param.evaluate is not None
+    rows: dict[tuple[Any, ...], None] = {}
+    for index, element in enumerate(param.evaluate(resource)):
+        slots: list[list[Slot]] = []
+        # the last components first: the value, absent more often than the code
+        for component in reversed(param.components):
+            key = (id(element), component.expression, component.type)
+            if (cached := cache.get(key)) is not None:
+                found = cached[1]
+            else:
+                found = _slots(component.type, component.evaluate(element, resource, index))
+                cache[key] = (element, found)
+            if not found:
+                break  # an element lacking a component matches no composite value
+            slots.append(found)
+        else:
+            slots.reverse()
+            padding = _EMPTY_SLOT * (COMPOSITE_SLOTS - len(slots))
+            for combination in itertools.product(*slots):
+                rows[(param.code, *itertools.chain.from_iterable(combination), *padding)] = None
+    out.composite.extend(rows)
 
 
 def extract(resource: dict[str, Any], params: list[SearchParam]) -> IndexRows:
     rows = IndexRows()
+    cache: dict[tuple[int, str, str], tuple[Any, list[Slot]]] = {}
     for param in params:
         assert param.evaluate is not None
         try:
+            if param.type == "composite":
+                _composites(param, resource, rows, cache)
+                continue
             values = param.evaluate(resource)
         except Exception as exc:
             raise SearchParamError(

@@ -96,26 +96,29 @@ def _field(items: list[tuple[Any, str | None]], name: str) -> list[tuple[Any, st
     return out
 
 
+def _walk(items: list[tuple[Any, str | None]], steps: list[Step]) -> list[Any]:
+    for kind, arg, extra in steps:
+        if kind == "field":
+            items = _field(items, arg)
+        elif kind == "oftype":
+            items = [(v, t) for v, t in items
+                     if t is not None and t.lower() == arg.lower()]
+        elif kind == "where":
+            items = [(v, t) for v, t in items if isinstance(v, dict) and v.get(arg) == extra]
+        else:  # reftype
+            items = [(v, t) for v, t in items if isinstance(v, dict) and (
+                v.get("type") == arg
+                or (isinstance(v.get("reference"), str) and extra.match(v["reference"])))]
+        if not items:
+            return []
+    return [v for v, _ in items]
+
+
 def _evaluator(root: str, steps: list[Step]) -> Evaluator:
     def evaluate(resource: dict[str, Any]) -> list[Any]:
         if resource.get("resourceType") != root:
             return []
-        items: list[tuple[Any, str | None]] = [(resource, None)]
-        for kind, arg, extra in steps:
-            if kind == "field":
-                items = _field(items, arg)
-            elif kind == "oftype":
-                items = [(v, t) for v, t in items
-                         if t is not None and t.lower() == arg.lower()]
-            elif kind == "where":
-                items = [(v, t) for v, t in items if isinstance(v, dict) and v.get(arg) == extra]
-            else:  # reftype
-                items = [(v, t) for v, t in items if isinstance(v, dict) and (
-                    v.get("type") == arg
-                    or (isinstance(v.get("reference"), str) and extra.match(v["reference"])))]
-            if not items:
-                return []
-        return [v for v, _ in items]
+        return _walk([(resource, None)], steps)
 
     return evaluate
 
@@ -137,3 +140,61 @@ def compile_native(expression: str) -> Evaluator | None:
         return out
 
     return union
+
+
+# --- composite parameters -------------------------------------------------------------------
+
+RelativeEvaluator = Callable[[Any, dict[str, Any]], list[Any]]
+
+
+def compile_elements(expression: str) -> Evaluator | None:
+    """The elements a composite parameter's expression selects: like :func:`compile_native`,
+    and a part may also be the bare resource type (``Observation | Observation.component``
+    selects the Observation itself and each of its components)."""
+    parts: list[Evaluator] = []
+    for part in split_union(expression):
+        if re.fullmatch(r"[A-Z][A-Za-z]+", part):
+            parts.append(lambda resource, root=part: [resource]
+                         if resource.get("resourceType") == root else [])
+            continue
+        parsed = _parse(part)
+        if parsed is None:
+            return None
+        parts.append(_evaluator(*parsed))
+
+    if len(parts) == 1:
+        return parts[0]
+
+    def union(resource: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        seen: set[int] = set()
+        for fn in parts:
+            for value in fn(resource):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    out.append(value)
+        return out
+
+    return union
+
+
+def compile_relative(expression: str) -> RelativeEvaluator | None:
+    """A composite component's expression, evaluated on one element (``code``,
+    ``value.ofType(Quantity) | value.ofType(Range)``) or from the resource
+    (``%resource.referenceSeq.chromosome``): ``fn(element, resource)``; None when the
+    expression is not a plain path."""
+    parts: list[tuple[bool, list[Step]]] = []
+    for part in split_union(expression):
+        from_resource = part.startswith("%resource.")
+        parsed = _parse("Element." + part.removeprefix("%resource."))
+        if parsed is None:
+            return None
+        parts.append((from_resource, parsed[1]))
+
+    def evaluate(element: Any, resource: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        for from_resource, steps in parts:
+            out.extend(_walk([(resource if from_resource else element, None)], steps))
+        return out
+
+    return evaluate

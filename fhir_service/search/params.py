@@ -12,6 +12,13 @@ type. Two rewrites make R4 expressions evaluable by fhirpathpy:
 * ``hasExtension('url')`` (not in fhirpathpy) becomes ``extension('url').exists()``.
 
 An expression that does not compile fails loudly at start-up (:class:`SearchParamError`).
+
+Composite parameters (https://hl7.org/fhir/R4/search.html#composite) are indexed once every
+SearchParameter is known: their ``expression`` selects elements (``Observation.component``)
+and each ``component`` names another parameter (``definition``, which gives its type) and an
+``expression`` evaluated on each element. One with an unknown component, a component of a
+type that is not indexed, or more than :data:`COMPOSITE_SLOTS` components is not indexed
+(searching by it is then ignored, like any unknown parameter).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.models import models as fhirpath_models
 
 from fhir_service.conformance.registry import Registry
+from fhir_service.store.schema import COMPOSITE_SLOTS
 
 FHIRPATH_MODEL = fhirpath_models["r4"]
 INDEXED_TYPES = ("token", "string", "date", "reference", "uri", "number", "quantity")
@@ -54,6 +62,18 @@ class SearchParamError(RuntimeError):
     """A SearchParameter whose expression cannot be compiled or evaluated."""
 
 
+@dataclass(frozen=True)
+class CompositeComponent:
+    """One component of a composite parameter: its type (from the parameter its
+    ``definition`` names) and its expression, evaluated as ``fn(element, resource, index)``
+    (``index``: the element's position in what the composite's expression selects)."""
+
+    code: str
+    type: str
+    expression: str
+    evaluate: Callable[[Any, dict[str, Any], int], list[Any]] = field(repr=False)
+
+
 @dataclass
 class SearchParam:
     code: str
@@ -65,6 +85,8 @@ class SearchParam:
     modifiers: tuple[str, ...] = ()
     evaluate: Callable[[dict[str, Any]], list[Any]] | None = field(default=None, repr=False)
     definition: dict[str, Any] = field(default_factory=dict, repr=False)
+    # composite parameters: the components, in the order of the search value's ``$`` parts
+    components: tuple[CompositeComponent, ...] = ()
 
     @property
     def indexed(self) -> bool:
@@ -147,13 +169,33 @@ def compile_native(expression: str) -> Callable[[dict[str, Any]], list[Any]] | N
     return native(expression)
 
 
+@dataclass(frozen=True, eq=False)
+class _Located:
+    """An element selected by the ``part``-th part of a composite's expression, at ``index``
+    (what the fhirpathpy form of a component needs to reach it again)."""
+
+    part: int
+    index: int
+
+
+def _located_elements(parts: list[Callable[..., list[Any]]]
+                      ) -> Callable[[dict[str, Any]], list[Any]]:
+    def evaluate(resource: dict[str, Any]) -> list[Any]:
+        return [_Located(k, i) for k, fn in enumerate(parts)
+                for i in range(len(fn(resource, {"resource": resource})))]
+
+    return evaluate
+
+
 class SearchParamRegistry:
     """Search parameters per resource type, from every SearchParameter in the registry."""
 
     def __init__(self, registry: Registry, resource_types: list[str]) -> None:
         self._by_type: dict[str, dict[str, SearchParam]] = {t: {} for t in resource_types}
+        self._by_url: dict[str, dict[str, Any]] = {}
         for sp in registry.all_of("SearchParameter"):
             self.add(sp)
+        self.link_composites()
 
     @classmethod
     def from_definitions(cls, definitions: list[dict[str, Any]],
@@ -162,8 +204,10 @@ class SearchParamRegistry:
         that indexes a few types only."""
         self = cls.__new__(cls)
         self._by_type = {t: {} for t in resource_types}
+        self._by_url = {}
         for sp in definitions:
             self.add(sp)
+        self.link_composites()
         return self
 
     def add(self, sp: dict[str, Any]) -> None:
@@ -173,6 +217,8 @@ class SearchParamRegistry:
         code = sp.get("code")
         if not code or not ptype:
             return
+        if sp.get("url"):
+            self._by_url[sp["url"]] = sp
         for base in bases:
             types = list(self._by_type) if base in ("Resource", "DomainResource") else [base]
             for rtype in types:
@@ -182,9 +228,11 @@ class SearchParamRegistry:
                     continue
                 evaluate = None
                 expr_for = ""
-                if expression and ptype in INDEXED_TYPES:
+                if expression and ptype in (*INDEXED_TYPES, "composite"):
                     expr_for = expression_for_type(expression, rtype) or ""
-                    if expr_for:
+                    if expr_for and ptype == "composite":
+                        compile_expression(expr_for)  # components: link_composites()
+                    elif expr_for:
                         # always compiled by fhirpathpy (a bad expression fails here, at
                         # start-up); evaluated natively when the expression is a simple path
                         evaluate = compile_expression(expr_for)
@@ -202,6 +250,64 @@ class SearchParamRegistry:
                     evaluate=evaluate,
                     definition=sp,
                 )
+
+    def link_composites(self) -> None:
+        """Index the composite parameters whose components are all known (called once every
+        SearchParameter has been added)."""
+        for params in self._by_type.values():
+            for param in params.values():
+                if param.type == "composite" and param.expression and param.evaluate is None:
+                    self._link_composite(param)
+
+    def _link_composite(self, param: SearchParam) -> None:
+        from fhir_service.search.native import compile_elements, compile_relative
+
+        parts = []
+        for component in param.definition.get("component", []):
+            url = str(component.get("definition", "")).split("|", 1)[0]
+            target = self._by_url.get(url)
+            expression = component.get("expression")
+            if target is None or not expression:
+                return
+            parts.append((expression, target))
+        specs = []
+        for expression, named in parts:
+            # R4 errata: DocumentReference-relationship names each component's definition
+            # for the other one (relatesto, a reference, for `code`; relation, a token, for
+            # `target`); the definition whose expression is this component's path wins
+            path = f"{param.definition.get('expression')}.{expression}"
+            same = [t for _, t in parts if t.get("expression") == path]
+            target = same[0] if len(same) == 1 and named.get("expression") != path else named
+            if target.get("type") not in INDEXED_TYPES:
+                return
+            rewritten = " | ".join(_rewrite_part(p) for p in split_union(expression))
+            compile_expression(rewritten)  # a bad expression fails at start-up
+            specs.append((str(target.get("code", "")), str(target["type"]), rewritten))
+        if not specs or len(specs) > COMPOSITE_SLOTS:
+            return
+        elements = compile_elements(param.expression)
+        natives = [compile_relative(expression) for _, _, expression in specs]
+        components = []
+        if elements is not None and all(fn is not None for fn in natives):
+            for (code, ptype, expression), fn in zip(specs, natives, strict=True):
+                components.append(CompositeComponent(
+                    code, ptype, expression,
+                    lambda element, resource, _i, fn=fn: fn(element, resource)))
+            param.evaluate = elements
+        else:
+            # fhirpathpy, which knows an element's type only from the path that reached it:
+            # a component is evaluated as ``(part)[%index].select(component)`` for the
+            # index-th element of each part of the expression (``a | b``) in turn
+            bases = split_union(param.expression)
+            selects = [[compile_expression(f"({base})[%index].select({expression})")
+                        for base in bases] for _, _, expression in specs]
+            for (code, ptype, expression), fns in zip(specs, selects, strict=True):
+                components.append(CompositeComponent(
+                    code, ptype, expression,
+                    lambda located, resource, _i, fns=fns: fns[located.part](
+                        resource, {"index": located.index, "resource": resource})))
+            param.evaluate = _located_elements([compile_expression(b) for b in bases])
+        param.components = tuple(components)
 
     def for_type(self, rtype: str) -> dict[str, SearchParam]:
         return self._by_type.get(rtype, {})

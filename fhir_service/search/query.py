@@ -54,6 +54,23 @@ def split_values(raw: str) -> list[str]:
     return [v for v in values if v != ""]
 
 
+def split_composite(value: str) -> list[str]:
+    """The ``$``-separated parts of a composite value (``\\$`` is an escaped dollar), escapes
+    kept for each part's own parsing."""
+    parts: list[str] = []
+    start = i = 0
+    while i < len(value):
+        if value[i] == "\\":
+            i += 2
+            continue
+        if value[i] == "$":
+            parts.append(value[start:i])
+            start = i + 1
+        i += 1
+    parts.append(value[start:])
+    return parts
+
+
 def unescape(value: str) -> str:
     return re.sub(r"\\([\\,|$])", r"\1", value)
 
@@ -245,6 +262,8 @@ class QueryParser:
                 raise FhirError("invalid", f"':missing' takes true or false, not '{raw}'", name)
         elif param.type in PREFIXED_TYPES:
             self._check_prefixed(name, values, param.type)
+        elif param.type == "composite":
+            values = self._check_composite(name, values, param)
         if not values:
             raise FhirError("invalid", f"Parameter '{name}' has no value", name)
         if param.type == "reference" and self._base:
@@ -280,6 +299,24 @@ class QueryParser:
                 except ValueError:
                     raise FhirError("invalid", f"'{value}' is not a valid number for '{name}'",
                                     name) from None
+
+    def _check_composite(self, name: str, values: list[str], param: SearchParam) -> list[str]:
+        """Each value has one ``$``-separated part per component, valid for its type; a
+        reference part loses this server's base URL, as a reference parameter's value."""
+        checked = []
+        for value in values:
+            parts = split_composite(value)
+            if len(parts) != len(param.components) or not all(parts):
+                shape = "$".join(f"[{c.code}]" for c in param.components)
+                raise FhirError("invalid", f"A value of composite parameter '{name}' is "
+                                f"malformed: expected {shape}", name)
+            for i, (part, component) in enumerate(zip(parts, param.components, strict=True)):
+                if component.type in PREFIXED_TYPES:
+                    self._check_prefixed(name, [part], component.type)
+                elif component.type == "reference" and self._base:
+                    parts[i] = part.removeprefix(self._base)
+            checked.append("$".join(parts))
+        return checked
 
     def _parse_has(
         self, rtype: str, name: str, raw: str, strict: bool, depth: int

@@ -11,14 +11,16 @@ target extends above it, and so on.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, not_, or_, select, true
+from sqlalchemy import Select, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from fhir_service.outcomes import FhirError
 from fhir_service.search.extract import date_range, normalize_string, parse_reference
-from fhir_service.search.query import Filter, split_prefix, split_token, unescape
+from fhir_service.search.params import SearchParam
+from fhir_service.search.query import Filter, split_composite, split_prefix, split_token, unescape
 from fhir_service.store.schema import INDEX_TABLES, idx_reference, resources
 
 Condition = ColumnElement[bool]
@@ -92,6 +94,10 @@ class FilterCompiler:
         if filt.modifier == "missing":
             present = exists(select(1).where(base))
             return not_(present) if filt.values[0] == "true" else present
+        if ptype == "composite":
+            values = or_(*[self._composite(v, filt.param, table) for v in filt.values])
+            # the first component (a code, mostly) is selective: from the index table
+            return res.c.pk.in_(select(table.c.res_pk).where(and_(param, values)))
         method = getattr(self, f"_{ptype}")
         if ptype == "token" and filt.modifier == "not":
             values = or_(*[self._token(v, None, table) for v in filt.values])
@@ -192,6 +198,44 @@ class FilterCompiler:
             conds.append(t.c.ref_type == type_filter)
         return and_(*conds)
 
+    def _composite(self, value: str, param: SearchParam, t: Any) -> Condition:
+        """Every ``$`` part against its component's slot of one idx_composite row (so all
+        within one element), each with the semantics of the component's type."""
+        conds = []
+        for i, (part, component) in enumerate(
+                zip(split_composite(value), param.components, strict=True), start=1):
+            slot = _Slot(t, i)
+            ptype = component.type
+            if ptype == "number":
+                prefix, bare = split_prefix(part)
+                low, high = number_range(bare)
+                conds.append(_point_condition(prefix, slot.c.low, float(bare), low, high))
+            elif ptype == "quantity":
+                conds.append(self._slot_quantity(part, slot))
+            else:
+                conds.append(getattr(self, f"_{ptype}")(part, None, slot))
+        return and_(*conds)
+
+    def _slot_quantity(self, value: str, slot: _Slot) -> Condition:
+        """A quantity part: a Quantity (low = high) compared like a quantity parameter, a
+        Range (useContext) like a date range."""
+        prefix, bare = split_prefix(value)
+        parts = bare.split("|")
+        number = parts[0]
+        low, high = number_range(number)
+        c = slot.c
+        conds = [or_(
+            and_(c.low == c.high, _point_condition(prefix, c.low, float(number), low, high)),
+            and_(c.low != c.high, range_condition(prefix, c.low, c.high, low, high)))]
+        if len(parts) >= 3:
+            if parts[1]:
+                conds.append(c.system == parts[1])
+            if parts[2]:
+                conds.append(c.code == parts[2])
+        elif len(parts) == 2 and parts[1]:
+            conds.append(c.code == parts[1])
+        return and_(*conds)
+
     # --- composite forms -----------------------------------------------------------------
 
     def _updated(self, value: str, res: Any) -> Condition:
@@ -266,30 +310,66 @@ def _point_condition(prefix: str, col: Any, exact: float, low: float, high: floa
 _TABLES = INDEX_TABLES
 
 
+class _Slot:
+    """Slot ``i`` of idx_composite under the column names the per-type conditions use."""
+
+    def __init__(self, table: Any, i: int) -> None:
+        s, c, lo, hi = (table.c[f"{kind}{i}"] for kind in ("s", "c", "lo", "hi"))
+        self.c = SimpleNamespace(system=s, ref_type=s, code=c, norm=c, value=c, ref_id=c,
+                                 ref_url=c, low=lo, high=hi)
+
+
 def sort_expression(code: str, ptype: str, res: Any, descending: bool) -> Any:
-    """A scalar sub-query giving a resource's sort key for a parameter."""
+    """A resource's sort key for a parameter: a scalar sub-query (NULL: no value) wrapped in
+    a :class:`SortKey`.
+
+    Ascending sorts take a resource's lowest value, descending ones its highest (a
+    repeated element sorts by the value that comes first in that direction); a date or a
+    Period sorts by its start ascending and by its end descending (an open end is the
+    highest). Strings sort by their case- and accent-insensitive form, tokens by code,
+    quantities by value (whatever the unit), references by ``Type/id`` (else the URL or the
+    identifier written). Resources without a value come last in both directions
+    (:class:`SortKey`)."""
     if code == "_id":
         return res.c.rid
     if code == "_lastUpdated":
         return res.c.updated
     table = _TABLES[ptype]
-    column = {
-        "date": table.c.high if descending else table.c.low,
-        "string": getattr(table.c, "norm", None),
-        "token": getattr(table.c, "code", None),
-        "number": getattr(table.c, "value", None),
-        "quantity": getattr(table.c, "value", None),
-        "uri": getattr(table.c, "value", None),
-        "reference": getattr(table.c, "ref_id", None),
-    }[ptype]
-    from sqlalchemy import func
-
+    c = table.c
+    if ptype == "date":
+        column = c.high if descending else c.low
+    elif ptype == "string":
+        column = c.norm
+    elif ptype == "token":
+        column = c.code
+    elif ptype == "reference":
+        column = func.coalesce(c.ref_type + "/" + c.ref_id, c.ref_url, c.id_value)
+    elif ptype in ("number", "quantity", "uri"):
+        column = c.value
+    else:
+        raise FhirError("invalid", f"Cannot sort by a {ptype} parameter ('{code}')", "_sort")
     agg = func.max(column) if descending else func.min(column)
-    return (
+    return SortKey(
         select(agg)
-        .where(and_(table.c.res_pk == res.c.pk, table.c.param == code))
+        .where(and_(c.res_pk == res.c.pk, c.param == code))
         .scalar_subquery()
     )
+
+
+class SortKey:
+    """A ``_sort`` key whose ``asc()`` and ``desc()`` put the resources lacking a value last,
+    whichever the direction and the database (SQLite and PostgreSQL put NULL at opposite
+    ends by default). The search adds ``pk`` as the last key, so the order is total and
+    the pages of an offset neither overlap nor leave gaps."""
+
+    def __init__(self, expr: Any) -> None:
+        self.expr = expr
+
+    def asc(self) -> Any:
+        return self.expr.asc().nulls_last()
+
+    def desc(self) -> Any:
+        return self.expr.desc().nulls_last()
 
 
 def apply_page(stmt: Select[Any], res: Any, cursor: int | None, snapshot: int | None) -> Select[Any]:

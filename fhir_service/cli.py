@@ -19,6 +19,7 @@ from rich.progress import Progress
 from fhir_service import fhir
 from fhir_service.conformance.validator.cli import validate_command
 from fhir_service.mapping.cli import export_command, import_command
+from fhir_service.outcomes import FhirError
 
 # Help as plain click text: rich's option tables truncate option names ("--referenti…") in
 # a narrow terminal; click's layout wraps the help text instead, up to 120 columns.
@@ -329,7 +330,8 @@ def _read_json(path: Path) -> bytes:
 
 @app.command()
 def load(
-    files: Annotated[list[Path], typer.Argument(help="JSON resources or bundles (.json, .json.bz2)")],
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE", help="JSON resources or bundles (.json, .json.bz2)")],
     url: Annotated[str, typer.Option(help="FHIR base URL")] = "http://127.0.0.1:8080/fhir",
     token: Annotated[str | None, typer.Option(help="Bearer token")] = None,
 ) -> None:
@@ -343,24 +345,40 @@ def load(
     with Progress(console=console) as progress:
         task = progress.add_task("Loading", total=len(files))
         for path in files:
-            raw = _read_json(path)
-            data = fhir.loads(raw)
-            rtype = data.get("resourceType") if isinstance(data, dict) else None
-            if rtype == "Bundle" and data.get("type") in ("batch", "transaction"):
-                resp = requests.post(url, data=raw, headers=headers, timeout=600)
-            elif rtype and data.get("id"):
-                resp = requests.put(f"{url}/{rtype}/{data['id']}", data=raw, headers=headers,
-                                    timeout=600)
-            elif rtype:
-                resp = requests.post(f"{url}/{rtype}", data=raw, headers=headers, timeout=600)
-            else:
-                console.print(f"[red]{path}: not a FHIR resource[/]")
+            try:
+                raw = _read_json(path)
+                data = fhir.loads(raw)
+            except (OSError, ValueError, FhirError) as exc:  # bz2/JSON errors are ValueErrors
+                reason = exc.message if isinstance(exc, FhirError) else \
+                    getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+                console.print(f"[red]{escape(str(path))}: cannot be read:[/] {escape(reason)}")
                 failures += 1
                 progress.advance(task)
                 continue
+            rtype = data.get("resourceType") if isinstance(data, dict) else None
+            try:
+                if rtype == "Bundle" and data.get("type") in ("batch", "transaction"):
+                    resp = requests.post(url, data=raw, headers=headers, timeout=600)
+                elif rtype and data.get("id"):
+                    resp = requests.put(f"{url}/{rtype}/{data['id']}", data=raw,
+                                        headers=headers, timeout=600)
+                elif rtype:
+                    resp = requests.post(f"{url}/{rtype}", data=raw, headers=headers,
+                                         timeout=600)
+                else:
+                    console.print(f"[red]{escape(str(path))}: not a FHIR resource[/]")
+                    failures += 1
+                    progress.advance(task)
+                    continue
+            except requests.RequestException as exc:
+                progress.stop()
+                console.print(f"[red]Error:[/] cannot reach {escape(url)} "
+                              f"({type(exc).__name__}): is the server running?")
+                raise typer.Exit(2) from None
             if resp.status_code >= 400:
                 failures += 1
-                console.print(f"[red]{path}: {resp.status_code}[/] {resp.text[:500]}")
+                console.print(f"[red]{escape(str(path))}: {resp.status_code}[/] "
+                              f"{escape(resp.text[:500])}")
             progress.advance(task)
     console.print(f"{len(files) - failures} loaded, {failures} failed")
     if failures:

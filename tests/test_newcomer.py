@@ -501,3 +501,23 @@ def test_mint_refuses_a_lifetime_under_one_minute(secure: Any) -> None:
         tokens.mint(client, Scopes.parse(""), minutes=0)
     _, lifetime = tokens.mint(client, Scopes.parse(""))
     assert lifetime == tokens.minutes * 60 == 3600
+
+
+def test_load_reports_bad_files_and_an_unreachable_server_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/fhir"
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "outcome.json").write_text('{"note": "[/red] not a resource"}')
+    files = [str(tmp_path / name) for name in ("broken.json", "missing", "outcome.json")]
+    result = CliRunner().invoke(app, ["load", "--url", url, *files])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "0 loaded, 3 failed" in result.output
+    (tmp_path / "p.json").write_text('{"resourceType": "Patient"}')
+    down = CliRunner().invoke(app, ["load", "--url", url, str(tmp_path / "p.json")])
+    assert down.exit_code == 2, down.output
+    assert f"cannot reach {url}" in down.output
+    assert "Traceback" not in down.output

@@ -40,7 +40,13 @@ TESTDATA = SHARED / "testdata"
 MARKED: dict[str, tuple[str, ...]] = {
     "jvm": ("oracle/", "validator/test_oracle_mutations.py"),
     "postgres": ("test_postgres.py", "security/test_postgres_security.py"),
-    "slow": ("security/test_openapi_fuzz.py::test_schemathesis_",),
+    # fuzzers and long property / differential runs (CI and `make test` run them)
+    "slow": ("security/test_openapi_fuzz.py::test_schemathesis_",
+             "security/test_hostile.py::test_fuzz_",
+             "security/test_access_matrix.py::test_access_matrix",
+             "mapping/test_casefile_properties.py::test_generated_case_files_",
+             "test_native_paths.py::test_native_paths_match_fhirpathpy",
+             "validator/test_native_invariants.py::test_native_invariants_agree_with_fhirpathpy"),
 }
 JVM_REASON = ("JVM-backed (HL7 validator / HAPI FHIR): runs in CI (CI set) or when asked "
               "with CM_FHIR_JVM_TESTS=1")

@@ -14,12 +14,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from fhir_service.context import FhirContext
 from fhir_service.router import Router
-from tests.conftest import MARKED, check_golden
+from tests.conftest import MARKED, _updating_goldens, check_golden, pytest_configure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,6 +81,8 @@ GOLDEN_NAME = "nadia-coordination-dac.transaction.json"
 PLUGIN = '''
 import os
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -111,12 +115,19 @@ def test_a_golden_test_without_its_golden_fails_and_writes_nothing(tmp_path: Pat
     assert list((tmp_path / "golden").iterdir()) == []
 
 
-def test_only_update_goldens_writes_a_golden(tmp_path: Path) -> None:
-    done = _run_golden_test(tmp_path, "--update-goldens")
-    assert done.returncode == 0, done.stdout + done.stderr
-    written = tmp_path / "golden" / GOLDEN_NAME
-    committed = ROOT / "tests" / "mapping" / "golden" / GOLDEN_NAME
-    assert written.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8")
+def test_only_the_explicit_option_or_variable_updates_goldens(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def config(option: bool) -> Any:
+        return SimpleNamespace(getoption=lambda name: option if name == "--update-goldens" else None)
+
+    monkeypatch.delenv("CM_FHIR_UPDATE_GOLDENS", raising=False)
+    assert not _updating_goldens(config(False))
+    assert _updating_goldens(config(True))
+    monkeypatch.setenv("CM_FHIR_UPDATE_GOLDENS", "1")
+    assert _updating_goldens(config(False))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.UsageError):
+        pytest_configure(config(False))
 
 
 def test_a_golden_that_differs_fails_with_the_diff(tmp_path: Path) -> None:
@@ -128,6 +139,7 @@ def test_a_golden_that_differs_fails_with_the_diff(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == "one\ntwo\n"
     check_golden(path, "one\ntwo\n")  # equal: passes
     check_golden(path, '{"a": [1, 2]}', as_json=True, update=True)  # the explicit path writes
+    assert path.read_text(encoding="utf-8") == '{"a": [1, 2]}'
     check_golden(path, '{\n  "a": [1, 2]\n}\n', as_json=True)  # compared as JSON
     with pytest.raises(pytest.fail.Exception) as failed:
         check_golden(path, '{"a": [1, 3]}', as_json=True)

@@ -26,9 +26,9 @@ from tests.security.test_audit_provenance import (  # noqa: F401 (collected here
     world,
 )
 from tests.security.test_trust import (  # noqa: F401 (collected here too)
+    test_a_national_identifier_names_one_person,
     test_concurrent_transactions_with_one_if_none_exist_store_one_person,
     test_conditional_writes_on_a_hidden_persons_identifiers_create_no_duplicate,
-    test_a_national_identifier_names_one_person,
     test_directory_data_is_changed_only_by_its_structure,
     test_every_answer_with_a_persons_data_is_audited_under_that_person,
     test_every_route_answers_for_a_hidden_person_as_for_a_missing_one,

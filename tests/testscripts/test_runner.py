@@ -20,7 +20,7 @@ from tests.testscripts.runner import (
     xpath_to_fhirpath,
 )
 
-SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"
+SYSTEM = "https://ids.hopital.example/ipp"  # (an INS would name one person only)
 
 
 def op(code: str, **kw: Any) -> dict[str, Any]:

@@ -278,3 +278,12 @@ def test_paging_is_stable_under_concurrent_writes(client: Any) -> None:
         url = nxt[0] if nxt else ""
     assert len(seen) == len(set(seen))  # no duplicates
     assert set(seen) == {f"p{i:02d}" for i in range(24)}  # nothing skipped, no late arrival
+
+
+def test_the_specs_example_search_parameters_never_replace_real_ones(ctx: Any) -> None:
+    """The R4 package ships example SearchParameters (``_id`` and Condition ``subject``,
+    experimental drafts): the registry keeps the real definitions."""
+    assert ctx.params.get("Condition", "subject").url == \
+        "http://hl7.org/fhir/SearchParameter/Condition-subject"
+    assert "Patient" in ctx.params.get("Condition", "subject").targets
+    assert ctx.params.get("Patient", "_id").url == "http://hl7.org/fhir/SearchParameter/Resource-id"

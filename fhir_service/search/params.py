@@ -187,6 +187,12 @@ def _located_elements(parts: list[Callable[..., list[Any]]]
     return evaluate
 
 
+def _example(sp: dict[str, Any]) -> bool:
+    """An example SearchParameter (the R4 package ships some: ``example`` for ``_id``,
+    ``example-reference`` for Condition ``subject``…): experimental drafts."""
+    return bool(sp.get("experimental")) and sp.get("status") == "draft"
+
+
 class SearchParamRegistry:
     """Search parameters per resource type, from every SearchParameter in the registry."""
 
@@ -226,6 +232,9 @@ class SearchParamRegistry:
                     continue
                 if rtype == "Resource":
                     continue
+                current = self._by_type[rtype].get(code)
+                if current is not None and _example(sp) and not _example(current.definition):
+                    continue  # the spec's example SearchParameters never replace real ones
                 evaluate = None
                 expr_for = ""
                 if expression and ptype in (*INDEXED_TYPES, "composite"):

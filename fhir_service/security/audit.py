@@ -7,6 +7,10 @@ server as destination, entities for the people concerned (``Patient``, role 1), 
 resources read or written, and the query of a search (base64). Denied attempts are
 audited too.
 
+The events are built in ``audit_events.py``, journaled by ``audit_journal.py``; this module
+is the trail: the group-commit writer, the indexer (a child process, ``audit_index.py``) and
+recovery.
+
 Durability: the event is committed before the response leaves the server, so no access
 happens without its record, even if the process dies right after. With a journal (the
 default beside a SQLite database, ``CM_FHIR_AUDIT_JOURNAL`` elsewhere), "committed" means
@@ -26,9 +30,6 @@ complete.
 from __future__ import annotations
 
 import asyncio
-import base64
-import fcntl
-import itertools
 import logging
 import os
 import threading
@@ -44,40 +45,16 @@ from fhir_service.context import instant
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 from fhir_service.search.extract import extract
+from fhir_service.security.audit_events import build_event, classify
 from fhir_service.security.audit_index import IndexerProcess
+from fhir_service.security.audit_journal import AuditJournal, journal_directory, read_segment
 from fhir_service.security.policy import DIRECTORY_TYPES, PROTECTED_TYPES, system_access
-from fhir_service.security.provenance import CLIENT_SYSTEM
 from fhir_service.store.repository import Stored
 
 if TYPE_CHECKING:
     from fhir_service.context import FhirContext
 
 log = logging.getLogger("cm_fhir.audit")
-
-DCM = "http://dicom.nema.org/resources/ontology/DCM"
-ACTIONS = {"read": "R", "vread": "R", "search": "E", "history": "R", "create": "C",
-           "update": "U", "patch": "U", "delete": "D", "transaction": "E", "batch": "E",
-           "operation": "E"}
-
-
-def classify(req: FhirRequest) -> tuple[str, str | None]:
-    """(interaction, resource type) of a request, for the audit record."""
-    seg, method = req.segments, req.method
-    rtype = seg[0] if seg and not seg[0].startswith(("$", "_")) and seg[0] != "metadata" \
-        else None
-    if any(s.startswith("$") for s in seg):
-        return "operation", rtype
-    if not seg:
-        return ("transaction" if method == "POST" else "search"), None
-    if "_history" in seg:
-        return ("vread" if len(seg) == 4 else "history"), rtype
-    if method == "GET":
-        return ("read" if len(seg) == 2 else "search"), rtype
-    if len(seg) == 2 and seg[1] == "_search":
-        return "search", rtype
-    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
-        method, "operation"), rtype
-
 
 @dataclass
 class _Entry:
@@ -103,134 +80,12 @@ class _Pending:
     timer: asyncio.TimerHandle | None = None  # the time limit of its batch
 
 
-def journal_directory(settings: Any) -> Path | None:
-    """Where the audit journal lives: ``CM_FHIR_AUDIT_JOURNAL`` (a directory, or ``off``),
-    by default beside a SQLite database file; other databases write directly unless a
-    directory is given."""
-    configured = str(getattr(settings, "audit_journal", "") or "")
-    if configured.lower() == "off":
-        return None
-    if configured:
-        return Path(configured)
-    url = str(settings.database_url)
-    if url.startswith("sqlite:///") and ":memory:" not in url and len(url) > len("sqlite:///"):
-        return Path(url[len("sqlite:///"):].split("?", 1)[0] + "-audit")
-    return None
-
-
 def _resolve_all(items: list[_Pending]) -> None:
     for item in items:
         if item.timer is not None:
             item.timer.cancel()  # (and releases the batch it holds)
         if item.future is not None and not item.future.done():
             item.future.set_result(None)
-
-
-class AuditJournal:
-    """Append-only segments of JSON lines (``audit-<ns>-<pid>-<n>.jsonl``), each batch
-    written and ``fdatasync``-ed before its requests are answered. The open segment is held
-    under an exclusive ``flock``, so a recovery (another process, or another trail of this
-    one) never takes a segment that is still being written."""
-
-    def __init__(self, directory: Path, segment_bytes: int = 8 << 20,
-                 sync: bool = True) -> None:
-        self.directory = directory
-        self.segment_bytes = segment_bytes
-        self.sync = sync
-        # private: the events name people (segments are created 0600 by _rotate)
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._fd: int | None = None
-        self.path: Path | None = None
-        self._size = 0
-        self._names = itertools.count(1)
-        self._held: dict[Path, int] = {}  # closed segments, still locked until indexed
-
-    def append(self, lines: list[bytes]) -> tuple[Path, Path | None]:
-        """Write and sync ``lines``; returns (segment written, segment closed by a rotation)."""
-        closed = None
-        if self._fd is None or self._size >= self.segment_bytes:
-            closed = self._rotate()
-        assert self._fd is not None and self.path is not None
-        data = memoryview(b"".join(line + b"\n" for line in lines))
-        try:
-            while data:
-                n = os.write(self._fd, data)
-                data = data[n:]
-            if self.sync:
-                os.fdatasync(self._fd)
-        except OSError:
-            # a partial line must not run into the next batch's first one: next segment
-            self._size = self.segment_bytes
-            raise
-        self._size += sum(len(line) + 1 for line in lines)
-        return self.path, closed
-
-    def _rotate(self) -> Path | None:
-        closed = self.path
-        if self._fd is not None and closed is not None:
-            self._held[closed] = self._fd  # stays locked: its events are not all indexed yet
-        name = f"audit-{time.time_ns()}-{os.getpid()}-{next(self._names)}.jsonl"
-        self.path = self.directory / name
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the new segment's name is durable too
-        finally:
-            os.close(dir_fd)
-        self._size = 0
-        return closed
-
-    def release(self, path: Path) -> None:
-        """Delete a segment whose events are all stored, then drop its lock."""
-        path.unlink(missing_ok=True)
-        fd = self._held.pop(path, None)
-        if fd is not None:
-            os.close(fd)
-
-    def orphans(self) -> list[tuple[Path, int]]:
-        """Segments no live writer holds, each with an open descriptor locked for us."""
-        found = []
-        for path in sorted(self.directory.glob("audit-*.jsonl")):
-            if path == self.path or path in self._held:
-                continue
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            found.append((path, fd))
-        return found
-
-
-def read_segment(fd: int) -> list[dict[str, Any]]:
-    """The records of a segment; a torn last line (a crash during its write, before any
-    answer was sent) is dropped, so is an unreadable line elsewhere (logged)."""
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    lines = b"".join(chunks).split(b"\n")
-    records = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            if i < len(lines) - 1 and any(x.strip() for x in lines[i + 1:]):
-                log.warning("unreadable audit journal line skipped")
-            continue
-        if isinstance(record, dict) and isinstance(record.get("u"), int | float) and \
-                isinstance(record.get("r"), dict) and isinstance(record["r"].get("id"), str) \
-                and isinstance(record.get("p", []), list):
-            records.append(record)
-        else:
-            log.warning("audit journal line of an unexpected shape skipped")
-    return records
 
 
 @dataclass
@@ -425,7 +280,7 @@ class AuditTrail:
             return None
         updated = self.ctx.clock.wall()  # an instant per event, not a unique one
         rid = self.ctx.new_id()
-        event = self._event(item.req, interaction, rtype, item.status, patients,
+        event = build_event(item.req, interaction, rtype, item.status, patients,
                             [f"{s.rtype}/{s.rid}/_history/{s.version}" for s in item.touched],
                             item.message, updated)
         event = {"resourceType": "AuditEvent", "id": rid,
@@ -620,77 +475,3 @@ class AuditTrail:
         if stored:
             log.warning("audit journal recovery stored %d events", stored)
         return stored
-
-    def _event(self, req: FhirRequest, interaction: str, rtype: str | None, status: int,
-               patients: list[str], resources: list[str], message: str,
-               recorded: float | None = None) -> dict[str, Any]:
-        principal = req.principal
-        assert principal is not None
-        outcome = "0" if status < 400 else ("4" if status < 500 else "8")
-        agents: list[dict[str, Any]] = [{
-            "type": {"coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]},
-            "who": {"identifier": {"system": CLIENT_SYSTEM, "value": principal.client_id}},
-            "requestor": principal.practitioner is None,
-        }]
-        if principal.practitioner:
-            agents.append({
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass",
-                                     "code": "PROV"}]},
-                "who": {"reference": f"Practitioner/{principal.practitioner}"},
-                "requestor": True,
-            })
-        if principal.structure:
-            agents.append({
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass",
-                                     "code": "ASSIGNED"}]},
-                "who": {"reference": f"Organization/{principal.structure}"},
-                "requestor": False,
-            })
-        agents.append({
-            "type": {"coding": [{"system": DCM, "code": "110152",
-                                 "display": "Destination Role ID"}]},
-            "who": {"display": "cm-fhir"},
-            "requestor": False,
-        })
-        entities: list[dict[str, Any]] = [
-            {"what": {"reference": f"Patient/{p}"},
-             "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                      "code": "1"},
-             "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1"}}
-            for p in patients
-        ]
-        entities.extend(
-            {"what": {"reference": ref},
-             "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                      "code": "2"}}
-            for ref in resources[:200]
-        )
-        if interaction == "search" and req.query:
-            query = "&".join(f"{k}={v}" for k, v in req.query)
-            entities.append({
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                         "code": "2"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role",
-                         "code": "24"},
-                "description": rtype or "system",
-                "query": base64.b64encode(query.encode()).decode(),
-            })
-        event: dict[str, Any] = {
-            "resourceType": "AuditEvent",
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
-                     "code": "rest", "display": "Restful Operation"},
-            "subtype": [{"system": "http://hl7.org/fhir/restful-interaction",
-                         "code": interaction if interaction != "operation" else "operation"}],
-            "action": ACTIONS.get(interaction, "E"),
-            "recorded": instant(self.ctx.clock.wall() if recorded is None else recorded),
-            "outcome": outcome,
-            "agent": agents,
-            "source": {"observer": {"display": "cm-fhir"},
-                       "type": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                                           "security-source-type", "code": "4"}]},
-        }
-        if message and outcome != "0":
-            event["outcomeDesc"] = message[:500]
-        if entities:
-            event["entity"] = entities
-        return event

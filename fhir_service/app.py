@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -86,5 +85,7 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
     def healthz() -> Any:
         return JSONResponse({"status": "ok"})
 
-    logging.getLogger("cm_fhir").setLevel(logging.INFO)
+    from fhir_service.logs import configure
+
+    configure(getattr(settings, "log_level", "INFO"))  # (each worker process, too)
     return app

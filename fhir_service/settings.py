@@ -37,6 +37,9 @@ class Settings:
     # validation on write (see fhir_service/operations/validate.py)
     require_profiles: bool = False  # case-management types must conform to our IG profiles
     validate_base: bool = True  # base R4 invariants and bindings, beyond the structural check
+    # also parse every written resource with the fhir.resources R4B model (off: the structural
+    # check covers what it catches, tests/validator/test_model_differential.py)
+    validate_with_model: bool = False
     # security (see docs/security.md)
     auth: str = "embedded"  # embedded (we issue tokens) | external (trust an issuer) | off
     issuer: str = ""  # embedded: defaults to <base>/auth; external: the issuer to trust
@@ -60,6 +63,7 @@ class Settings:
     max_json_depth: int = 64
     max_string_length: int = 1_048_576
     max_search_params: int = 50
+    log_level: str = "INFO"  # JSON lines on stderr (fhir_service/logs.py)
     max_or_values: int = 100  # comma-separated values of one search parameter
     max_value_length: int = 2048  # characters of one search parameter's value, or name
 

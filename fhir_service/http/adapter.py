@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from fhir_service import fhir
+from fhir_service import fhir, logs
 from fhir_service.outcomes import FhirError, Issue, operation_outcome
 from fhir_service.request import FhirRequest, FhirResponse
 from fhir_service.router import Router
@@ -125,9 +125,15 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
     base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
 
     async def handle(request: Request) -> Response:
+        request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        bound = logs.bind(request_id)  # on every log record of this request (logs.py)
+        try:
+            return await serve(request, request_id)
+        finally:
+            logs.unbind(bound)
+
+    async def serve(request: Request, request_id: str) -> Response:
         started = time.perf_counter()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request_id = request_id[:64]
         raw_path = request.url.path[len(base_path):].strip("/")
         segments = [unquote(s) for s in raw_path.split("/") if s]
         base_url = public_base_url.rstrip("/") if public_base_url else (

@@ -72,11 +72,12 @@ def serve(
         auth=auth,
     )
     from fhir_service.conformance.registry import PackageError
+    from fhir_service.store.migrate import SchemaError
 
     console.print("Loading FHIR R4 definitions…")
     try:
         ctx = build_context(settings)
-    except PackageError as exc:  # a bad --ig or CM_FHIR_IG_PACKAGES: one line, no traceback
+    except (PackageError, SchemaError) as exc:  # a bad --ig, a schema to upgrade: one line
         console.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     application = create_app(settings, ctx)
@@ -383,6 +384,53 @@ def load(
     console.print(f"{len(files) - failures} loaded, {failures} failed")
     if failures:
         raise typer.Exit(1)
+
+
+db = typer.Typer(help="The database: its schema version and migrations (Alembic).",
+                 no_args_is_help=True)
+app.add_typer(db, name="db")
+
+
+@db.command("upgrade")
+def db_upgrade(
+    database: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: settings)")]
+    = None,
+) -> None:
+    """Bring the database's schema to this release's (back it up first)."""
+    from fhir_service.settings import Settings
+    from fhir_service.store.migrate import SchemaError, upgrade
+    from fhir_service.store.sqlstore import make_engine
+
+    url = Settings.from_env(database_url=database).database_url
+    engine = make_engine(url)
+    try:
+        before, after = upgrade(engine)
+    except SchemaError as exc:
+        console.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if before == after:
+        console.print(f"The schema is at {after}: nothing to do.")
+    else:
+        console.print(f"Schema upgraded: {before or 'empty'} → {after}.")
+
+
+@db.command("current")
+def db_current(
+    database: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: settings)")]
+    = None,
+) -> None:
+    """Print the database's schema revision and this release's."""
+    from fhir_service.settings import Settings
+    from fhir_service.store.migrate import current, head
+    from fhir_service.store.sqlstore import make_engine
+
+    engine = make_engine(Settings.from_env(database_url=database).database_url)
+    try:
+        print(f"database: {current(engine) or 'empty'}; this release: {head()}")
+    finally:
+        engine.dispose()
 
 
 # Commands contributed by other modules (imported explicitly above: a renamed or missing module

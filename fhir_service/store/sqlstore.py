@@ -42,7 +42,6 @@ from fhir_service.store.schema import (
     hist_patient,
     history,
     idx_reference,
-    metadata,
     refs,
     res_patient,
     resources,
@@ -451,13 +450,21 @@ class SqlRepository:
     """The store. Interactions never use it directly: they go through the door bound to
     their caller (``security/door.py``: ``for_caller``), which applies the access rule."""
 
-    def __init__(self, url: str, local_base_urls: tuple[str, ...] = ()) -> None:
+    def __init__(self, url: str, local_base_urls: tuple[str, ...] = (),
+                 auto_upgrade: bool | None = None) -> None:
+        """``auto_upgrade``: bring an older schema to this release's at start (default: for
+        SQLite, the embedded store; PostgreSQL needs ``cm-fhir db upgrade``)."""
         from fhir_service.security.policy import RawRule
+        from fhir_service.store.migrate import ensure_schema
 
         self.url = url
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
-        self._backfill_version_people()
+        try:
+            ensure_schema(self.engine, url.startswith("sqlite") if auto_upgrade is None
+                          else auto_upgrade)
+        except BaseException:
+            self.engine.dispose()
+            raise
         self.compiler = FilterCompiler(local_base_urls)
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         self._read_sql = (
@@ -466,20 +473,6 @@ class SqlRepository:
         )
         self._raw_needs_rollback = self.engine.dialect.name != "sqlite"
         self.rule = RawRule(self.engine.dialect.paramstyle)
-
-    def _backfill_version_people(self) -> None:
-        """A store written before versions kept their people (hist_patient): each version
-        is given the resource's current people, the best knowledge there is, once."""
-        with self.engine.connect() as conn, conn.begin():
-            if conn.execute(select(hist_patient.c.hpk).limit(1)).first() is not None:
-                return
-            if conn.execute(select(res_patient.c.res_pk).limit(1)).first() is None:
-                return
-            conn.execute(insert(hist_patient).from_select(
-                ["hpk", "patient_id"],
-                select(history.c.hpk, res_patient.c.patient_id)
-                .select_from(history.join(res_patient,
-                                          res_patient.c.res_pk == history.c.res_pk))))
 
     def version_visible(self, pk: int, version: int, rtype: str,
                         access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:

@@ -58,10 +58,10 @@ def history(ctx: FhirContext, req: FhirRequest, rtype: str | None, rid: str | No
             snapshot = int(value) if value.isdigit() else None
     del params
     with ctx.door(req.principal).read_session() as session:
-        if rtype and rid:
-            current = session.get_visible(rtype, rid)
-            if current is None:
-                raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
+        # instance history: the versions the caller may see (each by its own people); none,
+        # and the resource does not exist for it (the answer for a missing id)
+        if rtype and rid and session.history(rtype, rid, None, None, 0, 0)[1] == 0:
+            raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
         rows, total, snap = session.history(rtype, rid, since, before, count, offset, snapshot)
     path = "/".join(p for p in (req.base_url, rtype, rid, "_history") if p)
     links = [{"relation": "self", "url": f"{path}?{urlencode(kept)}" if kept else path}]

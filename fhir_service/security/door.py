@@ -82,6 +82,9 @@ class CallerSession:
     def patients_of_keys(self, keys: list[tuple[str, str]]) -> set[str]:
         return self.raw.patients_of_keys(keys)
 
+    def patients_of_versions(self, keys: list[tuple[str, str, int | None]]) -> set[str]:
+        return self.raw.patients_of_versions(keys)
+
     def has_grant(self, org: str, patient: str, now: float) -> bool:
         return self.raw.has_grant(org, patient, now)
 

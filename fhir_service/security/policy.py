@@ -314,14 +314,14 @@ class AccessPolicy:
         # to the people it references: a Task for a person is that person's data
         found = {r[2] for r in rows.reference
                  if (params is None or r[0] in params) and r[1] == "Patient" and r[2]}
-        if rtype == "Provenance":  # the people its targets belong to
+        if rtype == "Provenance":  # the people of the versions it targets
             targets = []
             for target in resource.get("target", []):
                 ref = target.get("reference") if isinstance(target, dict) else None
-                t, i, _ = parse_reference(ref) if isinstance(ref, str) else (None, None, None)
+                t, i, v = parse_reference(ref) if isinstance(ref, str) else (None, None, None)
                 if t and i:
-                    targets.append((t, i))
-            found.update(session.patients_of_keys(targets))
+                    targets.append((t, i, int(v) if v and v.isdigit() else None))
+            found.update(session.patients_of_versions(targets))
         return sorted(found)
 
     def grants_of(self, session: Any, resource: dict[str, Any],

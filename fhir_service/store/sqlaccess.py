@@ -14,6 +14,7 @@ from fhir_service.store.repository import AccessFilter, Stored
 from fhir_service.store.schema import (
     access_grants,
     hist_patient,
+    history,
     idx_reference,
     res_owner,
     res_patient,
@@ -70,6 +71,22 @@ class AccessRows:
     def current_patients(self, pk: int) -> set[str]:
         rows = self.conn.execute(select(res_patient.c.patient_id).where(res_patient.c.res_pk == pk))
         return {r[0] for r in rows}
+
+    def patients_of_versions(self, keys: list[tuple[str, str, int | None]]) -> set[str]:
+        """The people of given versions (a Provenance's targets): a version keeps its people
+        after the resource moved or was deleted; without a version, the current people."""
+        current = [(t, i) for t, i, v in keys if v is None]
+        found = self.patients_of_keys(current)
+        for rtype, rid, version in keys:
+            if version is None:
+                continue
+            rows = self.conn.execute(
+                select(hist_patient.c.patient_id)
+                .select_from(hist_patient.join(history, history.c.hpk == hist_patient.c.hpk))
+                .where(history.c.rtype == rtype, history.c.rid == rid,
+                       history.c.version == version))
+            found.update(r[0] for r in rows)
+        return found
 
     def patients_of_keys(self, keys: list[tuple[str, str]]) -> set[str]:
         if not keys:

@@ -24,8 +24,7 @@ The rule, as modelled here:
   returns (includes: dropped without it, 403 when the include names the type) and for
   read, vread and instance history; ``s`` on every type a chain or ``_has`` filters on.
 
-The bugs these tests found are tested at the end (regressions, and the
-``xfail(strict=True)`` disagreements still open)."""
+The bugs these tests found are tested at the end, as regressions."""
 
 from __future__ import annotations
 
@@ -35,7 +34,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -231,16 +229,14 @@ class World:
         if key in self.versions:
             return self.versions[key][-1 if version is None else version - 1][0]
         assert key[0] == "Provenance" and resource is not None, f"unexpected resource {key}"
-        # "plus Provenance of their resources": the people of the versions it targets, as
-        # they were when it was written with them (a deletion's: none, its index rows are
-        # gone, so the Provenance of a deletion alone is protected data of no one)
+        # "plus Provenance of their resources": the people of the versions it targets (a
+        # deletion keeps its last version's people, so its Provenance stays theirs too)
         out: set[str] = set()
         for target in resource.get("target", []):
             rtype, rid, history, number = target["reference"].split("/")
             assert history == "_history" and (rtype, rid) in self.versions, (key, target)
-            people, deleted = self.versions[(rtype, rid)][int(number) - 1]
-            if not deleted:
-                out |= people
+            people, _deleted = self.versions[(rtype, rid)][int(number) - 1]
+            out |= people
         return frozenset(out)
 
     def visible(self, caller: Caller, key: Key, resource: dict[str, Any] | None = None,
@@ -664,19 +660,7 @@ def check_instance_history(w: World, router: Any, caller: Caller, query: Query) 
     (key,) = query.expect(w, lambda k: True)
     expected = _expected_versions(w, caller, {key})
     shown = _history_entries(w, caller, query.path, body, "r") if status == 200 else set()
-    deleted = key not in w.people
     if not expected:  # as a resource that does not exist
-        if deleted and status == 200 and not shown:
-            # KNOWN, test_instance_history_of_a_deletion_of_someone_unseen_is_not_found
-            # (xfail): 200 with an empty history, where an id that never existed is 404
-            assert body["total"] == 0 and not body.get("entry"), (query.path, body)
-            return
-        _as_missing(router, caller, key, query.path, (status, body))
-        return
-    if not deleted and status == 404 and not w.visible(caller, key):
-        # KNOWN, test_instance_history_shows_the_versions_of_the_callers_people (xfail): the
-        # old versions the caller may see, of a resource now of someone it may not see, are
-        # refused as for a missing resource
         _as_missing(router, caller, key, query.path, (status, body))
         return
     assert status == 200, (query.path, caller, status, body)
@@ -889,11 +873,6 @@ def test_search_permission_returns_the_searched_type_read_permission_the_rest(
     assert answer("CarePlan/plan-p0")[0] == 200
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "instance history is gated by the CURRENT version (get_visible): when a resource moved "
-    "from p0 to p1, org-0 (p0's structure) reads version 1 by vread and in Observation/_history "
-    "but GET Observation/obs/_history answers 404, where the rule (each version judged by its "
-    "own people) expects 200 with version 1"))
 def test_instance_history_shows_the_versions_of_the_callers_people(router_factory: Any) -> None:
     router = router_factory()
     _small_world(router)
@@ -911,10 +890,6 @@ def test_instance_history_shows_the_versions_of_the_callers_people(router_factor
     assert [_version(e) for e in body["entry"]] == [1]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "instance history of a deleted resource answers 200 (an empty history bundle) to a "
-    "structure that may not see its person, where a resource that never existed answers 404: "
-    "get_visible returns any deletion as it is, so the answer tells that the id existed"))
 def test_instance_history_of_a_deletion_of_someone_unseen_is_not_found(
         router_factory: Any) -> None:
     router = router_factory()

@@ -1,6 +1,6 @@
 """``cm-fhir import`` and ``cm-fhir export``: case files in and out, on the local database
 (the same store and settings as ``cm-fhir serve``; the server itself is the writer, as for
-the demo data). Registered by ``fhir_service.cli`` through ``OPTIONAL_COMMANDS``."""
+the demo data). Registered by ``fhir_service.cli`` (explicit imports at its end)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,21 @@
-"""Cost of each security layer on a read by id (issue 5).
+"""Cost of each security layer on a read by id, a search page or an include (issue 5).
 
     python -m bench.security_layers                    # 3 rounds × 4 configurations, 8 s each
     python -m bench.security_layers --rounds 5 --duration 10 --connections 32
+    python -m bench.security_layers --workload include --root /tmp/before --root .
+
+``--workload``: ``read`` (the demo structure's CarePlan by id, the default), ``search``
+(``Goal?_count=20``: the demo person's Goals, topped up to 20 through the API with the demo
+token before timing) or ``include`` (``CarePlan?patient=<the demo person>&_include=
+CarePlan:goal``: the plan and its goals). The answer is checked once before timing and its
+entry count printed. ``--root DIR`` (repeatable) runs the server from another source tree,
+e.g. a ``git worktree`` of an older commit (``python -m fhir_service.cli`` with
+``PYTHONPATH=DIR``, this tree's venv and definitions cache); with several roots every
+configuration runs on each, all interleaved round by round.
 
 Over HTTP: ``cm-fhir serve`` with the demo data on 127.0.0.1 and a free port, one process,
-``wrk`` reading the demo structure's CarePlan by id, in four configurations:
+``wrk`` loading the workload (by default the demo structure's CarePlan by id), in these
+configurations:
 
 * ``none``: ``--auth off`` (no token, no access policy, no audit);
 * ``auth+policy``: the demo token (signature and claims checked, verified tokens cached),
@@ -78,8 +89,10 @@ CONFIGS: dict[str, dict[str, str]] = {
 class DemoServer:
     """``cm-fhir serve`` with the demo data; stopped (SIGINT, then SIGKILL) by :meth:`stop`."""
 
-    def __init__(self, workdir: Path, name: str, config: dict[str, str]) -> None:
-        self.dir = workdir / name.replace(" ", "_").replace("(", "").replace(")", "")
+    def __init__(self, workdir: Path, name: str, config: dict[str, str],
+                 root: Path = ROOT) -> None:
+        self.root = root
+        self.dir = workdir / "".join(c if c.isalnum() or c in "+-." else "_" for c in name)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db = self.dir / "bench.db"
         self.port = free_port()
@@ -92,11 +105,15 @@ class DemoServer:
                "CM_FHIR_KEYS_DIR": str(self.dir / "keys"), "COLUMNS": "300",
                "CM_FHIR_RATE_LIMIT_PER_SECOND": "0",
                **{k: v for k, v in self.config.items() if k.startswith("CM_FHIR_")}}
-        exe = Path(sys.executable).with_name("cm-fhir")
-        cmd = [str(exe), "serve", "--host", HOST, "--port", str(self.port),
+        exe = [str(Path(sys.executable).with_name("cm-fhir"))]
+        if self.root != ROOT:  # another source tree: it comes first on the path
+            exe = [sys.executable, "-m", "fhir_service.cli"]
+            env["PYTHONPATH"] = str(self.root)
+            env.setdefault("CM_FHIR_CACHE_DIR", str(ROOT / ".cache"))
+        cmd = [*exe, "serve", "--host", HOST, "--port", str(self.port),
                "--auth", self.config["auth"]]
         log = (self.dir / "server.log").open("w")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=subprocess.PIPE,
                                      stderr=log, text=True, start_new_session=True)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -113,17 +130,42 @@ class DemoServer:
                 time.sleep(0.2)  # readiness poll of a separate process, bounded
         raise RuntimeError(f"server not ready; see {self.dir / 'server.log'}")
 
-    def careplan(self) -> str:
+    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         import http.client
 
         conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
-        headers = {"Accept": "application/fhir+json"}
+        headers = {"Accept": "application/fhir+json", "Content-Type": "application/fhir+json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        conn.request("GET", "/fhir/CarePlan?_count=1&_elements=id", headers=headers)
-        bundle = json.loads(conn.getresponse().read())
+        conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
         conn.close()
-        return f"/fhir/CarePlan/{bundle['entry'][0]['resource']['id']}"
+        if resp.status != expect:
+            raise RuntimeError(f"{method} {path}: {resp.status} {data[:500]!r}")
+        return json.loads(data)
+
+    def target(self, workload: str) -> str:
+        """The path the workload loads, its answer checked (and printed) once."""
+        plan = self.call("GET", "/fhir/CarePlan?_count=1")["entry"][0]["resource"]
+        if workload == "read":
+            return f"/fhir/CarePlan/{plan['id']}"
+        if workload == "include":
+            path = f"/fhir/CarePlan?patient={plan['subject']['reference']}&_include=CarePlan:goal"
+            modes = [e["search"]["mode"] for e in self.call("GET", path)["entry"]]
+            got = (modes.count("match"), modes.count("include"))
+            assert got == (1, len(plan["goal"])), (got, len(plan["goal"]))
+            print(f"  {path}: {got[0]} plan + {got[1]} goals", flush=True)
+            return path
+        path = "/fhir/Goal?_count=20"
+        entries = self.call("GET", path)["entry"]
+        goal = {k: v for k, v in entries[0]["resource"].items() if k not in ("id", "meta")}
+        for _ in range(20 - len(entries)):  # the demo person has fewer: add copies
+            self.call("POST", "/fhir/Goal", goal, expect=201)
+        got = len(self.call("GET", path)["entry"])
+        assert got == 20, got
+        print(f"  {path}: {got} entries ({len(entries)} in the demo data)", flush=True)
+        return path
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -162,6 +204,8 @@ def run_wrk(server: DemoServer, path: str, duration: float, connections: int) ->
             "p99_ms": raw["p99_us"] / 1000, "non_2xx": raw["non2xx"], "errors": raw["errors"],
             "load_before": load_before, "load_after": loadavg()[0],
             "server_cores": cores[0], "child_cores": sum(cores[1:]),
+            # CPU time of the server and its indexer per answer: what a busy machine blurs least
+            "cpu_us_per_req": round(sum(cores) * elapsed / max(raw["requests"], 1) * 1e6),
             "server_rss_mb": proc_memory(server.proc.pid)["rss_mb"]}
 
 
@@ -186,23 +230,28 @@ def audit_count(server: DemoServer) -> tuple[int, int]:
 
 
 def http_rounds(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in args.configs}
     checks: dict[str, Any] = {}
-    servers = {name: DemoServer(workdir, name, CONFIGS[name]) for name in args.configs}
+    servers = {}
+    for root in args.root:
+        for config in args.configs:
+            name = config if len(args.root) == 1 else f"{config} @{root.name}"
+            servers[name] = DemoServer(workdir, name, CONFIGS[config], root)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     try:
         for s in servers.values():
             s.start()
-        paths = {name: s.careplan() for name, s in servers.items()}
+        paths = {name: s.target(args.workload) for name, s in servers.items()}
         for name, s in servers.items():  # warm-up
             run_wrk(s, paths[name], 2, args.connections)
         for r in range(args.rounds):
             for name, s in servers.items():
                 res = run_wrk(s, paths[name], args.duration, args.connections)
                 results[name].append(res)
-                print(f"round {r + 1} {name:32s} {res['req_per_s']:8.1f} req/s  "
+                print(f"round {r + 1} {name:40s} {res['req_per_s']:8.1f} req/s  "
                       f"p50 {res['p50_ms']:6.2f} ms  p95 {res['p95_ms']:6.2f} ms  "
                       f"non-2xx {res['non_2xx']}  cores {res['server_cores']:.2f}"
-                      f"+{res['child_cores']:.2f}  RSS {res['server_rss_mb']:.0f} MB  "
+                      f"+{res['child_cores']:.2f} ({res['cpu_us_per_req']} us CPU/req)  "
+                      f"RSS {res['server_rss_mb']:.0f} MB  "
                       f"load {res['load_before']:.1f}→{res['load_after']:.1f}", flush=True)
     finally:
         for name, s in servers.items():
@@ -210,9 +259,10 @@ def http_rounds(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             if "audit" in name and s.proc is not None:
                 answered = sum(x["requests"] for x in results[name])  # + warm-up, not counted
                 stored, pending = audit_count(s)
-                checks[name] = {"answered_reads_measured": answered, "auditevents_stored": stored,
+                checks[name] = {"answered_requests_measured": answered,
+                                "auditevents_stored": stored,
                                 "journaled_not_yet_stored": pending,
-                                "every_answered_read_recorded": stored + pending >= answered}
+                                "every_answered_request_recorded": stored + pending >= answered}
     summary = {}
     for name, runs in results.items():
         rates = [x["req_per_s"] for x in runs]
@@ -224,6 +274,8 @@ def http_rounds(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                                  x["server_cores"] for x in runs),
                              "median_child_cores": statistics.median(
                                  x["child_cores"] for x in runs),
+                             "median_cpu_us_per_req": statistics.median(
+                                 x["cpu_us_per_req"] for x in runs),
                              "runs": runs}
     return {"http": summary, "audit_checks": checks}
 
@@ -394,31 +446,41 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--configs", default=",".join(CONFIGS),
                     help="comma-separated, among: " + ", ".join(CONFIGS))
+    ap.add_argument("--workload", choices=("read", "search", "include"), default="read")
+    ap.add_argument("--root", type=Path, action="append", default=[],
+                    help="source tree the server runs from (repeatable; default this one)")
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--skip-in-process", action="store_true")
     args = ap.parse_args(argv)
     args.configs = [c for c in args.configs.split(",") if c]
+    args.root = [r.resolve() for r in args.root] or [ROOT]
     print(f"machine: {os.cpu_count()} CPUs, load average {loadavg()} (shared machine: "
           "configurations are interleaved per round)")
+    roots = {str(r): subprocess.run(["git", "-C", str(r), "describe", "--always", "--dirty"],
+                                    capture_output=True, text=True, check=False).stdout.strip()
+             for r in args.root}
+    print(f"workload {args.workload}, server code: {roots}")
     results: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                "cpus": os.cpu_count(), "connections": args.connections,
-                               "duration_s": args.duration, "rounds": args.rounds}
-    if not args.skip_in_process:
+                               "duration_s": args.duration, "rounds": args.rounds,
+                               "workload": args.workload, "roots": roots}
+    if not args.skip_in_process and args.workload == "read" and args.root == [ROOT]:
         results["in_process_us"] = in_process()
         for k, v in results["in_process_us"].items():
             print(f"  {k:70s} {v:10.1f}")
     if not args.skip_http:
         with tempfile.TemporaryDirectory(prefix="cm-fhir-bench-") as tmp:
             results.update(http_rounds(args, Path(tmp)))
-        print(f"\n{'configuration':32s} {'median req/s':>12s} {'min':>8s} {'max':>8s} "
-              f"{'p95 ms':>8s} {'cores (server+indexer)':>23s}")
+        print(f"\n{'configuration':40s} {'median req/s':>12s} {'min':>8s} {'max':>8s} "
+              f"{'p95 ms':>8s} {'cores (server+indexer)':>23s} {'CPU us/req':>10s}")
         for name, s in results["http"].items():
-            print(f"{name:32s} {s['median_req_per_s']:12.1f} {s['min']:8.1f} {s['max']:8.1f} "
+            print(f"{name:40s} {s['median_req_per_s']:12.1f} {s['min']:8.1f} {s['max']:8.1f} "
                   f"{s['median_p95_ms']:8.2f} {s['median_server_cores']:15.2f}"
-                  f"+{s['median_child_cores']:.2f}")
+                  f"+{s['median_child_cores']:.2f} {s['median_cpu_us_per_req']:10.0f}")
         for name, c in results["audit_checks"].items():
             print(f"{name}: {c}")
-    out = ROOT / "var" / "bench" / f"security-layers-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "var" / "bench" / f"security-layers-{args.workload}-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out}")

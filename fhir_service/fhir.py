@@ -3,7 +3,10 @@
 https://hl7.org/fhir/R4/json.html — FHIR R4 4.0.1 JSON. Decimals keep their exact text
 (``200.00`` stays ``200.00``): we parse numbers with a fractional part or exponent into
 :class:`decimal.Decimal` and write them back verbatim with ``orjson.Fragment``.
-Resources are parsed with the ``fhir.resources`` R4B models where those match R4.
+The ``fhir.resources`` R4B models are here for typed work (:func:`model_class`) and
+:func:`validate_with_model`; writes no longer run them by default (``validate_with_model``
+setting): the structural check and the profile validator catch everything they catch on R4
+(tests/validator/test_model_differential.py).
 """
 
 from __future__ import annotations
@@ -129,7 +132,10 @@ def pydantic_path(resource_type: str, loc: tuple[Any, ...]) -> str:
 
 
 def validate_with_model(resource: dict[str, Any]) -> list[Issue]:
-    """Validate with the R4B pydantic model; return issues (empty when valid)."""
+    """Validate with the R4B pydantic model; return issues (empty when valid, or when R4B has
+    no model for the type). Not on the write path unless ``validate_with_model`` is set; R4B
+    is not R4 for a few types and elements (Evidence, EvidenceVariable, Meta in the open
+    types: see the differential test's ``R4B_VS_R4``)."""
     from pydantic import ValidationError
 
     rtype = resource["resourceType"]

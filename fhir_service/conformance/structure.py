@@ -1,17 +1,21 @@
 """Structural checks of FHIR JSON driven by StructureDefinition snapshots.
 
 https://hl7.org/fhir/R4/json.html and https://hl7.org/fhir/R4/elementdefinition.html —
-element names (choice types ``value[x]`` included), cardinality, JSON types of primitives and
-their regular expressions (read from the primitive types' StructureDefinitions, never
-re-typed), no empty strings/objects/arrays, no nulls outside primitive arrays, primitive
-extensions (``_name``), contained resources. Used on write for the R4 types that have no
-matching ``fhir.resources`` R4B model, and as the base of the profile validator.
+element names (choice types ``value[x]`` included, one type at a time), cardinality, JSON
+types of primitives and their regular expressions (read from the primitive types'
+StructureDefinitions, never re-typed), the value spaces the regular expressions leave open
+(real calendar dates, 32-bit integers), no empty strings/objects/arrays, no nulls outside
+primitive arrays, primitive extensions (``_name``, not on FHIRPath System-typed elements:
+ids and ``Extension.url``), contained resources. On write it runs on every resource, before
+the profile validator's base pass; together they catch everything the ``fhir.resources`` R4B
+models catch on R4 (tests/validator/test_model_differential.py).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +24,16 @@ from fhir_service.outcomes import Issue
 
 _REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
 _FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
+_SYSTEM_PREFIX = "http://hl7.org/fhirpath/System."
+_CORE = "http://hl7.org/fhir/StructureDefinition/"
 _NUMBER_TYPES = {"integer", "positiveInt", "unsignedInt", "decimal"}
 _INTEGER_TYPES = {"integer", "positiveInt", "unsignedInt"}
+# datatypes.html#integer: integers are 32-bit (positiveInt and unsignedInt: their own regular
+# expressions bound the lower end)
+_INT_MIN, _INT_MAX = -2_147_483_648, 2_147_483_647
+# datatypes.html#date/dateTime/instant: "Dates SHALL be valid dates" (the regular expressions
+# allow 31 days in every month)
+_DATE_TYPES = {"date", "dateTime", "instant"}
 
 
 @dataclass
@@ -33,6 +45,9 @@ class Child:
     types: tuple[str, ...]
     choice: bool
     content_ref: str | None = None
+    # typed with a FHIRPath System type (Resource.id, Element.id, Extension.url): a JSON
+    # property without a primitive extension (json.html#primitive)
+    system: bool = False
 
 
 @dataclass
@@ -82,6 +97,10 @@ class StructureChecker:
         if type_name in self._trees:
             return self._trees[type_name]
         sd = self.registry.type_definition(type_name)
+        if sd is None and type_name == "Element":
+            # the root of the datatypes has no derivation (the registry indexes types by their
+            # specialisations): the content of every primitive extension (_name) is an Element
+            sd = self.registry.by_url(_CORE + type_name)
         if sd is None or "snapshot" not in sd:
             return None
         tree = TypeTree(type_name)
@@ -101,6 +120,8 @@ class StructureChecker:
                 types=tuple(_type_code(t) for t in el.get("type", [])),
                 choice=choice,
                 content_ref=el.get("contentReference"),
+                system=any(str(t.get("code", "")).startswith(_SYSTEM_PREFIX)
+                           for t in el.get("type", [])),
             )
             tree.children.setdefault(parent, {})[child.name] = child
         self._trees[type_name] = tree
@@ -168,6 +189,7 @@ class StructureChecker:
                                 (fhirpath,)))
             return
         seen: set[str] = set()
+        chosen: dict[str, str] | None = None  # choice element -> the JSON name used
         for key, value in obj.items():
             if is_resource and key == "resourceType":
                 continue
@@ -179,14 +201,29 @@ class StructureChecker:
                                     f"Unknown element '{key}' at {fhirpath}", (loc,)))
                 continue
             seen.add(child.name)
+            if child.choice:
+                # json.html#choice: one type per choice element (its cardinality is at most 1)
+                chosen = {} if chosen is None else chosen
+                other = chosen.setdefault(child.name, base)
+                if other != base:
+                    issues.append(Issue("error", "structure",
+                                        f"Only one of {child.name}[x] may be present "
+                                        f"('{other}' and '{base}')", (loc,)))
+                    continue
             if key.startswith("_"):
+                if child.system:
+                    issues.append(Issue("error", "structure",
+                                        f"'{key}' is not allowed: {child.path} has no "
+                                        "extensions", (loc,)))
+                    continue
                 if not self.is_primitive(type_name):
                     issues.append(Issue("error", "structure",
                                         f"'{key}' is only allowed for primitive elements", (loc,)))
                     continue
                 self._check_values(value, child, "Element", loc, issues, primitive_ext=True)
                 continue
-            self._check_values(value, child, type_name, loc, issues)
+            self._check_values(value, child, type_name, loc, issues,
+                               partner=obj.get(f"_{key}") if isinstance(value, list) else None)
         for name, child in children.items():
             if child.min > 0 and name not in seen:
                 shown = f"{name}[x]" if child.choice else name
@@ -214,6 +251,7 @@ class StructureChecker:
         loc: str,
         issues: list[Issue],
         primitive_ext: bool = False,
+        partner: Any = None,
     ) -> None:
         if isinstance(value, list):
             if child.max == "1" or child.max == "0":
@@ -226,7 +264,11 @@ class StructureChecker:
                 return
             for i, item in enumerate(value):
                 if item is None:
-                    if not (self.is_primitive(type_name) or primitive_ext):
+                    # json.html#primitive: a null item of a primitive array holds the place of
+                    # a value whose id or extensions are in the _name array
+                    if not (primitive_ext or (
+                            self.is_primitive(type_name) and isinstance(partner, list)
+                            and i < len(partner) and partner[i] is not None)):
                         issues.append(Issue("error", "structure",
                                             "null is not allowed here", (f"{loc}[{i}]",)))
                     continue
@@ -313,6 +355,10 @@ class StructureChecker:
             issues.append(Issue("error", "structure",
                                 f"Wrong JSON type for a {type_name}: {value!r:.60}", (loc,)))
             return
+        if type_name in _INTEGER_TYPES and not _INT_MIN <= value <= _INT_MAX:
+            issues.append(Issue("error", "value", f"The value {str(value)[:40]} is outside "
+                                "the range of a 32-bit integer", (loc,)))
+            return
         if isinstance(value, str):
             if (type_name, value) in self._valid:
                 return
@@ -332,7 +378,19 @@ class StructureChecker:
         if pattern is not None and pattern.fullmatch(text) is None:
             issues.append(Issue("error", "value",
                                 f"'{text:.80}' is not a valid {type_name}", (loc,)))
+        elif type_name in _DATE_TYPES and len(text) >= 10 and not _real_date(text):
+            issues.append(Issue("error", "value",
+                                f"'{text:.80}' is not a valid {type_name}: no such day", (loc,)))
         elif isinstance(value, str) and len(value) <= _MEMO_LENGTH:
             if len(self._valid) >= _MEMO_ENTRIES:
                 self._valid.clear()
             self._valid.add((type_name, value))
+
+
+def _real_date(text: str) -> bool:
+    """YYYY-MM-DD at the start of a date, dateTime or instant is a day of the calendar."""
+    try:
+        date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+    except ValueError:
+        return False
+    return True

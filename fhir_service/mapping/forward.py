@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import uuid
@@ -82,28 +81,10 @@ def id_secret(settings: Any) -> bytes:
 
 
 def _load_or_create_secret(folder: Path) -> bytes:
+    from fhir_service.security.private_files import create_once
+
     path = folder / ID_SECRET_FILE
-    if not path.exists():
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = folder / f".{ID_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(secrets.token_bytes(ID_SECRET_BYTES))
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)  # complete when it appears; never replaces another's secret
-        except FileExistsError:
-            pass  # another process created it first: use theirs
-        except OSError:  # a file system without hard links
-            if not path.exists():
-                os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    secret = path.read_bytes()
+    secret = create_once(path, lambda: secrets.token_bytes(ID_SECRET_BYTES))
     if len(secret) < ID_SECRET_BYTES:
         raise RuntimeError(f"{path} holds {len(secret)} bytes; the id secret needs at least "
                            f"{ID_SECRET_BYTES}")

@@ -11,7 +11,6 @@ settings). ``alg: none`` and symmetric algorithms are never accepted.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -55,32 +54,15 @@ class SigningKey:
     def load_or_create(cls, folder: Path) -> SigningKey:
         """The key of ``folder/signing-key.pem``, created when absent: the folder private
         (0700) when this creates it, the file private (0600) from its first byte."""
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / "signing-key.pem"
-        if not path.exists():
+        from fhir_service.security.private_files import create_once
+
+        def new_key() -> bytes:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-            tmp = folder / f".signing-key.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                view = memoryview(pem)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:  # never a partial file, never another process's key replaced
-                os.link(tmp, path)
-            except FileExistsError:
-                pass  # a process that started at the same time won: its key is used
-            except OSError:  # a file system without hard links
-                if not path.exists():
-                    os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-        pem = path.read_bytes()
+            return key.private_bytes(serialization.Encoding.PEM,
+                                     serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption())
+
+        pem = create_once(folder / "signing-key.pem", new_key)
         kid = uuid.uuid5(uuid.NAMESPACE_URL, pem.decode()).hex[:16]
         return cls(kid, pem)
 

@@ -160,18 +160,25 @@ def test_a_persons_data_is_changed_by_its_custodian_others_contribute(
     assert call(router, partner, "GET", "CarePlan/plan-p0")[0] == 404
 
 
-def _patch(router: Router, who: Principal, path: str, ops: list[Any]) -> tuple[int, Any]:
+def _send(router: Router, who: Principal, method: str, path: str, body: Any,
+          **headers: str) -> tuple[int, Any]:
+    """A request with headers of its own (``call`` sends JSON with the FHIR content type)."""
     from fhir_service.outcomes import FhirError
     from fhir_service.request import FhirRequest
 
-    req = FhirRequest("PATCH", path.split("/"), headers={
-        "content-type": "application/json-patch+json"}, body=fhir.dumps(ops),
-        base_url="http://test/fhir", principal=who)
+    req = FhirRequest(method, path.split("/"), body=fhir.dumps(body),
+                      headers={"content-type": "application/fhir+json",
+                               **{k.replace("_", "-"): v for k, v in headers.items()}},
+                      base_url="http://test/fhir", principal=who)
     try:
         resp = router.handle(req)
     except FhirError as exc:
         return exc.status, exc.outcome()
     return resp.status, resp.body
+
+
+def _patch(router: Router, who: Principal, path: str, ops: list[Any]) -> tuple[int, Any]:
+    return _send(router, who, "PATCH", path, ops, content_type="application/json-patch+json")
 
 
 # --- oracles: _has, chains, includes ------------------------------------------------------------
@@ -297,18 +304,8 @@ def _fmt(template: dict[str, Any], rid: str) -> dict[str, Any]:
 
 
 def _if_match(router: Router, who: Principal, rid: str) -> tuple[int, Any]:
-    from fhir_service.outcomes import FhirError
-    from fhir_service.request import FhirRequest
-
-    req = FhirRequest("PUT", ["Patient", rid], headers={
-        "content-type": "application/fhir+json", "if-match": 'W/"1"'},
-        body=fhir.dumps({"resourceType": "Patient", "id": rid}),
-        base_url="http://test/fhir", principal=who)
-    try:
-        resp = router.handle(req)
-    except FhirError as exc:
-        return exc.status, exc.outcome()
-    return resp.status, resp.body
+    return _send(router, who, "PUT", f"Patient/{rid}", {"resourceType": "Patient", "id": rid},
+                 if_match='W/"1"')
 
 
 def test_error_texts_never_name_hidden_resources(router_factory: Any) -> None:
@@ -345,20 +342,10 @@ def test_conditional_writes_on_a_hidden_persons_identifiers_create_no_duplicate(
     attacker = principal("org-2")
     ins = "1800107501234"  # p0's, accompanied by org-0 only
     new = {"resourceType": "Patient", "identifier": [{"system": INS, "value": ins}]}
-    from fhir_service.outcomes import FhirError
-    from fhir_service.request import FhirRequest
-
     def create(value: str) -> tuple[int, Any]:
-        req = FhirRequest("POST", ["Patient"], headers={
-            "content-type": "application/fhir+json",
-            "if-none-exist": f"identifier={INS}|{value}"},
-            body=fhir.dumps({**new, "identifier": [{"system": INS, "value": value}]}),
-            base_url="http://test/fhir", principal=attacker)
-        try:
-            resp = router.handle(req)
-        except FhirError as exc:
-            return exc.status, exc.outcome()
-        return resp.status, resp.body
+        return _send(router, attacker, "POST", "Patient",
+                     {**new, "identifier": [{"system": INS, "value": value}]},
+                     if_none_exist=f"identifier={INS}|{value}")
 
     status, body = create(ins)
     assert status == 409, body

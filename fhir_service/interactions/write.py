@@ -22,7 +22,6 @@ from fhir_service.interactions.common import Prepared, check_id, check_reference
 from fhir_service.outcomes import FhirError
 from fhir_service.search.query import split_token, split_values
 from fhir_service.security.door import CallerSession
-from fhir_service.security.policy import Unrestricted
 from fhir_service.security.principal import Principal
 from fhir_service.store.repository import Stored
 
@@ -73,15 +72,8 @@ class Writer:
         query.count = limit
         query.total = "none"
         if identity and not self.session.access.unrestricted and _exact_identifiers(items):
-            everyone = self.session.raw.search(query, Unrestricted()).rows
-            mine = self.session.access.principal.structure
-            # (a person the caller registered and nobody accompanies yet is its own)
-            hidden = [s for s in everyone if not self.session.visible(s.pk)
-                      and (mine is None or self.session.owner_row(s.pk)[1] != mine)]
-            if hidden:
-                self.probed.update(p for s in hidden
-                                   for p in self.session.patients_by_pk([s.pk]).get(s.pk, []))
-                raise identity_conflict(rtype)
+            everyone, hidden = self.session.match_everyone(query)
+            self._refuse_hidden(rtype, hidden)
             return everyone
         return self.session.search(query).rows
 
@@ -211,23 +203,10 @@ class Writer:
         return current
 
     def _owner(self, current: Stored) -> str | None:
-        """Who owns the current version: its owner row, else (data written before owners
-        were recorded) an Organization itself, or what its managing element names."""
-        has_row, owner = self.session.owner_row(current.pk)
-        policy = self.ctx.policy
-        if policy is None or current.content is None:
-            return owner
-        if not has_row:
-            owner = current.rid if current.rtype == "Organization" else \
-                policy.managed_by(self.session, fhir.loads(current.content))
-        if owner is None and current.rtype in policy.person_types:
-            # the server's own data of a person (an import, the demo): held by the structures
-            # that manage the person's episodes, when there are any
-            managers = self.session.episode_managers(self.session.current_patients(current.pk))
-            mine = self.principal.structure if self.principal is not None else None
-            if managers:
-                return mine if mine in managers else sorted(managers)[0]
-        return owner
+        if self.ctx.policy is None or current.content is None:
+            return self.session.owner_row(current.pk)[1]
+        return self.ctx.policy.owner_of(self.session, self.principal, current.pk, current.rtype,
+                                        current.rid, fhir.loads(current.content))
 
     def _first_version(self, rtype: str, rid: str, resource: dict[str, Any],
                        method: str) -> WriteResult:
@@ -282,18 +261,21 @@ class Writer:
             query = self.ctx.parser.parse("Patient", [("identifier", f"{system}|{value}")],
                                           strict=True)
             query.count, query.total = 2, "none"
-            others = [s for s in self.session.raw.search(query, Unrestricted()).rows
-                      if s.rid != resource["id"]]
-            if not others:
-                continue
-            if all(self.session.visible(s.pk) for s in others):
+            everyone, hidden = self.session.match_everyone(query)
+            self._refuse_hidden("Patient", [s for s in hidden if s.rid != resource["id"]])
+            others = [s for s in everyone if s.rid != resource["id"]]
+            if others:
                 raise FhirError("duplicate", f"Patient/{others[0].rid} already carries the "
                                 f"identifier {system}|{value}: update that Patient (or use a "
                                 "conditional create or update on the identifier)",
                                 "Patient.identifier")
-            self.probed.update(p for s in others
-                               for p in self.session.patients_by_pk([s.pk]).get(s.pk, []))
-            raise identity_conflict("Patient")
+
+    def _refuse_hidden(self, rtype: str, hidden: list[Stored]) -> None:
+        """An identity match the caller may not see: refused, recorded under its people."""
+        if hidden:
+            people = self.session.patients_by_pk([s.pk for s in hidden])
+            self.probed.update(p for s in hidden for p in people.get(s.pk, []))
+            raise identity_conflict(rtype)
 
     def _check_owner(self, rtype: str, letter: str, current: Stored | None,
                      current_owner: str | None, prepared: Prepared) -> str | None:

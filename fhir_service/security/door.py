@@ -161,6 +161,18 @@ class CallerSession:
             return current
         return current if self.visible(current.pk) else None
 
+    def match_everyone(self, query: SearchQuery) -> tuple[list[Stored], list[Stored]]:
+        """Identity look-ups (exact identifiers, conditional writes): every match, seen or
+        not, and those the caller may not see (a person it registered and nobody accompanies
+        yet counts as its own). The write rules refuse on hidden ones without describing
+        them; nothing hidden is ever returned to the caller."""
+        everyone = self.raw.search(query, Unrestricted()).rows
+        if self.access.unrestricted:
+            return everyone, []
+        mine = self.access.principal.structure
+        return everyone, [s for s in everyone if not self.visible(s.pk)
+                          and (mine is None or self.raw.owner_row(s.pk)[1] != mine)]
+
     PROBE_LIMIT = 20
 
     def probed_people(self, rtype: str | None, filters: list[Any]) -> set[str]:
@@ -294,4 +306,4 @@ def system_door(repository: SqlRepository) -> Door:
     return Door(repository, system_access())
 
 
-__all__ = ["CallerSession", "Door", "Unrestricted", "for_caller", "system_door"]
+__all__ = ["CallerSession", "Door", "for_caller", "system_door"]

@@ -141,6 +141,13 @@ class AccessFilter:
     def condition(self, res: Any) -> Any:
         return self.condition_for(res.c.pk, res.c.rtype)
 
+    def referenceable(self, res: Any) -> Any:
+        """What the caller's writes may reference: what it sees, and a person nobody
+        accompanies yet (whom a structure references while setting itself up)."""
+        unaccompanied = and_(res.c.rtype == "Patient", not_(exists(
+            select(1).where(access_grants.c.patient_id == res.c.rid))))
+        return or_(self.condition(res), unaccompanied)
+
     def version_condition(self, hist: Any) -> Any:
         """The rule for a row of history: by the people of that version."""
         return self.condition_for(hist.c.hpk, hist.c.rtype, hist_patient)
@@ -170,6 +177,9 @@ class Unrestricted(AccessFilter):
         return None
 
     def version_condition(self, hist: Any) -> Any:
+        return None
+
+    def referenceable(self, res: Any) -> Any:
         return None
 
     @property
@@ -214,10 +224,19 @@ class RawRule:
     def visible(self, cur: Any, pk: int, rtype: str,
                 access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
         """(whether the caller may see the stored resource, the people it belongs to)."""
+        return self._decide(cur, self.patients_sql, (pk,), rtype, access)
+
+    def version_visible(self, cur: Any, pk: int, version: int, rtype: str,
+                        access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
+        """The same rule for one version from history, by that version's people."""
+        return self._decide(cur, self.version_patients_sql, (pk, version), rtype, access)
+
+    def _decide(self, cur: Any, people_sql: str, key: tuple[Any, ...], rtype: str,
+                access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
         org, now, operator = access
         if rtype == "AuditEvent":
             return operator, ()
-        cur.execute(self.patients_sql, (pk,))
+        cur.execute(people_sql, key)
         people = tuple(sorted({r[0] for r in cur.fetchall()}))
         if not people:  # not in a person's compartment: public unless protected
             return rtype not in PROTECTED_TYPES, people
@@ -225,21 +244,6 @@ class RawRule:
             return False, people
         cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
         return cur.fetchone()[0] == len(people), people  # (every one of them)
-
-    def version_visible(self, cur: Any, pk: int, version: int, rtype: str,
-                        access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
-        """The same rule for one version from history, by that version's people."""
-        org, now, operator = access
-        if rtype == "AuditEvent":
-            return operator, ()
-        cur.execute(self.version_patients_sql, (pk, version))
-        people = tuple(sorted({r[0] for r in cur.fetchall()}))
-        if not people:
-            return rtype not in PROTECTED_TYPES, people
-        if org is None:
-            return False, people
-        cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
-        return cur.fetchone()[0] == len(people), people
 
 
 # --- scopes over everything a search filters on or returns ---------------------------------
@@ -424,6 +428,22 @@ class AccessPolicy:
                 if org:
                     return session.organization_owner(org)
         return None
+
+    def owner_of(self, session: Any, principal: Principal | None, pk: int, rtype: str,
+                 rid: str, content: dict[str, Any]) -> str | None:
+        """Who owns the current version: its owner row, else (data written before owners
+        were recorded) an Organization itself, or what its managing element names; the
+        server's own data of a person (an import, the demo) is held by the structures that
+        manage the person's episodes, when there are any."""
+        has_row, owner = session.owner_row(pk)
+        if not has_row:
+            owner = rid if rtype == "Organization" else self.managed_by(session, content)
+        if owner is None and rtype in self.person_types:
+            managers = session.episode_managers(session.current_patients(pk))
+            mine = principal.structure if principal is not None else None
+            if managers:
+                return mine if mine in managers else sorted(managers)[0]
+        return owner
 
     def owner_after(self, session: Any, principal: Principal | None, resource: dict[str, Any],
                     current_owner: str | None, exists: bool) -> str | None:

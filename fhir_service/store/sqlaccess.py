@@ -4,7 +4,7 @@ carry, and who owns what. A mixin of :class:`~fhir_service.store.sqlstore.SqlSes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import and_, delete, false, insert, or_, select
@@ -36,7 +36,7 @@ class AccessRows:
     conn: Connection
     _hpk: dict[int, int]
 
-    def fetch(self, pks: Iterable[int]) -> list[Stored]: ...  # (SqlSession)
+    fetch: Callable[[Iterable[int]], list[Stored]]  # (SqlSession's)
 
     # --- access control rows (see security/policy.py) ------------------------------------
 

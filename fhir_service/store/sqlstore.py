@@ -20,11 +20,9 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    exists,
     false,
     func,
     insert,
-    not_,
     or_,
     select,
     text,
@@ -302,14 +300,12 @@ class SqlSession(AccessRows):
         """The keys that name a current resource the caller may see, or a person nobody
         accompanies yet (whom any structure may reference while setting itself up)."""
         found: set[tuple[str, str]] = set()
-        visible = access.condition(resources)
+        referenceable = access.referenceable(resources)  # (security/policy.py)
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             conds = [by_type(resources.c.rtype, resources.c.rid, chunk)]
-            if visible is not None:
-                unaccompanied = and_(resources.c.rtype == "Patient", not_(exists(
-                    select(1).where(access_grants.c.patient_id == resources.c.rid))))
-                conds.append(or_(visible, unaccompanied))
+            if referenceable is not None:
+                conds.append(referenceable)
             rows = self.conn.execute(
                 select(resources.c.rtype, resources.c.rid, resources.c.deleted).where(*conds))
             found.update((r[0], r[1]) for r in rows if not r[2])

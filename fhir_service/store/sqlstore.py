@@ -9,7 +9,7 @@ atomic. On PostgreSQL a write session locks the rows it is about to change
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,7 @@ class SqlSession(AccessRows):
         self.compiler = compiler
         self.is_write = write
         self.postgres = conn.dialect.name == "postgresql"
+        self.written: list[tuple[int, str]] = []  # (history row, type) of each version written
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -358,6 +359,7 @@ class SqlSession(AccessRows):
                 method=method, content=content,
             ).returning(history.c.hpk)
         ).scalar_one()
+        self.written.append((self._hpk[pk], rtype))
         self._insert_index(pk, rtype, rows, refs_out)
         return Stored(pk, rtype, rid, version, updated, False, content, method)
 
@@ -411,6 +413,7 @@ class SqlSession(AccessRows):
                 method="DELETE", content=None,
             ).returning(history.c.hpk)
         ).scalar_one()
+        self.written.append((hpk, rtype))
         if people:
             self.conn.execute(insert(hist_patient),
                               [{"hpk": hpk, "patient_id": p} for p in sorted(people)])
@@ -469,6 +472,9 @@ class SqlRepository:
         )
         self._raw_needs_rollback = self.engine.dialect.name != "sqlite"
         self.rule = RawRule(self.engine.dialect.paramstyle)
+        # called with each write session before it commits (subscriptions/outbox.py: the
+        # outbox rows of the versions written, in the same transaction)
+        self.outbox: Callable[[SqlSession], None] | None = None
 
     def version_visible(self, pk: int, version: int, rtype: str,
                         access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
@@ -525,7 +531,10 @@ class SqlRepository:
         with self.engine.connect() as plain:
             conn = plain.execution_options(cm_write=True)
             with conn.begin():
-                yield SqlSession(conn, self.compiler, write=True)
+                session = SqlSession(conn, self.compiler, write=True)
+                yield session
+                if self.outbox is not None and session.written:
+                    self.outbox(session)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -95,10 +95,8 @@ def time_steps(ctx: Any, resources: list[dict[str, Any]], rounds: int) -> dict[s
     from fhir_service.outcomes import FhirError
 
     base_pass = make_profile_validator(ctx)
-    on = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings,
-                                                               validate_with_model=True))
-    off = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings,
-                                                                validate_with_model=False))
+    on = dataclasses.replace(ctx, settings=ctx.settings.replace(validate_with_model=True))
+    off = dataclasses.replace(ctx, settings=ctx.settings.replace(validate_with_model=False))
     on.profile_validator = off.profile_validator = base_pass
 
     def write_path(c: Any) -> Callable[[dict[str, Any]], Any]:
@@ -138,7 +136,7 @@ def ingest(settings: Any, bundles: list[bytes], model: bool, workdir: Path) -> d
     from fhir_service.router import Router
 
     db = Path(tempfile.mkdtemp(prefix="ingest-", dir=workdir)) / "ingest.db"
-    s = dataclasses.replace(settings, database_url=f"sqlite:///{db}", validate_with_model=model)
+    s = settings.replace(database_url=f"sqlite:///{db}", validate_with_model=model)
     ctx = build_context(s)
     router = Router(ctx)
     headers = {"content-type": "application/fhir+json", "accept": "application/fhir+json"}

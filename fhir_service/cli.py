@@ -61,10 +61,9 @@ def serve(
 
     from fhir_service.app import create_app
     from fhir_service.context import build_context
-    from fhir_service.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    settings = Settings.from_env(
+    settings = load_settings(
         database_url=database,
         referential_integrity=referential_integrity,
         demo=demo,
@@ -168,9 +167,8 @@ def demo_token(application: Any) -> tuple[str, str, str]:
 
 def _app_for_admin(database: str | None) -> Any:
     from fhir_service.app import create_app
-    from fhir_service.settings import Settings
 
-    settings = Settings.from_env(database_url=database)
+    settings = load_settings(database_url=database)
     if settings.auth == "off":
         settings.auth = "embedded"
     return create_app(settings)
@@ -266,16 +264,20 @@ def token(
 
 def settings_environment(settings: Any) -> dict[str, str]:
     """CM_FHIR_* variables that reproduce these settings in another process."""
-    import dataclasses
+    return settings.environment()
 
-    env = {}
-    for f in dataclasses.fields(settings):
-        value = getattr(settings, f.name)
-        if isinstance(value, tuple):
-            value = os.pathsep.join(str(v) for v in value)
-        env[f"CM_FHIR_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) \
-            else str(value)
-    return env
+
+def load_settings(**overrides: Any) -> Any:
+    """The settings from the environment and the command's options; a wrong value is a clear
+    error naming the variable (exit 2), not a traceback."""
+    from fhir_service.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env(**overrides)
+    except SettingsError as exc:
+        for line in exc.lines:
+            console.print(f"[red]Error:[/] {escape(line)}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _safe_url(url: str) -> str:
@@ -397,11 +399,10 @@ def db_upgrade(
     = None,
 ) -> None:
     """Bring the database's schema to this release's (back it up first)."""
-    from fhir_service.settings import Settings
     from fhir_service.store.migrate import SchemaError, upgrade
     from fhir_service.store.sqlstore import make_engine
 
-    url = Settings.from_env(database_url=database).database_url
+    url = load_settings(database_url=database).database_url
     engine = make_engine(url)
     try:
         before, after = upgrade(engine)
@@ -422,11 +423,10 @@ def db_current(
     = None,
 ) -> None:
     """Print the database's schema revision and this release's."""
-    from fhir_service.settings import Settings
     from fhir_service.store.migrate import current, head
     from fhir_service.store.sqlstore import make_engine
 
-    engine = make_engine(Settings.from_env(database_url=database).database_url)
+    engine = make_engine(load_settings(database_url=database).database_url)
     try:
         print(f"database: {current(engine) or 'empty'}; this release: {head()}")
     finally:

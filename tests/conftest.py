@@ -206,8 +206,7 @@ def make_context(base_context: FhirContext, tmp_path: Path) -> Iterator[Callable
     made: list[FhirContext] = []
 
     def make(url: str | None = None, **overrides: Any) -> FhirContext:
-        settings = dataclasses.replace(
-            base_context.settings,
+        settings = base_context.settings.replace(
             database_url=url or f"sqlite:///{tmp_path / f'db{len(made)}.db'}",
             **overrides,
         )

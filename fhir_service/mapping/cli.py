@@ -27,13 +27,13 @@ DatabaseOption = Annotated[str | None, typer.Option(
 def _local_service(database: str | None) -> Any:
     """The case-file service on the local store, through the FHIR router (validation,
     transactions, referential integrity as for any client)."""
+    from fhir_service.cli import load_settings  # (a wrong setting: a clear error)
     from fhir_service.context import build_context
     from fhir_service.mapping.service import CasefileService
     from fhir_service.operations import install_all
     from fhir_service.router import Router
-    from fhir_service.settings import Settings
 
-    settings = Settings.from_env(database_url=database)
+    settings = load_settings(database_url=database)
     ctx = build_context(settings)
     router = Router(ctx)
     install_all(router)

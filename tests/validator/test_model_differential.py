@@ -614,7 +614,7 @@ def write_context(base: FhirContext) -> FhirContext:
     """The write path's checks as the server runs them, the model switched off."""
     from fhir_service.operations.validate import make_profile_validator
 
-    settings = dataclasses.replace(base.settings, validate_with_model=False)
+    settings = base.settings.replace(validate_with_model=False)
     ctx = dataclasses.replace(base, settings=settings)
     ctx.profile_validator = make_profile_validator(ctx)
     return ctx

@@ -46,12 +46,12 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 def _validator(igs: list[Path]) -> Any:
+    from fhir_service.cli import load_settings  # (a wrong setting: a clear error)
     from fhir_service.conformance.package import ensure_core_package
     from fhir_service.conformance.registry import build_registry
     from fhir_service.conformance.validator import Validator
-    from fhir_service.settings import Settings
 
-    settings = Settings.from_env()
+    settings = load_settings()
     core = ensure_core_package(settings.cache_dir)
     registry = build_registry(core, [*settings.ig_packages, *igs])
     return Validator(registry)

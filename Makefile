@@ -6,13 +6,20 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test test-fast update-goldens bench ig lint clean definitions
+.PHONY: install run test test-fast update-goldens bench ig lint lock clean definitions
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every installed version (CI and a newcomer get what the suite was run
+# with); pyproject.toml keeps the ranges. `make lock` re-pins after a deliberate upgrade.
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,postgres]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,postgres]'
 	@touch $(STAMP)
+
+lock: $(STAMP)
+	$(PY) -m pip install --quiet --upgrade -e '.[test,postgres]'
+	( echo "# pinned versions of every dependency (make lock); ranges are in pyproject.toml"; \
+	  $(PY) -m pip freeze --exclude-editable --exclude cm-fhir | LC_ALL=C sort ) > constraints.txt
 
 definitions: $(STAMP)
 	$(PY) -m fhir_service.conformance.package

@@ -35,6 +35,13 @@ def by_type(rtype_col: Any, rid_col: Any, keys: Iterable[tuple[str, str]]) -> An
 class AccessRows:
     conn: Connection
     _hpk: dict[int, int]
+    # (SqlSession's: deferred inserts, what a write session remembers)
+    _defer: Callable[[str, list[tuple[Any, ...]]], None]
+    _new: set[int]
+    _exists: set[tuple[str, str]]
+    _memo: dict[tuple[str, str], Any]
+    _directory: set[int]
+    _owned: set[int]
 
     fetch: Callable[[Iterable[int]], list[Stored]]  # (SqlSession's)
 
@@ -44,18 +51,17 @@ class AccessRows:
         """Rows of a freshly written version (the index was cleared by the write): its
         people, for the resource and for that version, and the grants it carries."""
         if patients:
-            self.conn.execute(insert(res_patient),
-                              [{"res_pk": pk, "patient_id": p} for p in patients])
+            self._defer("res_patient", [(pk, p) for p in patients])
             hpk = self._hpk.get(pk)
             if hpk is not None:
-                self.conn.execute(insert(hist_patient),
-                                  [{"hpk": hpk, "patient_id": p} for p in patients])
+                self._defer("hist_patient", [(hpk, p) for p in patients])
         if grants:
-            self.conn.execute(insert(access_grants), [
-                {"source_pk": pk, "patient_id": g.patient_id, "org_id": g.org_id,
-                 "kind": g.kind, "start": g.start, "end": g.end} for g in grants])
+            self._exists.clear()  # (what may be referenced changes with the grants)
+            self._defer("access_grants", [(pk, g.patient_id, g.org_id, g.kind, g.start, g.end)
+                                          for g in grants])
 
     def replace_grants(self, pk: int, grants: list[Any]) -> None:
+        self._exists.clear()
         self.conn.execute(delete(access_grants).where(access_grants.c.source_pk == pk))
         self.set_access_rows(pk, [], grants)
 
@@ -77,15 +83,17 @@ class AccessRows:
         after the resource moved or was deleted; without a version, the current people."""
         current = [(t, i) for t, i, v in keys if v is None]
         found = self.patients_of_keys(current)
-        for rtype, rid, version in keys:
-            if version is None:
-                continue
+        versions = {(t, i, v) for t, i, v in keys if v is not None}
+        # one statement per 500 resources (a transaction's Provenance targets them all);
+        # the versions are picked here
+        named = sorted({(t, i) for t, i, _ in versions})
+        for n in range(0, len(named), 500):
             rows = self.conn.execute(
-                select(hist_patient.c.patient_id)
+                select(history.c.rtype, history.c.rid, history.c.version,
+                       hist_patient.c.patient_id)
                 .select_from(hist_patient.join(history, history.c.hpk == hist_patient.c.hpk))
-                .where(history.c.rtype == rtype, history.c.rid == rid,
-                       history.c.version == version))
-            found.update(r[0] for r in rows)
+                .where(by_type(history.c.rtype, history.c.rid, named[n:n + 500])))
+            found.update(r[3] for r in rows if (r[0], r[1], r[2]) in versions)
         return found
 
     def patients_of_keys(self, keys: list[tuple[str, str]]) -> set[str]:
@@ -106,11 +114,29 @@ class AccessRows:
         return (True, row[0]) if row else (False, None)
 
     def set_owner(self, pk: int, org: str | None) -> None:
+        if pk in self._directory:
+            self._memo.clear()
+        if pk in self._new and not self._defer_owner_conflict(pk):
+            self._defer("res_owner", [(pk, org)])  # (a new resource has no row yet)
+            return
         self.conn.execute(delete(res_owner).where(res_owner.c.res_pk == pk))
         self.conn.execute(insert(res_owner).values(res_pk=pk, org_id=org))
 
+    def _defer_owner_conflict(self, pk: int) -> bool:
+        """Whether a row for ``pk`` was already queued (then delete and insert now)."""
+        if pk in self._owned:
+            return True
+        self._owned.add(pk)
+        return False
+
     def organization_owner(self, org_id: str) -> str:
         """The structure managing an Organization: its owner row, else itself."""
+        key = ("organization_owner", org_id)
+        if key not in self._memo:  # (a write forgets them: SqlSession._changed)
+            self._memo[key] = self._organization_owner(org_id)
+        return self._memo[key]
+
+    def _organization_owner(self, org_id: str) -> str:
         row = self.conn.execute(
             select(res_owner.c.org_id)
             .select_from(res_owner.join(resources, resources.c.pk == res_owner.c.res_pk))
@@ -120,6 +146,12 @@ class AccessRows:
     def role_owner(self, role_id: str) -> str | None:
         """The structure that owns a PractitionerRole: its owner row, else (written before
         owners were recorded) its organisation's."""
+        key = ("role_owner", role_id)
+        if key not in self._memo:
+            self._memo[key] = self._role_owner(role_id)
+        return self._memo[key]
+
+    def _role_owner(self, role_id: str) -> str | None:
         row = self.conn.execute(
             select(res_owner.c.org_id)
             .select_from(res_owner.join(resources, resources.c.pk == res_owner.c.res_pk))
@@ -130,6 +162,12 @@ class AccessRows:
         return self.organization_owner(org) if org else None
 
     def role_organization(self, role_id: str) -> str | None:
+        key = ("role_organization", role_id)
+        if key not in self._memo:
+            self._memo[key] = self._role_organization(role_id)
+        return self._memo[key]
+
+    def _role_organization(self, role_id: str) -> str | None:
         ref = idx_reference
         row = self.conn.execute(
             select(ref.c.ref_id)

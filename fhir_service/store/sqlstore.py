@@ -167,6 +167,7 @@ class SqlSession(AccessRows):
         self._memo: dict[tuple[str, str], Any] = {}  # directory look-ups (sqlaccess.py)
         self._directory: set[int] = set()  # Organizations and roles written here
         self._owned: set[int] = set()  # new resources whose owner row is queued
+        self.written: list[tuple[int, str]] = []  # (history row, type) of each version written
 
     # --- the write path's plain statements ----------------------------------------------
 
@@ -205,7 +206,6 @@ class SqlSession(AccessRows):
             self._memo.clear()
             if pk is not None:
                 self._directory.add(pk)
-        self.written: list[tuple[int, str]] = []  # (history row, type) of each version written
 
     # --- reads -------------------------------------------------------------------------------
 

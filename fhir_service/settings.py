@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     audience: str = ""  # defaults to the FHIR base URL
     jwks_url: str = ""  # external issuer's keys
     token_minutes: Positive = 60
+    # practitioner sign-in, external mode (security/smart_launch.py): the claim of the
+    # hospital's OIDC tokens naming the practitioner, as a value of this identifier system
+    external_user_claim: str = ""  # e.g. preferred_username; empty: no user sign-in
+    external_user_system: str = "https://rpps.esante.gouv.fr"
+    external_authorize_url: str = ""  # its endpoints, for .well-known/smart-configuration
+    external_token_url: str = ""
     keys_dir: Path = Field(default_factory=lambda: project_root() / "var" / "keys")
     provenance: bool = True  # a Provenance for every write
     audit: bool = True  # an AuditEvent for every access to patient data
@@ -86,6 +92,14 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_or_values: Positive = 100  # comma-separated values of one search parameter
     max_value_length: Positive = 2048  # characters of one search parameter's value, or name
+    # bulk export (docs/exchange.md): one folder per job (job.json, NDJSON files), shared by
+    # every worker process; default: beside a SQLite database file, else var/export
+    export_dir: str = ""
+    export_expiry_seconds: Positive = 3600  # an export's files are removed this long after
+    export_workers: Positive = 1  # exports running at once per process (the others queue)
+    export_max_jobs_per_client: Positive = 3  # unfinished exports per client (429 beyond)
+    export_file_max_resources: Positive = 100_000  # resources per NDJSON file
+    narratives: bool = True  # generated French text.div on write (docs/narratives.md)
     # subscriptions (docs/subscriptions.md)
     subscriptions: bool = True  # outbox rows written with each change, notifications sent
     subscription_http_loopback: bool = False  # allow http:// endpoints on 127.0.0.1 (tests)
@@ -94,6 +108,9 @@ class Settings(BaseSettings):
     subscription_attempts: int = 6  # attempts of one notification before the error state
     subscription_backoff: float = 1.0  # seconds before the first retry, doubled each time
     subscription_poll: float = 0.2  # seconds between looks for work written by other processes
+    # exchange with a partner's server (docs/sync.md)
+    sync_state: str = ""  # cm-fhir sync's state file; default var/sync/state.json
+    sync_identifier_system: str = ""  # identifier system sync gives what has none; default ours
 
     @field_validator("ig_packages", mode="before")
     @classmethod
@@ -122,7 +139,7 @@ class Settings(BaseSettings):
         """The environment's ``CM_FHIR_*`` values, then ``overrides`` (None: not given)."""
         given = {k: v for k, v in overrides.items() if v is not None}
         try:
-            return _FromEnvironment(**given)
+            return _FromEnvironment(**given)  # type: ignore[arg-type]  # (validated here)
         except ValidationError as exc:
             raise SettingsError(problems(exc)) from None
 

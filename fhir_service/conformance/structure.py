@@ -165,7 +165,8 @@ class StructureChecker:
         rtype = resource.get("resourceType")
         here = path or (rtype if isinstance(rtype, str) else "Resource")
         sd = self.registry.type_definition(rtype) if isinstance(rtype, str) else None
-        if sd is None or sd.get("kind") != "resource" or sd.get("abstract"):
+        if not isinstance(rtype, str) or sd is None or sd.get("kind") != "resource" \
+                or sd.get("abstract"):
             issues.append(Issue("error", "structure",
                                 f"Unknown resourceType '{rtype}'", (here,)))
             return

@@ -98,7 +98,7 @@ class _Schemas:
                     else schema
             if int(el.get("min", 0) or 0) >= 1 and not name.endswith("[x]"):
                 required.append(name)
-        schema: dict[str, Any] = {"type": "object", "properties": props}
+        schema = {"type": "object", "properties": props}
         if required:
             schema["required"] = required
         return schema

@@ -93,9 +93,9 @@ def import_command(
     table.add_row("[bold]total[/]", *(f"[bold]{sum(totals[s].values())}[/]" for s in totals))
     console.print(table)
     console.print(f"{len(files) - len(rejected)} file(s) imported, {len(rejected)} rejected")
-    for path, exc in rejected:
+    for path, refusal in rejected:
         console.print(f"[red]{path}: rejected, nothing written[/]")
-        print(_outcome_text(exc))
+        print(_outcome_text(refusal))
     if rejected:
         raise typer.Exit(1)
 

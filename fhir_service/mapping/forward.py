@@ -192,7 +192,8 @@ def map_document(mset: MappingSet, doc: Any, variables: dict[str, Any] | None = 
 
 
 def _ordered(resource: dict[str, Any]) -> dict[str, Any]:
-    head = {k: resource[k] for k in ("resourceType", "id", "meta") if k in resource}
+    head: dict[str, Any] = {k: resource[k] for k in ("resourceType", "id", "meta")
+                            if k in resource}
     return {**head, **{k: v for k, v in resource.items() if k not in head}}
 
 

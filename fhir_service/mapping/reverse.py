@@ -306,9 +306,9 @@ class Exporter:
         if "$each" in node:
             items_node = self.schema.items(snode) or {}
             body = {k: v for k, v in node.items() if k != "$each"}
-            out = [self._render(body, item, items_node)
-                   for item in self.eval(focus, node["$each"], raw=True)]
-            return [clean(o) for o in out if not absent(clean(o))]
+            rendered = [self._render(body, item, items_node)
+                        for item in self.eval(focus, node["$each"], raw=True)]
+            return [clean(o) for o in rendered if not absent(clean(o))]
         if "$context" in node:
             found = self.eval(focus, node["$context"], raw=True)
             if not found:

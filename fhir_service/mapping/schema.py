@@ -15,8 +15,9 @@ from typing import Any
 
 from fhir_service.mapping.paths import join
 
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "number": (int, float),
-          "integer": int}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict, "array": list, "string": str, "boolean": bool, "number": (int, float),
+    "integer": int}
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
 

@@ -53,10 +53,10 @@ def _params(req: FhirRequest) -> dict[str, list[Any]]:
         for p in body.get("parameter", []) or []:
             if not isinstance(p, dict) or not isinstance(p.get("name"), str):
                 continue
-            value = p.get("resource")
-            if value is None:
-                value = next((v for k, v in p.items() if k.startswith("value")), None)
-            out.setdefault(p["name"], []).append(value)
+            given: Any = p.get("resource")
+            if given is None:
+                given = next((v for k, v in p.items() if k.startswith("value")), None)
+            out.setdefault(p["name"], []).append(given)
     elif req.method.upper() not in ("GET", "POST"):
         raise FhirError("method-not-allowed", "Terminology operations take GET or POST")
     return out

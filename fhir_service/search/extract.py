@@ -158,8 +158,8 @@ def _dates(code: str, value: Any, out: IndexRows) -> None:
             out.date.append((code, rng[0], rng[1]))
     elif isinstance(value, dict):
         if "start" in value or "end" in value:
-            low = date_range(value["start"])[0] if "start" in value and date_range(
-                value["start"]) else NEG_INF
+            start = date_range(value["start"]) if "start" in value else None
+            low = start[0] if start else NEG_INF
             end = date_range(value["end"]) if "end" in value else None
             out.date.append((code, low, end[1] if end else POS_INF))
         elif "event" in value:

@@ -147,6 +147,15 @@ def compile_native(expression: str) -> Evaluator | None:
 RelativeEvaluator = Callable[[Any, dict[str, Any]], list[Any]]
 
 
+def _the_resource(rtype: str) -> Evaluator:
+    """The resource itself when it is of type ``rtype`` (a bare type in a union)."""
+
+    def evaluate(resource: dict[str, Any]) -> list[Any]:
+        return [resource] if resource.get("resourceType") == rtype else []
+
+    return evaluate
+
+
 def compile_elements(expression: str) -> Evaluator | None:
     """The elements a composite parameter's expression selects: like :func:`compile_native`,
     and a part may also be the bare resource type (``Observation | Observation.component``
@@ -154,8 +163,7 @@ def compile_elements(expression: str) -> Evaluator | None:
     parts: list[Evaluator] = []
     for part in split_union(expression):
         if re.fullmatch(r"[A-Z][A-Za-z]+", part):
-            parts.append(lambda resource, root=part: [resource]
-                         if resource.get("resourceType") == root else [])
+            parts.append(_the_resource(part))
             continue
         parsed = _parse(part)
         if parsed is None:

@@ -155,12 +155,31 @@ def expression_for_type(expression: str, rtype: str) -> str | None:
     return _RESOLVE_IS.sub(_reference_type_check, " | ".join(kept))
 
 
-def compile_expression(expression: str) -> Callable[[dict[str, Any]], list[Any]]:
+def _native_component(fn: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    """A composite component evaluated natively on the element that holds it."""
+
+    def evaluate(element: Any, resource: dict[str, Any], _index: int) -> list[Any]:
+        return fn(element, resource)
+
+    return evaluate
+
+
+def _located_component(fns: list[Callable[..., list[Any]]]) -> Callable[..., list[Any]]:
+    """A composite component evaluated by fhirpathpy on the element's part and index."""
+
+    def evaluate(located: Any, resource: dict[str, Any], _index: int) -> list[Any]:
+        return fns[located.part](resource, {"index": located.index, "resource": resource})
+
+    return evaluate
+
+
+def compile_expression(expression: str) -> Callable[..., list[Any]]:
+    """fhirpathpy's compiled function: ``fn(resource, context=None)``."""
     try:
-        fn = fhirpath_compile(expression, FHIRPATH_MODEL)
+        fn: Callable[..., list[Any]] = fhirpath_compile(expression, FHIRPATH_MODEL)
     except Exception as exc:
         raise SearchParamError(f"cannot compile '{expression}': {exc}") from exc
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def compile_native(expression: str) -> Callable[[dict[str, Any]], list[Any]] | None:
@@ -296,12 +315,13 @@ class SearchParamRegistry:
             return
         elements = compile_elements(param.expression)
         natives = [compile_relative(expression) for _, _, expression in specs]
+        compiled = [fn for fn in natives if fn is not None]
         components = []
-        if elements is not None and all(fn is not None for fn in natives):
-            for (code, ptype, expression), fn in zip(specs, natives, strict=True):
+        if elements is not None and len(compiled) == len(natives):
+            for (code, ptype, expression), fn in zip(specs, compiled, strict=True):
                 components.append(CompositeComponent(
                     code, ptype, expression,
-                    lambda element, resource, _i, fn=fn: fn(element, resource)))
+                    _native_component(fn)))
             param.evaluate = elements
         else:
             # fhirpathpy, which knows an element's type only from the path that reached it:
@@ -313,8 +333,7 @@ class SearchParamRegistry:
             for (code, ptype, expression), fns in zip(specs, selects, strict=True):
                 components.append(CompositeComponent(
                     code, ptype, expression,
-                    lambda located, resource, _i, fns=fns: fns[located.part](
-                        resource, {"index": located.index, "resource": resource})))
+                    _located_component(fns)))
             param.evaluate = _located_elements([compile_expression(b) for b in bases])
         param.components = tuple(components)
 

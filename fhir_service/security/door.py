@@ -226,7 +226,7 @@ def _named_patients(filters: list[Any]) -> set[str] | None:
         if filt.chain is not None or filt.has is not None or param is None or \
                 param.type != "reference" or filt.modifier not in (None, "Patient"):
             continue
-        ids = set()
+        ids: set[str] = set()
         for value in filt.values:
             rtype, rid, _ = parse_reference(value)
             if rtype is None and "/" not in value and tuple(param.targets) == ("Patient",):

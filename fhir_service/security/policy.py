@@ -350,7 +350,7 @@ class AccessPolicy:
         if patient is None or team.get("status") != "active":
             return []
         team_start, team_end = _start(team.get("period")), _end(team.get("period"))
-        grants = []
+        grants: list[Any] = []
         for part in team.get("participant", []):
             orgs = set()
             member = part.get("member")

@@ -336,6 +336,7 @@ def sort_expression(code: str, ptype: str, res: Any, descending: bool) -> Any:
         return res.c.updated
     table = _TABLES[ptype]
     c = table.c
+    column: Any
     if ptype == "date":
         column = c.high if descending else c.low
     elif ptype == "string":

@@ -127,7 +127,8 @@ def _slicing(validator: Validator, el: dict[str, Any], path: str, slicing: dict[
     if node is None:
         return
     types = [t.code for t in node.types] or ([node.path.split(".")[0]] if node.children else [])
-    declared = [t.get("code") for t in el.get("type") or [] if isinstance(t, dict)]
+    declared = [str(t["code"]) for t in el.get("type") or []
+                if isinstance(t, dict) and isinstance(t.get("code"), str)]
     tname = (declared or types or [""])[0]
     for j, d in enumerate(slicing.get("discriminator") or []):
         dpath = d.get("path") if isinstance(d, dict) else None
@@ -256,7 +257,8 @@ def check_value_set(validator: Validator, vs: dict[str, Any], expr: str,
             res = validator.registry.by_url(system)
             if cs is None or not cs.complete or res is None:
                 continue
-            props = {p.get("code"): p.get("type") for p in _dicts(res.get("property"))}
+            props = {str(p["code"]): p.get("type") for p in _dicts(res.get("property"))
+                     if isinstance(p.get("code"), str)}
             for f, flt in enumerate(_dicts(inc.get("filter"))):
                 _filter_value(validator, system, cs, props, flt,
                               f"{expr}.compose.{part}[{i}].filter[{f}]", report)
@@ -286,7 +288,7 @@ def _filter_value(validator: Validator, system: str, cs: Any, props: dict[str, A
             report(f"The value for a filter based on property '{prop}' must be a valid code "
                    f"from the system '{system}', and '{value}' is not", at)
         return
-    kind = props.get(prop) or _STANDARD_PROPERTIES.get(str(prop))
+    kind = props.get(str(prop)) or _STANDARD_PROPERTIES.get(str(prop))
     if kind == "boolean" and op == "=" and value not in ("true", "false"):
         report(f"The value for a filter based on property '{prop}' must be either 'true' or "
                f"'false', not '{value}'", at)

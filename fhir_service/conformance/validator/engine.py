@@ -287,7 +287,7 @@ class Validator:
                   meta_profiles: bool, base: bool, root: dict[str, Any]) -> None:
         rtype = res.get("resourceType")
         base_model = self.type_model(rtype) if isinstance(rtype, str) else None
-        if base_model is None or base_model.kind != "resource":
+        if not isinstance(rtype, str) or base_model is None or base_model.kind != "resource":
             run.add("error", "structure", f"Unknown resourceType '{rtype}'", expr)
             return
         models: list[StructureModel] = []
@@ -309,10 +309,8 @@ class Validator:
                         expr)
                 continue
             models.append(model)
-        if not models or (base and not any(m.url.startswith(CORE) for m in models) and False):
+        if not models:  # no profile (known): the base definition of the type
             models.insert(0, base_model)
-        if not models and not base:
-            return
         scope = fhirpath.set_scope(res, root, run.bundle)
         try:
             for model in models:
@@ -877,7 +875,7 @@ class Validator:
             cs = self.terminology.code_system(system)
             concept = cs.find(code) if cs is not None else None
             shown = [concept.display] if concept is not None and concept.display else []
-            shown += [d.get("value") for d in (concept.designations if concept else [])
+            shown += [str(d["value"]) for d in (concept.designations if concept else [])
                       if isinstance(d, dict) and isinstance(d.get("value"), str)]
             valid = (tuple(dict.fromkeys(str(v) for v in shown)),
                      frozenset(_norm(str(v)) for v in shown))
@@ -1088,7 +1086,7 @@ class Validator:
                 if c.get("contained"):
                     run.add("error", "invariant", "Constraint failed: dom-2: a contained "
                             "resource must not contain resources", loc)
-                meta = c.get("meta") if isinstance(c.get("meta"), dict) else {}
+                meta: dict[str, Any] = c["meta"] if isinstance(c.get("meta"), dict) else {}
                 if "versionId" in meta or "lastUpdated" in meta:
                     run.add("error", "invariant", "Constraint failed: dom-4: a contained "
                             "resource must not have meta.versionId or meta.lastUpdated", loc)

@@ -118,25 +118,25 @@ def _expr(node: dict[str, Any], fpath: Path, tpath: Path) -> Compiled:
             raise _Unsupported(name)
         return (lambda focus, this, env: [env[name]]), None
     if kind in ("AndExpression", "OrExpression", "XorExpression", "ImpliesExpression"):
-        left, right = (_expr(c, fpath, tpath)[0] for c in _children(node))
-        return _logic(node["terminalNodeText"][0], left, right), None
+        lhs, rhs = (_expr(c, fpath, tpath)[0] for c in _children(node))
+        return _logic(node["terminalNodeText"][0], lhs, rhs), None
     if kind == "EqualityExpression":
         op = node["terminalNodeText"][0]
         if op not in ("=", "!="):
             raise _Unsupported(op)
-        left, right = (_expr(c, fpath, tpath)[0] for c in _children(node))
-        return _equality(op == "!=", left, right), None
+        lhs, rhs = (_expr(c, fpath, tpath)[0] for c in _children(node))
+        return _equality(op == "!=", lhs, rhs), None
     if kind == "MembershipExpression":
-        left, right = (_expr(c, fpath, tpath)[0] for c in _children(node))
+        lhs, rhs = (_expr(c, fpath, tpath)[0] for c in _children(node))
         op = node["terminalNodeText"][0]
         if op == "contains":
-            return _membership(right, left), None
+            return _membership(rhs, lhs), None
         if op == "in":
-            return _membership(left, right), None
+            return _membership(lhs, rhs), None
         raise _Unsupported(op)
     if kind == "InequalityExpression":
-        left, right = (_expr(c, fpath, tpath)[0] for c in _children(node))
-        return _inequality(node["terminalNodeText"][0], left, right), None
+        lhs, rhs = (_expr(c, fpath, tpath)[0] for c in _children(node))
+        return _inequality(node["terminalNodeText"][0], lhs, rhs), None
     raise _Unsupported(kind)
 
 

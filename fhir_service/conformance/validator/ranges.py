@@ -145,10 +145,10 @@ def compare_bound(item: Any, bound_type: str, bound: Any, is_max: bool,
         return None
     if isinstance(item, str) and isinstance(bound, str):
         return _compare_dates(item, bound)
-    a, b = _decimal(item), _decimal(bound)
-    if a is None or b is None:
+    x, y = _decimal(item), _decimal(bound)
+    if x is None or y is None:
         return None
-    return _sign(a, b)
+    return _sign(x, y)
 
 
 def show(value: Any) -> str:

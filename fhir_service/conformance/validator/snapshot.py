@@ -26,7 +26,7 @@ def split_id(eid: str) -> list[str]:
     """Split an element id on the dots that are not inside a slice name's brackets."""
     out: list[str] = []
     depth = 0
-    cur = []
+    cur: list[str] = []
     for ch in eid:
         if ch == "[":
             depth += 1
@@ -191,7 +191,8 @@ class SnapshotGenerator:
             return None
         ref = parent.get("contentReference")
         if isinstance(ref, str) and "#" in ref:
-            return self._expand_reference(elems, ppos, ref.split("#", 1)[1])
+            self._expand_reference(elems, ppos, ref.split("#", 1)[1])
+            return None
         code, profile = _type_name(parent)
         if code is None:
             return None

@@ -50,6 +50,7 @@ ig: install
 
 lint: install
 	$(VENV)/bin/ruff check fhir_service tests bench
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var

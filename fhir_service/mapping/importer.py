@@ -110,7 +110,7 @@ class Importer:
         return fhir.loads(body) if isinstance(body, bytes) else body
 
     def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
-        return self._get([rtype, rid])  # type: ignore[no-any-return]
+        return self._get([rtype, rid])
 
     def search(self, rtype: str, query: list[tuple[str, str]]) -> list[dict[str, Any]]:
         bundle = self._get([rtype], query) or {}
@@ -259,7 +259,7 @@ class Importer:
     # --- identity ---------------------------------------------------------------------------
 
     def _rule(self, rtype: str) -> dict[str, Any]:
-        return self.mset.identity["types"].get(rtype, {"ownership": "owned"})  # type: ignore[no-any-return]
+        return self.mset.identity["types"].get(rtype, {"ownership": "owned"})
 
     def _identify(self, unit: Unit, source: str,
                   conflicts: list[Problem]) -> dict[str, Any] | None:
@@ -416,7 +416,7 @@ def _combined(provenances: list[dict[str, Any]]) -> dict[str, Any] | None:
 def _rewrite(resource: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
     raw = fhir.dumps(resource).decode()
     raw = _URN.sub(lambda m: refs.get(m.group(0), m.group(0)), raw)
-    return fhir.loads(raw)  # type: ignore[no-any-return]
+    return fhir.loads(raw)
 
 
 def _comparable(resource: dict[str, Any]) -> dict[str, Any]:

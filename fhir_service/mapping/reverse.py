@@ -112,7 +112,7 @@ def _strict_parse(expression: str) -> None:
     from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
     from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-    class _Raise(ErrorListener):  # type: ignore[misc]
+    class _Raise(ErrorListener):
         def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int,
                         msg: str, e: Any) -> None:
             raise ValueError(f"column {column}: {msg}")

@@ -52,7 +52,7 @@ class CallerReader(Reader):
         return fhir.loads(resp.body) if isinstance(resp.body, bytes) else resp.body
 
     def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
-        return self._get([rtype, rid], [])  # type: ignore[no-any-return]
+        return self._get([rtype, rid], [])
 
     def search(self, rtype: str, query: list[tuple[str, str]]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

@@ -330,7 +330,7 @@ class Validator:
         cache = plan_of(node).children_of
         if tname not in cache:
             cache[tname] = self._find_children_of(node, tname)
-        return cache[tname]  # type: ignore[no-any-return]
+        return cache[tname]
 
     def _find_children_of(self, node: Node, tname: str) -> tuple[Node, StructureModel] | None:
         if node.content_ref:

@@ -62,4 +62,4 @@ def reference_targets(validator: Any, node: Node) -> frozenset[str] | None:
             plan.targets = None
         else:
             plan.targets = frozenset(validator._profile_type(p) for p in targets)
-    return plan.targets  # type: ignore[no-any-return]
+    return plan.targets

@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_or_values: Positive = 100  # comma-separated values of one search parameter
     max_value_length: Positive = 2048  # characters of one search parameter's value, or name
+    narratives: bool = True  # generated French text.div on write (docs/narratives.md)
     # bulk export (docs/exchange.md): one folder per job (job.json, NDJSON files), shared by
     # every worker process; default: beside a SQLite database file, else var/export
     export_dir: str = ""

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from fhir_service import fhir
 from fhir_service.context import FhirContext
 from fhir_service.interactions.common import Prepared, check_id, check_references, prepare
+from fhir_service.narrative import narrate
 from fhir_service.outcomes import FhirError
 from fhir_service.search.query import split_token, split_values
 from fhir_service.security.door import CallerSession
@@ -81,6 +82,7 @@ class Writer:
 
     def create(self, resource: dict[str, Any], if_none_exist: str | None = None,
                rid: str | None = None) -> WriteResult:
+        resource = narrate(self.ctx, resource)  # (docs/narratives.md)
         rtype = resource["resourceType"]
         if if_none_exist:
             self.session.lock_type(rtype)
@@ -101,6 +103,7 @@ class Writer:
     def update(self, rtype: str, rid: str, resource: dict[str, Any],
                if_match: int | None = None) -> WriteResult:
         check_id(rid)
+        resource = narrate(self.ctx, resource)  # before the "no change" comparison
         body_id = resource.get("id")
         if body_id is None:
             raise FhirError("invalid", "An update must carry the resource id in the body", "id")

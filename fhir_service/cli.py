@@ -20,6 +20,7 @@ from fhir_service import fhir
 from fhir_service.conformance.validator.cli import validate_command
 from fhir_service.mapping.cli import export_command, import_command
 from fhir_service.outcomes import FhirError
+from fhir_service.sync.cli import sync_app
 
 # Help as plain click text: rich's option tables truncate option names ("--referenti…") in
 # a narrow terminal; click's layout wraps the help text instead, up to 120 columns.
@@ -438,6 +439,7 @@ def db_current(
 app.command(name="validate")(validate_command)
 app.command(name="import")(import_command)
 app.command(name="export")(export_command)
+app.add_typer(sync_app, name="sync")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,289 @@
+"""cm-fhir sync push|pull (fhir_service/sync/): a person's shared plan sent to a partner's FHIR
+server and the partner's changes brought back, through our door as a registered client.
+
+The partner is first a second instance of this server (uvicorn on a free 127.0.0.1 port,
+SMART Backend Services with our client's key), then a real HAPI FHIR JPA server
+(tests/hapi.py, marker jvm) when it is available.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from fhir_service import fhir
+from fhir_service.app import create_app
+from fhir_service.cli import load_demo
+from fhir_service.context import Clock
+from fhir_service.request import FhirRequest
+from fhir_service.security.principal import Scopes
+from fhir_service.sync import engine
+from fhir_service.sync.local import LocalStore
+from fhir_service.sync.plan import IDENTIFIER_SYSTEM, comparable, inbound
+from fhir_service.sync.remote import Remote, SmartBackendAuth
+from fhir_service.sync.state import SyncState
+
+FINESS = "https://finess.esante.gouv.fr"
+CJAAD_FINESS = "750000011"  # the young-adult centre accompanying Diego (demo)
+DAC_FINESS = "690000017"  # the DAC accompanying Nadia (demo), not Diego
+DIEGO_INS = ("urn:oid:1.2.250.1.213.1.4.10", "104037511445612")
+PLAN_TYPES = ("Patient", "CareTeam", "EpisodeOfCare", "CarePlan", "Goal", "Consent")
+
+
+class PartnerServer:
+    """uvicorn on 127.0.0.1 in a thread; stop() and start() again on the same port (a partner
+    that goes down and comes back)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+        self.sock: socket.socket | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/fhir"
+
+    def start(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        # lifespan off: the app (and its audit trail) outlives a stop, as a restarted
+        # server would find its database
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
+                                                    lifespan="off", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.thread.is_alive():
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.05)  # (polling a condition, bounded)
+        raise RuntimeError("the partner server did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+        if self.sock is not None:
+            self.sock.close()
+        self.server = self.thread = self.sock = None
+
+
+def _dispatch(app: Any, method: str, segments: list[str], query: list[tuple[str, str]] | None
+              = None, body: dict[str, Any] | None = None, principal: Any = None) -> Any:
+    resp = app.state.router.dispatch(FhirRequest(
+        method, segments, query=query or [], body=fhir.dumps(body) if body else b"",
+        headers={"content-type": "application/fhir+json"}, base_url="http://localhost/fhir",
+        principal=principal))
+    data = resp.body
+    return resp.status, (fhir.loads(data) if isinstance(data, bytes) and data else data)
+
+
+def _org_id(app: Any, finess: str) -> str:
+    status, bundle = _dispatch(app, "GET", ["Organization"],
+                               [("identifier", f"{FINESS}|{finess}")])
+    assert status == 200 and len(bundle["entry"]) == 1
+    return str(bundle["entry"][0]["resource"]["id"])
+
+
+@pytest.fixture
+def local_app(make_context: Any, tmp_path: Path) -> Iterator[Any]:
+    """Our server (in process): the demo people, a client for the structure accompanying
+    Diego (cjaad) and one for the DAC, which does not accompany him."""
+    ctx = make_context(auth="embedded", keys_dir=tmp_path / "local-keys", audit=True,
+                       provenance=True, rate_limit_per_second=0.0)
+    app = create_app(ctx.settings, ctx)
+    load_demo(app, ctx.settings)
+    clients = app.state.security.clients
+    clients.add("cjaad", "CJAAD", _org_id(app, CJAAD_FINESS), None, "system/*.cruds")
+    clients.add("dac", "DAC", _org_id(app, DAC_FINESS), None, "system/*.cruds")
+    yield app
+    app.state.router.close()
+
+
+@pytest.fixture
+def partner_key(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """Our key pair for the partner: the private key in a file (as `--key`), its JWKS."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "partner-key.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": "sync-1", "alg": "RS384", "use": "sig"})
+    return path, {"keys": [jwk]}
+
+
+@pytest.fixture
+def partner(make_context: Any, tmp_path: Path, partner_key: Any) -> Iterator[PartnerServer]:
+    """A second instance of our server as the partner: the CJAAD registered there (same
+    FINESS), and us as its client `cm-fhir-cjaad` (SMART Backend Services, our JWKS)."""
+    ctx = make_context(auth="embedded", keys_dir=tmp_path / "partner-keys", audit=False,
+                       provenance=True, rate_limit_per_second=0.0)
+    ctx.clock = Clock()  # real time: its Date header and lastUpdated agree (pull's cursor)
+    app = create_app(ctx.settings, ctx)
+    status, org = _dispatch(app, "POST", ["Organization"], body={
+        "resourceType": "Organization", "name": "Centre jeunes adultes (partner's copy)",
+        "identifier": [{"system": FINESS, "value": CJAAD_FINESS}]})
+    assert status == 201
+    app.state.security.clients.add("cm-fhir-cjaad", "cm-fhir CJAAD", org["id"], None,
+                                   "system/*.cruds", jwks=partner_key[1])
+    server = PartnerServer(app)
+    server.start()
+    server.app_ctx = ctx  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+    app.state.router.close()
+
+
+def _remote(partner: PartnerServer, key_file: Path) -> Remote:
+    return Remote(partner.base, auth="smart", timeout=(5.0, 60.0),
+                  smart=SmartBackendAuth(partner.base, "cm-fhir-cjaad", key_file, kid="sync-1"))
+
+
+def _partner_token(partner: PartnerServer) -> str:
+    security = partner.app.state.security
+    token, _ = security.tokens.mint(security.clients.get("cm-fhir-cjaad"),
+                                    Scopes.parse("system/*.cruds"), minutes=5)
+    return str(token)
+
+
+def _partner_get(partner: PartnerServer, path: str, **params: str) -> Any:
+    resp = requests.get(f"{partner.base}/{path}", params=params, timeout=30, headers={
+        "Authorization": f"Bearer {_partner_token(partner)}", "Accept": "application/fhir+json"})
+    assert resp.status_code == 200, resp.text[:300]
+    return resp.json()
+
+
+def _diego(local_app: Any) -> str:
+    _status, bundle = _dispatch(local_app, "GET", ["Patient"],
+                               [("identifier", "|".join(DIEGO_INS))])
+    return str(bundle["entry"][0]["resource"]["id"])
+
+
+def _remote_versions(partner: PartnerServer, state: SyncState) -> dict[str, str]:
+    """versionId of every resource the state maps, read from the partner."""
+    out = {}
+    for mine, theirs in state.data["ids"].items():
+        res = _partner_get(partner, theirs)
+        out[mine] = res["meta"]["versionId"]
+    return out
+
+
+# --- against a second instance of our server -----------------------------------------------
+
+
+def test_push_reads_back_equal_and_a_second_push_changes_nothing(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    remote = _remote(partner, partner_key[0])
+    state = SyncState(tmp_path / "state.json", remote.base, "cjaad")
+    diego = _diego(local_app)
+    plan = engine.collect(local, diego)
+    types = {k.split("/")[0] for k in plan}
+    assert set(PLAN_TYPES) <= types and {"Practitioner", "PractitionerRole",
+                                         "Organization"} <= types
+
+    report = engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+    assert report.persons == 1 and report.created + report.updated == len(plan)
+    with state.locked():
+        assert set(state.data["ids"]) == set(plan)
+        assert state.data["push_run"] is None
+        # every resource reads back from the partner equal to ours once mapped back
+        reverse = {t: m for m, t in state.data["ids"].items()}
+        for mine, theirs in state.data["ids"].items():
+            copy = _partner_get(partner, theirs)
+            back = inbound(copy, mine, IDENTIFIER_SYSTEM, reverse.get, remote.base,
+                           plan[mine])
+            assert comparable(back) == comparable(plan[mine]), mine.split("/")[0]
+        # a role had no identifier: the partner's copy carries ours, ours does not
+        role = next(k for k in plan if k.startswith("PractitionerRole/"))
+        assert "identifier" not in plan[role]
+        assert _partner_get(partner, state.data["ids"][role])["identifier"] == [
+            {"system": IDENTIFIER_SYSTEM, "value": role}]
+        before = _remote_versions(partner, state)
+
+    again = engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, len(plan))
+    with state.locked():
+        assert _remote_versions(partner, state) == before
+
+
+def test_a_person_the_client_does_not_accompany_is_an_unknown_person(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    remote = _remote(partner, partner_key[0])
+    diego = _diego(local_app)
+    messages = []
+    for client, person in (("dac", diego), ("dac", "no-such-person"),
+                           ("dac", "|".join(DIEGO_INS)), ("dac", "urn:x|nobody")):
+        state = SyncState(tmp_path / "state.json", remote.base, client)
+        with pytest.raises(engine.UnknownPerson) as caught:
+            engine.push(LocalStore.for_client(local_app, client), remote, state, [person],
+                        IDENTIFIER_SYSTEM)
+        messages.append(str(caught.value).replace(person[:100], "<person>"))
+    assert len(set(messages)) == 1, messages
+    # nothing reached the partner
+    assert _partner_get(partner, "Patient").get("total", 0) == 0
+
+
+def test_pull_brings_back_a_change_made_on_the_partner(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    remote = _remote(partner, partner_key[0])
+    state = SyncState(tmp_path / "state.json", remote.base, "cjaad")
+    diego = _diego(local_app)
+    engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+    first = engine.pull(local, remote, state, [], IDENTIFIER_SYSTEM)
+    assert (first.created, first.updated, first.refused) == (0, 0, [])
+    assert first.unchanged > 0
+
+    goal_key = next(k for k in state.data["ids"] if k.startswith("Goal/"))
+    local_goal = local.read(*goal_key.split("/"))
+    theirs = _partner_get(partner, state.data["ids"][goal_key])
+    theirs["lifecycleStatus"] = "completed"
+    theirs["achievementStatus"] = {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/goal-achievement",
+        "code": "achieved"}]}
+    resp = requests.put(f"{partner.base}/{state.data['ids'][goal_key]}", data=fhir.dumps(theirs),
+                        timeout=30, headers={"Authorization": f"Bearer {_partner_token(partner)}",
+                                             "Content-Type": "application/fhir+json"})
+    assert resp.status_code == 200, resp.text[:300]
+
+    report = engine.pull(local, remote, state, [], IDENTIFIER_SYSTEM)
+    assert (report.updated, report.created, report.refused) == (1, 0, [])
+    mine = local.read(*goal_key.split("/"))
+    assert mine["lifecycleStatus"] == "completed"
+    assert mine["achievementStatus"]["coding"][0]["code"] == "achieved"
+    assert int(mine["meta"]["versionId"]) == int(local_goal["meta"]["versionId"]) + 1
+    # written as our client: its Provenance names it
+    _status, provs = _dispatch(local_app, "GET", ["Provenance"], [("target", goal_key)])
+    agents = [a.get("who", {}) for e in provs["entry"] for a in e["resource"]["agent"]]
+    assert any("cjaad" in json.dumps(a) for a in agents)
+
+    # nothing changed since: a pull changes nothing here, a push nothing there
+    quiet = engine.pull(local, remote, state, [], IDENTIFIER_SYSTEM)
+    assert (quiet.updated, quiet.created, quiet.refused) == (0, 0, [])
+    assert local.read(*goal_key.split("/"))["meta"]["versionId"] == mine["meta"]["versionId"]
+    back = engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+    assert (back.created, back.updated) == (0, 0)

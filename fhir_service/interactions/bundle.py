@@ -28,6 +28,7 @@ from fhir_service.interactions import write
 from fhir_service.interactions.common import (
     ID_RE,
     iter_references,
+    local_reference,
     parse_resource,
     validate_resource,
 )
@@ -279,6 +280,7 @@ def _transaction(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
                                    if e.target_key and e.method in ("POST", "PUT", "PATCH"))
         writer.deleting = frozenset(e.target_key for e in entries
                                     if e.target_key and e.method == "DELETE")
+        _prefetch_references(ctx, writer, entries, req.base_url)
         for entry in sorted(entries, key=lambda e: (ORDER[e.method], e.index)):
             if entry.method == "GET" or entry.method == "HEAD":
                 continue
@@ -407,6 +409,21 @@ def _rewrite_references(ctx: FhirContext, writer: write.Writer, entries: list[En
                 raise FhirError("invalid", f"Bundle.entry[{entry.index}]: reference '{ref}' "
                                 "matches no fullUrl in the transaction",
                                 f"Bundle.entry[{entry.index}].resource")
+
+
+def _prefetch_references(ctx: FhirContext, writer: write.Writer, entries: list[Entry],
+                         base_url: str) -> None:
+    """The references of the whole transaction looked up in one statement: the write
+    session remembers those found, so each entry's check (``check_references``) asks only
+    about the rest."""
+    if not ctx.settings.referential_integrity:
+        return
+    keys = {key for entry in entries if entry.resource is not None
+            and entry.method in ("POST", "PUT") for ref in iter_references(entry.resource)
+            if (key := local_reference(ctx, ref["reference"], base_url)) is not None}
+    keys -= writer.pending
+    if keys:
+        writer.session.existing(sorted(keys))
 
 
 def _conditional_reference(ctx: FhirContext, writer: write.Writer, entry: Entry,

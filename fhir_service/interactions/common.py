@@ -75,15 +75,23 @@ def validate_resource(ctx: FhirContext, resource: dict[str, Any], where: str = "
 
 def iter_references(value: Any) -> Iterator[dict[str, Any]]:
     """Every object with a string ``reference`` (Reference datatypes), depth first."""
+    found: list[dict[str, Any]] = []
+    _collect_references(value, found)
+    return iter(found)
+
+
+def _collect_references(value: Any, found: list[dict[str, Any]]) -> None:
+    # (a list rather than nested generators: a third of the time on ingest's resources)
     if isinstance(value, dict):
         if isinstance(value.get("reference"), str):
-            yield value
+            found.append(value)
         for key, item in value.items():
-            if key != "contained":
-                yield from iter_references(item)
+            if key != "contained" and isinstance(item, (dict, list)):
+                _collect_references(item, found)
     elif isinstance(value, list):
         for item in value:
-            yield from iter_references(item)
+            if isinstance(item, (dict, list)):
+                _collect_references(item, found)
 
 
 def local_reference(ctx: FhirContext, ref: str, base_url: str) -> tuple[str, str] | None:

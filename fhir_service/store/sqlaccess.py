@@ -38,10 +38,9 @@ class AccessRows:
     # (SqlSession's: deferred inserts, what a write session remembers)
     _defer: Callable[[str, list[tuple[Any, ...]]], None]
     _new: set[int]
-    _exists: set[tuple[str, str]]
+    _grants_changed: Callable[[], None]
     _memo: dict[tuple[str, str], Any]
     _directory: set[int]
-    _owned: set[int]
 
     fetch: Callable[[Iterable[int]], list[Stored]]  # (SqlSession's)
 
@@ -56,12 +55,12 @@ class AccessRows:
             if hpk is not None:
                 self._defer("hist_patient", [(hpk, p) for p in patients])
         if grants:
-            self._exists.clear()  # (what may be referenced changes with the grants)
+            self._grants_changed()  # (what may be referenced changes with the grants)
             self._defer("access_grants", [(pk, g.patient_id, g.org_id, g.kind, g.start, g.end)
                                           for g in grants])
 
     def replace_grants(self, pk: int, grants: list[Any]) -> None:
-        self._exists.clear()
+        self._grants_changed()
         self.conn.execute(delete(access_grants).where(access_grants.c.source_pk == pk))
         self.set_access_rows(pk, [], grants)
 

@@ -163,11 +163,11 @@ class SqlSession(AccessRows):
         self._pending: dict[str, list[tuple[Any, ...]]] = {}  # insert SQL -> rows (flush)
         self._new: set[int] = set()  # resources created by this session
         self._got: dict[tuple[str, str], Stored | None] = {}  # write session: current rows
-        self._exists: set[tuple[str, str]] = set()  # write session: references found
+        self._exists: set[tuple[str, str]] = set()  # write session: references found…
+        self._exists_for: Any = None  # …under this access rule
         self._memo: dict[tuple[str, str], Any] = {}  # directory look-ups (sqlaccess.py)
         self._directory: set[int] = set()  # Organizations and roles written here
         self._owned: set[int] = set()  # new resources whose owner row is queued
-        self.written: list[tuple[int, str]] = []  # (history row, type) of each version written
 
     # --- the write path's plain statements ----------------------------------------------
 
@@ -199,6 +199,10 @@ class SqlSession(AccessRows):
             self._cur.close()
             self._cur = None
 
+    def _grants_changed(self) -> None:
+        if self._exists_for is not None and not self._exists_for.unrestricted:
+            self._exists.clear()
+
     def _changed(self, rtype: str, rid: str, pk: int | None = None) -> None:
         """Forget what this session remembered about ``rtype/rid``."""
         self._got.pop((rtype, rid), None)
@@ -206,6 +210,7 @@ class SqlSession(AccessRows):
             self._memo.clear()
             if pk is not None:
                 self._directory.add(pk)
+        self.written: list[tuple[int, str]] = []  # (history row, type) of each version written
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -404,7 +409,9 @@ class SqlSession(AccessRows):
         found: set[tuple[str, str]] = set()
         referenceable = access.referenceable(resources)  # (security/policy.py)
         if self.is_write:  # found earlier in this transaction (forgotten on deletes and on
-            # grant changes, which change what may be referenced)
+            # grant changes, which change what a restricted caller may reference)
+            if access is not self._exists_for:
+                self._exists_for, self._exists = access, set()
             found = {k for k in keys if k in self._exists}
             keys = [k for k in keys if k not in found]
         for i in range(0, len(keys), 500):
@@ -477,9 +484,7 @@ class SqlSession(AccessRows):
                     "INSERT INTO resources (rtype, rid, version, updated, deleted, content) "
                     f"VALUES ({mark}, {mark}, 1, {mark}, {mark}, {mark}) RETURNING pk",
                     (rtype, rid, updated, False, content))
-                row = cur.fetchone()
-                assert row is not None  # (RETURNING)
-                pks.append(row[0])
+                pks.append(cur.fetchone()[0])
             cur.executemany(
                 "INSERT INTO history (res_pk, rtype, rid, version, updated, method, content) "
                 f"VALUES ({mark}, {mark}, {mark}, 1, {mark}, 'POST', {mark})",

@@ -440,6 +440,10 @@ app.command(name="validate")(validate_command)
 app.command(name="import")(import_command)
 app.command(name="export")(export_command)
 app.add_typer(sync_app, name="sync")
+from fhir_service.security.sign_in_cli import app_clients, user  # noqa: E402
+
+app.add_typer(user, name="user")
+app.add_typer(app_clients, name="app")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,9 +2,9 @@
 client_credentials + private_key_jwt) and ``GET /auth/jwks``. Errors follow RFC 6749 §5.2:
 a body that is not ``application/x-www-form-urlencoded`` is ``invalid_request`` (saying so);
 a scope other than ``system/<known type or *>.<cruds>`` is ``invalid_scope``.
-``GET /auth/authorize`` exists only because R4's ``oauth-uris`` extension of the
-CapabilityStatement requires an authorize URL: there is no user authorization here, so it
-answers ``unsupported_response_type``."""
+``/auth/authorize`` is the practitioners' sign-in (SMART App Launch, standalone, with PKCE:
+``http/login.py``, ``security/smart_launch.py``), whose codes ``/auth/token`` exchanges
+(``grant_type=authorization_code``)."""
 
 from __future__ import annotations
 
@@ -21,17 +21,12 @@ from fhir_service.security.tokens import InvalidScope, InvalidTokenRequest
 
 
 def install(app: FastAPI, security: Security, public_base_url: str, base_path: str) -> None:
+    ctx = getattr(app.state, "ctx", None)
+    launch = _install_sign_in(app, security, ctx, public_base_url, base_path)
     if security.tokens is None or security.tokens.key is None:
         return
     tokens = security.tokens
-    ctx = getattr(app.state, "ctx", None)
     resource_types = frozenset(ctx.resource_types) if ctx is not None else None
-
-    @app.get("/auth/authorize", include_in_schema=False)
-    def authorize() -> Any:
-        return _oauth_error(400, "unsupported_response_type", "this server has no user "
-                            "authorization: it supports SMART Backend Services only "
-                            "(client_credentials at /auth/token)")
 
     @app.post("/auth/token", include_in_schema=False)
     async def token(request: Request) -> Any:
@@ -47,6 +42,9 @@ def install(app: FastAPI, security: Security, public_base_url: str, base_path: s
         if root and base_path and root.endswith(base_path.rstrip("/")):
             root = root[: -len(base_path.rstrip("/"))]
         token_url = f"{root or str(request.base_url).rstrip('/')}/auth/token"
+        if launch is not None and form.get("grant_type") == "authorization_code":
+            return await run_in_threadpool(_code_grant, launch, form, request, public_base_url,
+                                           base_path)
         try:
             result = await run_in_threadpool(tokens.token_request, form, token_url,
                                              resource_types)
@@ -67,6 +65,46 @@ def install(app: FastAPI, security: Security, public_base_url: str, base_path: s
 
 
 FORM = "application/x-www-form-urlencoded"
+
+
+def _install_sign_in(app: FastAPI, security: Security, ctx: Any, public_base_url: str,
+                     base_path: str) -> Any:
+    """Practitioner sign-in (security/smart_launch.py): the embedded identity provider's
+    pages, or the external OIDC provider's user claim; None when authentication is off."""
+    if security.tokens is None or ctx is None:
+        return None
+    from fhir_service.security.smart_launch import SmartLaunch
+
+    launch = SmartLaunch(ctx, security.tokens)
+    security.launch = launch
+    if security.tokens.key is not None:
+        from fhir_service.http.login import install as install_login
+
+        security.tokens.user_principal = \
+            lambda claims: launch.user_principal(claims) if "cm_user" in claims else None
+        install_login(app, launch, public_base_url, base_path)
+    else:
+        claim = str(getattr(ctx.settings, "external_user_claim", "") or "")
+        system = str(getattr(ctx.settings, "external_user_system", "") or "")
+        if claim:
+            security.tokens.user_principal = \
+                lambda claims: launch.external_principal(claims, claim, system)
+    return launch
+
+
+def _code_grant(launch: Any, form: dict[str, str], request: Request, public_base_url: str,
+                base_path: str) -> JSONResponse:
+    from fhir_service.security.smart_launch import GrantError
+
+    fhir_base = public_base_url.rstrip("/") or f"{str(request.base_url).rstrip('/')}{base_path}"
+    root = public_base_url.rstrip("/")
+    if root and base_path and root.endswith(base_path.rstrip("/")):
+        root = root[: -len(base_path.rstrip("/"))]
+    try:
+        result = launch.exchange(form, root or str(request.base_url), fhir_base)
+    except GrantError as exc:
+        return _oauth_error(exc.status, exc.error, exc.description)
+    return JSONResponse(result, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:

@@ -63,6 +63,12 @@ def _definition(canonical: dict[tuple[str, str], str], rtype: str, param: Any) -
     return str(param.url)
 
 
+def _sign_in(settings: Any) -> bool:
+    """Practitioners sign in (security/smart_launch.py): embedded, or external with a user
+    claim."""
+    return settings.auth == "embedded" or bool(getattr(settings, "external_user_claim", ""))
+
+
 def _security(ctx: FhirContext, base_url: str) -> dict[str, Any]:
     """``rest.security``: SMART Backend Services, and the token endpoint when this server
     issues tokens (https://hl7.org/fhir/smart-app-launch/conformance.html)."""
@@ -77,13 +83,19 @@ def _security(ctx: FhirContext, base_url: str) -> dict[str, Any]:
             "coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR",
                         "display": "SMART-on-FHIR"}],
             "text": "OAuth 2.0 bearer tokens, SMART Backend Services (client_credentials "
-                    "with a private_key_jwt client assertion), system/ scopes",
+                    "with a private_key_jwt client assertion), system/ scopes"
+                    + ("; practitioners sign in with SMART App Launch (standalone launch, "
+                       "authorization code with PKCE S256, public clients), user/ scopes, "
+                       "openid fhirUser" if _sign_in(settings) else ""),
         }],
         "description": "Every request except metadata and .well-known/smart-configuration "
                        "needs 'Authorization: Bearer <token>' with SMART system/ scopes "
                        "(e.g. system/CarePlan.rs). A client sees the people its structure "
                        "accompanies (care team, consent, managed episode) and changes only "
                        "what its structure owns. "
+                       + ("A practitioner signed in with user/ scopes (e.g. user/CarePlan.rs) "
+                          "sees what the structure of their active PractitionerRole may see. "
+                          if _sign_in(settings) else "")
                        + ("Tokens are issued by this server's token endpoint "
                           "(see .well-known/smart-configuration)."
                           if settings.auth == "embedded" else
@@ -94,8 +106,7 @@ def _security(ctx: FhirContext, base_url: str) -> dict[str, Any]:
         base_path = str(getattr(settings, "base_path", "")).rstrip("/")
         if base_path and root.endswith(base_path):
             root = root[: -len(base_path)]
-        # R4's oauth-uris requires "authorize": this server has no user authorization (backend
-        # services only); its /auth/authorize answers unsupported_response_type (RFC 6749)
+        # R4's oauth-uris: authorize is the practitioners' sign-in (http/login.py)
         security["extension"] = [{"url": OAUTH_URIS, "extension": [
             {"url": "authorize", "valueUri": f"{root}/auth/authorize"},
             {"url": "token", "valueUri": f"{root}/auth/token"}]}]

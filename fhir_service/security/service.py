@@ -23,6 +23,7 @@ class Security:
     clients: ClientRegistry
     tokens: TokenService | None
     limiter: RateLimiter
+    launch: Any = None  # practitioner sign-in (security/smart_launch.py), set by http/auth.py
 
     @classmethod
     def from_context(cls, ctx: FhirContext) -> Security:
@@ -62,4 +63,27 @@ class Security:
         if self.mode == "embedded":
             config["token_endpoint"] = f"{auth_base}/token"
             config["jwks_uri"] = f"{auth_base}/jwks"
+        if self.launch is not None:
+            self._sign_in(config, auth_base)
         return config
+
+    def _sign_in(self, config: dict[str, Any], auth_base: str) -> None:
+        """Practitioner sign-in (SMART App Launch standalone, security/smart_launch.py)."""
+        settings = self.launch.ctx.settings
+        if self.mode == "embedded":
+            authorize = f"{auth_base}/authorize"
+        else:
+            authorize = settings.external_authorize_url
+            if not (authorize and settings.external_user_claim):
+                return
+            if settings.external_token_url:
+                config["token_endpoint"] = settings.external_token_url
+        config["authorization_endpoint"] = authorize
+        config["grant_types_supported"] = ["authorization_code", "client_credentials"]
+        config["response_types_supported"] = ["code"]
+        config["code_challenge_methods_supported"] = ["S256"]
+        config["token_endpoint_auth_methods_supported"] = ["private_key_jwt", "none"]
+        config["scopes_supported"] = [*SCOPES_SUPPORTED, "openid", "fhirUser", "profile",
+                                      "user/*.rs", "user/*.cruds", "user/*.read"]
+        config["capabilities"] = [*config["capabilities"], "launch-standalone",
+                                  "client-public", "sso-openid-connect"]

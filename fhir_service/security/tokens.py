@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,9 @@ class TokenService:
         # verified tokens → (claims, valid until): a signature is checked once per token;
         # expiry and the client's status are still checked on every request
         self._verified: dict[str, tuple[dict[str, Any], float]] = {}
+        # practitioner sign-in (security/smart_launch.py): the principal of a user's token,
+        # from their active role; None for a token that is not a user's
+        self.user_principal: Callable[[dict[str, Any]], Principal | None] | None = None
 
     # --- issuing (embedded mode) ---------------------------------------------------------
 
@@ -230,6 +234,10 @@ class TokenService:
         return self._principal(claims)
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
+        if self.user_principal is not None:
+            user = self.user_principal(claims)
+            if user is not None:
+                return user
         client_id = str(claims.get("client_id") or claims["sub"])
         client = self.clients.get(client_id)
         if self.mode == "embedded" and (client is None or not client.active):

@@ -216,3 +216,45 @@ auth_jti = Table(
     Column("expires", Float, nullable=False),
 )
 Index("ix_auth_jti_expires", auth_jti.c.expires)
+
+# Practitioner sign-in (SMART App Launch, security/accounts.py and security/smart_launch.py):
+# accounts of the embedded identity provider, each the login of one Practitioner; the
+# password is an argon2 hash; failures and a lock-out time slow down guessing.
+user_accounts = Table(
+    "user_accounts",
+    metadata,
+    Column("username", String(128), primary_key=True),
+    Column("practitioner", String(64), nullable=False),  # Practitioner id in this store
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failures", Integer, nullable=False, default=0),  # consecutive failed logins
+    Column("locked_until", Float, nullable=False, default=0.0),
+    Column("created", Float, nullable=False),
+)
+
+# Public app clients (SMART App Launch): the redirect URIs they registered (exact match).
+app_clients = Table(
+    "app_clients",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("redirect_uris", Text, nullable=False),  # JSON list of absolute URIs
+    Column("scopes", Text, nullable=False),  # the scopes it may ask for
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created", Float, nullable=False),
+)
+
+# One-time authorization codes (digest of the code): bound to the client, the redirect URI
+# and the PKCE challenge, short-lived, used once (the row is claimed by an UPDATE).
+auth_codes = Table(
+    "auth_codes",
+    metadata,
+    Column("code", String(64), primary_key=True),  # sha256 of the code
+    Column("client_id", String(128), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", String(128), nullable=False),
+    Column("grant", Text, nullable=False),  # JSON: user, practitioner, role, structure, scope
+    Column("expires", Float, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+Index("ix_auth_codes_expires", auth_codes.c.expires)

@@ -60,11 +60,11 @@ def _overlay(extra: list[dict[str, Any]]) -> Registry:
     return reg
 
 
-def _java_errors(name: str | dict[str, Any]) -> tuple[bool, list[str]]:
+def _java_errors(name: str | dict[str, Any], cases: Path = CASES) -> tuple[bool, list[str]]:
     if isinstance(name, dict):  # inline expectation: {"errorCount": n, "output": [...]}
         n = int(name.get("errorCount", 0))
         return n > 0, [str(o)[:200] for o in name.get("output", [])][:n] or ["error"] * n
-    outcome = json.loads((CASES / "outcomes" / name).read_text(encoding="utf-8"))
+    outcome = json.loads((cases / "outcomes" / name).read_text(encoding="utf-8"))
     msgs = [
         (i.get("details", {}).get("text") or i.get("diagnostics") or "")[:200]
         for i in outcome.get("issue", [])
@@ -76,19 +76,19 @@ def _java_errors(name: str | dict[str, Any]) -> tuple[bool, list[str]]:
 _COMMENTS = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
 
 
-def _load(name: str, allow_comments: bool = False) -> Any:
-    raw = (CASES / name).read_bytes()
+def _load(name: str, allow_comments: bool = False, cases: Path = CASES) -> Any:
+    raw = (cases / name).read_bytes()
+    if name.endswith(".xml"):
+        return XmlReader(core_registry()).loads(raw)
     if allow_comments:  # the case allows JSON with comments (json5 module)
         raw = _COMMENTS.sub(lambda m: m.group(1) or "", raw.decode("utf-8")).encode()
     return fhir.loads(raw)
 
 
-def _load_opt(name: str) -> Any:
+def _load_opt(name: str, cases: Path = CASES) -> Any:
     try:
-        if name.endswith(".xml"):
-            return XmlReader(core_registry()).loads((CASES / name).read_bytes())
-        return _load(name)
-    except FhirError:
+        return _load(name, cases=cases)
+    except (FhirError, OSError, ValueError):
         return None  # JSON5 supporting content: not read here
 
 
@@ -97,12 +97,21 @@ def _errors(issues: list[Issue]) -> list[str]:
             if i.severity in ("error", "fatal")]
 
 
-def run_cases() -> list[Verdict]:
-    manifest = json.loads((CASES / "manifest.json").read_text(encoding="utf-8"))["test-cases"]
+def manifest_cases(cases: Path = CASES) -> list[dict[str, Any]]:
+    """The manifest's test cases."""
+    data = json.loads((cases / "manifest.json").read_text(encoding="utf-8"))
+    return list(data["test-cases"])
+
+
+def run_cases(cases: Path = CASES, selected: list[dict[str, Any]] | None = None
+              ) -> list[Verdict]:
+    """Run ``selected`` cases (default: all) of the suite in folder ``cases``."""
+    manifest = manifest_cases(cases) if selected is None else selected
     verdicts = []
     for case in manifest:
-        supporting = [_load_opt(f) for f in case.get("supporting", []) + case.get("profiles", [])
-                      if (CASES / f).exists()]
+        supporting = [_load_opt(f, cases)
+                      for f in case.get("supporting", []) + case.get("profiles", [])
+                      if (cases / f).exists()]
         profile = case.get("profile")
         # run options of the reference validator that a case sets
         options = {"html_in_markdown": "error" if case.get("noHtmlInMarkdown") else "warning",
@@ -110,23 +119,24 @@ def run_cases() -> list[Verdict]:
         validator = Validator(_overlay([s for s in supporting if isinstance(s, dict)]),
                               **options)
         try:
-            resource = _load(case["file"], bool(case.get("allow-comments")))
+            resource = _load(case["file"], bool(case.get("allow-comments")), cases)
             base_issues = validator.validate(resource)
         except FhirError as exc:
             resource = None
             base_issues = exc.issues
-        java_err, java_msgs = _java_errors(case["java"])
+        java_err, java_msgs = _java_errors(case["java"], cases)
         verdicts.append(Verdict(case["name"], case.get("module", ""), "base", java_err,
                                 bool(_errors(base_issues)), java_msgs, _errors(base_issues)))
         if profile and "java" in profile:
-            source = _load_opt(profile["source"])
+            source = _load_opt(profile["source"], cases)
             url = (source or {}).get("url", "")
-            extra = [_load_opt(f) for f in profile.get("supporting", []) if (CASES / f).exists()]
+            extra = [_load_opt(f, cases) for f in profile.get("supporting", [])
+                     if (cases / f).exists()]
             pv = Validator(_overlay([x for x in [*supporting, *extra, source]
                                      if isinstance(x, dict)]), **options)
             issues = (pv.validate(resource, [url]) if resource is not None and url
                       else base_issues)
-            p_err, p_msgs = _java_errors(profile["java"])
+            p_err, p_msgs = _java_errors(profile["java"], cases)
             verdicts.append(Verdict(case["name"], case.get("module", ""), "profile", p_err,
                                     bool(_errors(issues)), p_msgs, _errors(issues)))
     return verdicts

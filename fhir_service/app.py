@@ -33,7 +33,12 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        subscriptions = getattr(ctx, "subscriptions", None)  # (operations/subscription.py)
+        if subscriptions is not None:
+            subscriptions.start()  # the delivery worker
         yield
+        if subscriptions is not None:
+            subscriptions.stop()
         router.close()  # every audit record written and indexed
         if context is None:  # the app built its context: it closes it
             ctx.close()

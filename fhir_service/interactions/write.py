@@ -175,6 +175,8 @@ class Writer:
         version = current.version + 1
         updated = self.ctx.clock()
         self.session.delete(current.pk, rtype, rid, version, updated)
+        if rtype == "Subscription" and (service := getattr(self.ctx, "subscriptions", None)):
+            service.removed(self.session, rid)
         self.changes.append(("DELETE", Stored(current.pk, rtype, rid, version, updated, True,
                                               None, "DELETE")))
         return WriteResult(204, None, "Deleted")
@@ -213,17 +215,21 @@ class Writer:
 
     def _first_version(self, rtype: str, rid: str, resource: dict[str, Any],
                        method: str) -> WriteResult:
+        resource, subscribed = self._subscription(resource, rid)
         updated = self.ctx.clock()
         prepared = prepare(self.ctx, resource, rid, 1, updated, self.base_url)
         self._check(rtype, "c", prepared, set())
         owner = self._check_owner(rtype, "c", None, None, prepared)
         stored = self.session.write(rtype, rid, 1, updated, prepared.content, method,
                                     prepared.rows, prepared.refs)
+        if subscribed is not None:
+            subscribed(stored)
         self._after(stored, prepared, "CREATE", owner)
         return WriteResult(201, stored, "Created")
 
     def _replace(self, current: Stored, resource: dict[str, Any], status: int) -> WriteResult:
         version = current.version + 1
+        resource, subscribed = self._subscription(resource, current.rid)
         updated = self.ctx.clock()
         prepared = prepare(self.ctx, resource, current.rid, version, updated, self.base_url)
         before = self.session.current_patients(current.pk) if not current.deleted else set()
@@ -234,8 +240,18 @@ class Writer:
         stored = self.session.write(current.rtype, current.rid, version, updated,
                                     prepared.content, "PUT", prepared.rows, prepared.refs,
                                     existing_pk=current.pk)
+        if subscribed is not None:
+            subscribed(stored)
         self._after(stored, prepared, "UPDATE" if status == 200 else "CREATE", owner)
         return WriteResult(status, stored, "Updated" if status == 200 else "Created")
+
+    def _subscription(self, resource: dict[str, Any], rid: str) -> tuple[dict[str, Any], Any]:
+        """A Subscription the server cannot honour is refused; one it can is stored as it
+        will be served, and recorded for the delivery worker (fhir_service/subscriptions)."""
+        service = getattr(self.ctx, "subscriptions", None)
+        if service is None or resource.get("resourceType") != "Subscription":
+            return resource, None
+        return service.accept(self, resource, rid)  # type: ignore[no-any-return]
 
     def _check(self, rtype: str, letter: str, prepared: Prepared, before: set[str]) -> None:
         # references first: one the caller may not see does not resolve, the same answer as

@@ -258,3 +258,57 @@ auth_codes = Table(
     Column("used", Boolean, nullable=False, default=False),
 )
 Index("ix_auth_codes_expires", auth_codes.c.expires)
+
+# --- subscriptions (fhir_service/subscriptions/, docs/subscriptions.md) ---------------------
+# The outbox: one row per version written by a transaction (history row), inserted in that
+# same transaction before it commits, deleted once matched against the subscriptions.
+sub_outbox = Table(
+    "sub_outbox",
+    metadata,
+    Column("opk", Integer, primary_key=True, autoincrement=True),
+    Column("hpk", Integer, nullable=False),
+    Column("rtype", String(64), nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+# The server's state of each Subscription resource: its owner (the principal that wrote
+# it, whose door every notification is read through), what it watches, its channel (with
+# the header secrets, never served), status and reason, the event counter, and the lease
+# a delivery worker holds on it (several server processes).
+sub_state = Table(
+    "sub_state",
+    metadata,
+    Column("sub_id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # topic | criteria
+    Column("rtype", String(64), nullable=False),  # the resource type watched
+    Column("config", Text, nullable=False),  # JSON: topic, filters, channel, payload
+    Column("owner", Text, nullable=False),  # JSON: the owner principal
+    Column("status", String(16), nullable=False),  # requested | active | error | off
+    Column("reason", Text, nullable=True),
+    Column("events", Integer, nullable=False, default=0),  # eventsSinceSubscriptionStart
+    Column("due", Float, nullable=False, default=0.0),  # next work (delivery, heartbeat)
+    Column("lease_until", Float, nullable=False, default=0.0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("last_sent", Float, nullable=False, default=0.0),
+    Column("created", Float, nullable=False),
+)
+Index("ix_sub_state_due", sub_state.c.status, sub_state.c.due)
+
+# The events of each subscription, numbered in order (eventsSinceSubscriptionStart); a
+# delivery retried after a failure or a crash carries the same numbers.
+sub_events = Table(
+    "sub_events",
+    metadata,
+    Column("sub_id", String(64), primary_key=True),
+    Column("event", Integer, primary_key=True, autoincrement=False),
+    Column("hpk", Integer, nullable=False),
+    Column("rtype", String(64), nullable=False),
+    Column("rid", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("created", Float, nullable=False),  # when the change was committed (outbox row)
+    Column("status", String(8), nullable=False),  # pending | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_try", Float, nullable=False, default=0.0),
+)
+Index("ix_sub_events_pending", sub_events.c.sub_id, sub_events.c.status, sub_events.c.event)

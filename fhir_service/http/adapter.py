@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from fhir_service import fhir, logs
@@ -106,6 +106,8 @@ def render(req: FhirRequest, resp: FhirResponse) -> Response:
         headers["X-Request-Id"] = req.request_id
     if resp.body is None or resp.status in (204, 304):
         return Response(status_code=resp.status, headers=headers)
+    if not isinstance(resp.body, (bytes, dict)):  # pieces of a file (a bulk export's): streamed
+        return StreamingResponse(resp.body, status_code=resp.status, headers=headers)
     body = resp.body if isinstance(resp.body, bytes) else fhir.dumps(resp.body)
     if _pretty(req):
         body = fhir.pretty_bytes(body)

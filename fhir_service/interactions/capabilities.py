@@ -164,8 +164,8 @@ def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
         operations = [op for op in ctx.operations.values()
                       if isinstance(op, dict) and rtype in op.get("types", ())]
         if operations:
-            res["operation"] = [{"name": op["name"], "definition": op["definition"]}
-                                for op in operations]
+            res["operation"] = [{"name": op["name"], "definition": op.get(
+                "per_type", {}).get(rtype, op["definition"])} for op in operations]
         resources.append(res)
     system_ops = [op for op in ctx.operations.values()
                   if isinstance(op, dict) and op.get("system")]

@@ -21,10 +21,11 @@ if TYPE_CHECKING:
 
 
 def declare(router: Router, name: str, definition: str, types: tuple[str, ...] = (),
-            system: bool = False) -> None:
-    """Record an operation for the CapabilityStatement (``types``: resource-level uses)."""
+            system: bool = False, per_type: dict[str, str] | None = None) -> None:
+    """Record an operation for the CapabilityStatement (``types``: resource-level uses;
+    ``per_type``: another definition for some of those types, e.g. $everything's)."""
     router.ctx.operations[name] = {"name": name, "definition": definition, "types": types,
-                                   "system": system}
+                                   "system": system, "per_type": dict(per_type or {})}
 
 
 def operation_modules() -> tuple[ModuleType, ...]:
@@ -32,9 +33,9 @@ def operation_modules() -> tuple[ModuleType, ...]:
 
     Imported here rather than at the top of the package because each of them imports
     :func:`declare` from it."""
-    from fhir_service.operations import casefile, terminology, validate
+    from fhir_service.operations import casefile, everything, export, terminology, validate
 
-    return (validate, casefile, terminology)
+    return (validate, casefile, terminology, everything, export)
 
 
 def install_all(router: Router) -> list[str]:

@@ -166,6 +166,10 @@ def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
         if operations:
             res["operation"] = [{"name": op["name"], "definition": op.get(
                 "per_type", {}).get(rtype, op["definition"])} for op in operations]
+        if rtype == "Subscription" and getattr(ctx, "subscriptions", None) is not None:
+            from fhir_service.subscriptions.service import capability
+
+            capability(res)  # (the Backport profile and our topics)
         resources.append(res)
     system_ops = [op for op in ctx.operations.values()
                   if isinstance(op, dict) and op.get("system")]
@@ -190,6 +194,7 @@ def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
         "date": "2026-11-22",
         "publisher": "cm-fhir",
         "kind": "instance",
+        **({"instantiates": [BACKPORT_SERVER]} if getattr(ctx, "subscriptions", None) else {}),
         "software": {"name": "cm-fhir", "version": __version__},
         "implementation": {"description": "Case-management FHIR service", "url": base_url},
         "fhirVersion": FHIR_VERSION,
@@ -198,6 +203,9 @@ def capability_statement(ctx: FhirContext, base_url: str) -> dict[str, Any]:
         "rest": [rest],
     }
 
+
+BACKPORT_SERVER = ("http://hl7.org/fhir/uv/subscriptions-backport/CapabilityStatement/"
+                   "backport-subscription-server-r4")
 
 # revinclude lists grow quadratically with types; keep them for the case-management set
 _REVINCLUDE_TARGETS = frozenset({

@@ -33,9 +33,16 @@ def operation_modules() -> tuple[ModuleType, ...]:
 
     Imported here rather than at the top of the package because each of them imports
     :func:`declare` from it."""
-    from fhir_service.operations import casefile, everything, export, terminology, validate
+    from fhir_service.operations import (
+        casefile,
+        everything,
+        export,
+        subscription,
+        terminology,
+        validate,
+    )
 
-    return (validate, casefile, terminology, everything, export)
+    return (validate, casefile, terminology, everything, export, subscription)
 
 
 def install_all(router: Router) -> list[str]:

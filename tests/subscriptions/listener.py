@@ -67,7 +67,7 @@ class Listener:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            do_POST = do_PUT = do_DELETE = _any  # noqa: N815
+            do_POST = do_PUT = do_DELETE = _any
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -103,7 +103,7 @@ def test_r4_criteria_rest_hook_puts_the_resource_or_posts_nothing(world_router: 
                                                  "payload": "application/fhir+json"}})
     subscribe(router, ORG0, {**base, "channel": {"type": "rest-hook", "endpoint": bare.url}})
     for plan in ("plan-p0", "plan-p1"):
-        status, body = call(router, ORG0, "GET", f"CarePlan/{plan}")
+        _, body = call(router, ORG0, "GET", f"CarePlan/{plan}")
         body["description"] = "revised"
         assert call(router, ORG0, "PUT", f"CarePlan/{plan}", body)[0] == 200
     until(router, lambda: bool(full.received) and bool(bare.received))

@@ -82,7 +82,7 @@ class FhirContext:
 
 def build_context(settings: Settings) -> FhirContext:
     core = ensure_core_package(settings.cache_dir)
-    registry = build_registry(core, settings.ig_packages)
+    registry = build_registry(core, [*settings.national_packages, *settings.ig_packages])
     types = registry.resource_types()
     params = SearchParamRegistry(registry, types)
     local_bases = (settings.public_base_url,) if settings.public_base_url else ()

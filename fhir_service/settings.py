@@ -28,6 +28,13 @@ def _default_igs() -> tuple[Path, ...]:
     return (profiles,) if (profiles / "package-manifest.json").exists() else ()
 
 
+def _default_national() -> tuple[Path, ...]:
+    """The vendored national guides compiled by national/build.py (dependency order)."""
+    national = project_root() / "national"
+    return tuple(national / g for g in ("ans-terminology", "fr-core", "cds")
+                 if (national / g / "package-manifest.json").exists())
+
+
 def _default_db() -> str:
     return f"sqlite:///{project_root() / 'var' / 'cm-fhir.db'}"
 
@@ -45,6 +52,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=default_cache_dir)
     # implementation guides to load; in the environment: paths separated by os.pathsep
     ig_packages: Annotated[tuple[Path, ...], NoDecode] = Field(default_factory=_default_igs)
+    # national guides loaded before ig_packages: FR Core, ANS Cercle de Soins (docs/national-guides.md)
+    national_packages: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default_factory=_default_national)
     referential_integrity: bool = True
     max_body_bytes: Positive = 20 * 1024 * 1024
     default_count: Positive = 20
@@ -120,7 +130,7 @@ class Settings(BaseSettings):
     sync_state: str = ""  # cm-fhir sync's state file; default var/sync/state.json
     sync_identifier_system: str = ""  # identifier system sync gives what has none; default ours
 
-    @field_validator("ig_packages", mode="before")
+    @field_validator("ig_packages", "national_packages", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -74,7 +74,7 @@ def _ensure_home() -> None:
 def _sushi(project: Path) -> None:
     env = {**os.environ, "HOME": str(FHIR_HOME)}
     run = subprocess.run([str(SUSHI), "build", str(project)], env=env, capture_output=True,
-                         text=True)
+                         text=True, check=False)
     log = run.stdout + run.stderr
     for line in log.splitlines():
         if line.startswith(("error", "warn")) and "automatically-provided" not in line \

@@ -232,7 +232,7 @@ class QueryParser:
             if param.type != "reference":
                 raise FhirError("invalid", f"'{code}' is not a reference parameter, it cannot "
                                 "be chained", name)
-            targets = [t for t in param.targets if t in self.params.types()]
+            targets = [t for t in narrowed_targets(param) if t in self.params.types()]
             if modifier_or_none:
                 if modifier_or_none not in targets:
                     raise FhirError("invalid", f"'{modifier}' is not a target of '{code}'", name)
@@ -373,6 +373,14 @@ class QueryParser:
         elif base == "_elements":
             query.elements.extend(e.strip() for e in raw.split(",") if e.strip())
             query.used.append(("_elements", raw))
+        elif base == "_include" and raw == "*":
+            # every reference of every returned resource (and, with :iterate, of what they
+            # include): one include per type that has reference parameters
+            iterate = name.endswith((":iterate", ":recurse"))
+            query.includes.extend(
+                Include(t, "*", None, iterate, False) for t in self.params.types()
+                if any(p.type == "reference" for p in self.params.for_type(t).values()))
+            query.used.append((name, raw))
         elif base in ("_include", "_revinclude"):
             query.includes.append(self._parse_include(name, raw, base == "_revinclude"))
             query.used.append((name, raw))
@@ -406,6 +414,30 @@ class QueryParser:
                 raise FhirError("invalid", f"'{code}' is not a reference parameter of {source}",
                                 name)
         return Include(source, code, target, iterate, reverse)
+
+
+def narrowed_targets(param: SearchParam) -> tuple[str, ...]:
+    """The target types of a reference parameter on its resource type, narrowed by its
+    expression: ``CareTeam.subject.where(resolve() is Patient)`` targets Patient only, even
+    when the shared definition (clinical-patient) lists Group for other bases. A part of the
+    expression without ``resolve() is`` keeps every declared target."""
+    from fhir_service.search.params import split_union
+
+    raw = param.definition.get("expression") or ""
+    found: set[str] = set()
+    for part in split_union(raw):
+        root = part.strip().lstrip("(").split(".", 1)[0].strip()
+        if root not in (param.resource_type, "Resource", "DomainResource"):
+            continue
+        kinds = _RESOLVE_IS.findall(part)
+        if not kinds:
+            return param.targets
+        found.update(kinds)
+    narrowed = tuple(t for t in param.targets if t in found)
+    return narrowed or param.targets
+
+
+_RESOLVE_IS = re.compile(r"resolve\(\)\s+is\s+([A-Za-z]+)")
 
 
 def _int_param(raw: str, name: str) -> int:

@@ -53,7 +53,7 @@ def _validator(igs: list[Path]) -> Any:
 
     settings = load_settings()
     core = ensure_core_package(settings.cache_dir)
-    registry = build_registry(core, [*settings.ig_packages, *igs])
+    registry = build_registry(core, [*settings.national_packages, *settings.ig_packages, *igs])
     return Validator(registry)
 
 

@@ -86,6 +86,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(marker)
         if _uses_postgres(item):
             item.add_marker("postgres")
+        if "hapi_base_url" in getattr(item, "fixturenames", ()):  # tests/hapi.py: a HAPI JVM
+            item.add_marker("jvm")
         if "golden" in getattr(item, "fixturenames", ()):
             item.add_marker("golden")
         if jvm_skip is not None and item.get_closest_marker("jvm"):

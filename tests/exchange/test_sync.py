@@ -287,3 +287,202 @@ def test_pull_brings_back_a_change_made_on_the_partner(
     assert local.read(*goal_key.split("/"))["meta"]["versionId"] == mine["meta"]["versionId"]
     back = engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
     assert (back.created, back.updated) == (0, 0)
+
+
+def _second_person(local_app: Any) -> str:
+    """Another person the CJAAD accompanies (an episode it manages), with a goal."""
+    cjaad = _org_id(local_app, CJAAD_FINESS)
+    principal = LocalStore.for_client(local_app, "cjaad").principal
+    status, answer = _dispatch(local_app, "POST", [], principal=principal, body={
+        "resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:9f0b1c2e-0000-4000-8000-000000000001",
+             "resource": {"resourceType": "Patient", "gender": "female",
+                          "identifier": [{"system": "https://ids.exemple-ghu-psy.fr/cjaad",
+                                          "value": "IPP-SYNC-2"}]},
+             "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {"resourceType": "EpisodeOfCare", "status": "active",
+                          "patient": {"reference": "urn:uuid:9f0b1c2e-0000-4000-8000-000000000001"},
+                          "managingOrganization": {"reference": f"Organization/{cjaad}"},
+                          "identifier": [{"system": "https://ids.exemple-ghu-psy.fr/cjaad",
+                                          "value": "EP-SYNC-2"}]},
+             "request": {"method": "POST", "url": "EpisodeOfCare"}},
+            {"resource": {"resourceType": "Goal", "lifecycleStatus": "active",
+                          "description": {"text": "Reprendre une activité"},
+                          "subject": {"reference": "urn:uuid:9f0b1c2e-0000-4000-8000-000000000001"}},
+             "request": {"method": "POST", "url": "Goal"}}]})
+    assert status == 200, answer
+    location = answer["entry"][0]["response"]["location"]
+    return str(location.split("/")[1])
+
+
+def test_a_failed_push_resumes_with_the_people_not_sent(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    remote = _remote(partner, partner_key[0])
+    state = SyncState(tmp_path / "state.json", remote.base, "cjaad")
+    diego, other = _diego(local_app), _second_person(local_app)
+    seen: list[tuple[int, int]] = []
+
+    def partner_goes_down(stage: str, done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 1:
+            partner.stop()  # after the first person's transaction
+
+    with pytest.raises(engine.SyncFailed) as failed:
+        engine.push(local, remote, state, [diego, other], IDENTIFIER_SYSTEM, partner_goes_down)
+    assert "run the same command again to resume" in str(failed.value)
+    assert seen == [(0, 2), (1, 2)]
+    with state.locked():
+        assert state.data["push_run"] == {"persons": [diego, other], "done": [diego]}
+        assert state.data["persons"] == [diego]
+
+    partner.start()
+    resumed = engine.push(local, remote, state, [], IDENTIFIER_SYSTEM)
+    plan = engine.collect(local, other)
+    assert (resumed.resumed, resumed.persons) == (1, 1)
+    assert resumed.created == len(plan) - 1  # the CJAAD's Organization was there already
+    with state.locked():
+        assert state.data["push_run"] is None
+        assert state.data["persons"] == [diego, other]
+        assert set(plan) <= set(state.data["ids"])
+    # nothing pending: a push without people does nothing
+    assert engine.push(local, remote, state, [], IDENTIFIER_SYSTEM).persons == 0
+
+
+def _partner_put(partner: PartnerServer, resource: dict[str, Any]) -> None:
+    resp = requests.put(f"{partner.base}/{resource['resourceType']}/{resource['id']}",
+                        data=fhir.dumps(resource), timeout=30,
+                        headers={"Authorization": f"Bearer {_partner_token(partner)}",
+                                 "Content-Type": "application/fhir+json"})
+    assert resp.status_code == 200, resp.text[:300]
+
+
+def test_a_failed_pull_resumes_and_keeps_its_cursor_until_done(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    remote = _remote(partner, partner_key[0])
+    state = SyncState(tmp_path / "state.json", remote.base, "cjaad")
+    diego = _diego(local_app)
+    engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+    engine.pull(local, remote, state, [], IDENTIFIER_SYSTEM)
+    cursor = state.data["pull_cursor"]
+    assert cursor is not None
+    ids = state.data["ids"]
+    goal_key = next(k for k in ids if k.startswith("Goal/"))
+    plan_key = next(k for k in ids if k.startswith("CarePlan/"))
+    goal = _partner_get(partner, ids[goal_key])
+    goal["lifecycleStatus"] = "cancelled"
+    _partner_put(partner, goal)
+    careplan = _partner_get(partner, ids[plan_key])
+    careplan["description"] = "Plan revu en réunion de concertation"
+    _partner_put(partner, careplan)
+
+    def partner_goes_down(stage: str, done: int, total: int) -> None:
+        if done == 3:  # Patient, RelatedPerson, CareTeam pulled
+            partner.stop()
+
+    with pytest.raises(engine.SyncFailed):
+        engine.pull(local, remote, state, [], IDENTIFIER_SYSTEM, partner_goes_down)
+    with state.locked():
+        assert state.data["pull_cursor"] == cursor  # not moved by an unfinished run
+        assert len(state.data["pull_run"]["done"]) == 3
+    assert local.read(*goal_key.split("/"))["lifecycleStatus"] != "cancelled"
+
+    partner.start()
+    report = engine.pull(local, remote, state, [], IDENTIFIER_SYSTEM)
+    assert report.resumed == 3 and report.updated == 2 and report.refused == []
+    assert local.read(*goal_key.split("/"))["lifecycleStatus"] == "cancelled"
+    assert local.read(*plan_key.split("/"))["description"] == careplan["description"]
+    with state.locked():
+        assert state.data["pull_run"] is None
+        assert state.data["pull_cursor"] >= cursor
+
+
+def test_pull_reports_what_our_rules_refuse_and_goes_on(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    """The CMP accompanies Diego (his consent names it) but does not own the CJAAD's goals:
+    pulled on its behalf, the partner's change to one is refused here, and reported."""
+    local_app.state.security.clients.add("cmp14", "CMP", _org_id(local_app, "750000029"),
+                                         None, "system/*.cruds")
+    cjaad = LocalStore.for_client(local_app, "cjaad")
+    cmp14 = LocalStore.for_client(local_app, "cmp14")
+    remote = _remote(partner, partner_key[0])
+    diego = _diego(local_app)
+    engine.push(cjaad, remote, SyncState(tmp_path / "state.json", remote.base, "cjaad"),
+                [diego], IDENTIFIER_SYSTEM)
+    state = SyncState(tmp_path / "state.json", remote.base, "cmp14")
+    assert cmp14.read("Patient", diego) is not None
+    with state.locked():
+        assert state.data["ids"] == {}  # (the CMP's pulls map by identifier)
+    goals = _partner_get(partner, "Goal", _count="50")["entry"]
+    goal = next(e["resource"] for e in goals if e["resource"]["identifier"][0]["value"] == "G-1")
+    goal["lifecycleStatus"] = "on-hold"
+    _partner_put(partner, goal)
+
+    report = engine.pull(cmp14, remote, state, [diego], IDENTIFIER_SYSTEM)
+    assert report.updated == 0 and report.persons == 1
+    assert len(report.refused) == 1 and report.refused[0].startswith("Goal (the partner's ")
+    assert " 403 " in report.refused[0]
+    local_goal = cjaad.by_identifier("Goal", "https://ids.exemple-ghu-psy.fr/cjaad", "G-1")[0]
+    assert local_goal["lifecycleStatus"] != "on-hold"
+    assert report.unchanged > 5  # the rest was mapped back by identifier, equal
+    with state.locked():
+        assert state.data["pull_run"] is None and state.data["pull_cursor"]
+
+
+def test_no_token_or_patient_data_in_logs(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    remote = _remote(partner, partner_key[0])
+    state = SyncState(tmp_path / "state.json", remote.base, "cjaad")
+    diego = _diego(local_app)
+    with caplog.at_level("DEBUG"):
+        engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+        engine.pull(local, remote, state, [], IDENTIFIER_SYSTEM)
+    token = remote.smart._token  # type: ignore[union-attr]
+    assert token and caplog.records
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for secret in (token, DIEGO_INS[1], "Martin", "IPP-204511", "2004-03-12"):
+        assert secret not in text
+    saved = (tmp_path / "state.json").read_text()
+    assert (tmp_path / "state.json").stat().st_mode & 0o077 == 0
+    for secret in (token, DIEGO_INS[1], "Martin", "IPP-204511"):
+        assert secret not in saved
+
+
+def test_cli_push_and_pull(local_app: Any, partner: PartnerServer, partner_key: Any,
+                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from fhir_service.cli import app
+
+    settings = local_app.state.ctx.settings
+    for name, value in {"DATABASE_URL": settings.database_url, "AUTH": "embedded",
+                        "KEYS_DIR": str(settings.keys_dir), "AUDIT_INDEXER": "thread",
+                        "AUDIT_JOURNAL": str(tmp_path / "cli-audit"), "DEMO": "false",
+                        "SYNC_STATE": str(tmp_path / "cli-state.json")}.items():
+        monkeypatch.setenv(f"CM_FHIR_{name}", value)
+    diego = _diego(local_app)
+    common = ["--client", "cjaad", "--remote", partner.base, "--remote-auth", "smart",
+              "--remote-client-id", "cm-fhir-cjaad", "--key", str(partner_key[0]),
+              "--kid", "sync-1"]
+    runner = CliRunner()
+    first = runner.invoke(app, ["sync", "push", diego, *common])
+    assert first.exit_code == 0, first.output
+    assert "1 person(s):" in first.output and " 0 unchanged" in first.output
+    assert (tmp_path / "cli-state.json").exists()
+    again = runner.invoke(app, ["sync", "push", diego, *common])
+    assert again.exit_code == 0, again.output
+    assert "0 created, 0 updated" in again.output
+    pulled = runner.invoke(app, ["sync", "pull", *common])
+    assert pulled.exit_code == 0, pulled.output
+    assert "0 created, 0 updated" in pulled.output
+    unknown = runner.invoke(app, ["sync", "push", "nobody", *common])
+    hidden = runner.invoke(app, ["sync", "push", diego, *common[:1], "dac", *common[2:]])
+    assert unknown.exit_code == hidden.exit_code == 2
+    assert "unknown person" in unknown.output
+    assert unknown.output.replace("nobody", "X").splitlines()[-2:] == \
+        hidden.output.replace(diego, "X").splitlines()[-2:]
+    for output in (first.output, again.output, pulled.output):
+        assert DIEGO_INS[1] not in output and "Martin" not in output

@@ -24,6 +24,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fhir_service.conformance.validator import ecl
+from fhir_service.conformance.validator.questionnaire import (
+    check_questionnaire,
+    check_questionnaire_response,
+)
 
 if TYPE_CHECKING:
     from fhir_service.conformance.validator.engine import Node, Validator
@@ -419,4 +423,6 @@ RULES: dict[str, Callable[[Validator, dict[str, Any], str, Report], None]] = {
     "ValueSet": check_value_set,
     "Bundle": check_bundle,
     "MeasureReport": check_measure_report,
+    "QuestionnaireResponse": check_questionnaire_response,
+    "Questionnaire": check_questionnaire,
 }

@@ -1073,7 +1073,7 @@ class Validator:
                       root: dict[str, Any]) -> None:
         rtype = res.get("resourceType")
         rid = res.get("id")
-        if isinstance(rid, str) and not _ID.match(rid) and root is res:
+        if isinstance(rid, str) and not _ID.match(rid):  # contained resources' ids too
             run.add("error", "value", f"Invalid resource id '{rid[:80]}' ([A-Za-z0-9-.]{{1,64}})",
                     f"{expr}.id")
         contained = res.get("contained")

@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
             security)
     install_auth(app, security, settings.public_base_url, settings.base_path)
     install_ig_docs(app)
+    from fhir_service.http.app_ui import install as install_app_ui
+
+    install_app_ui(app, settings.public_base_url, settings.base_path)  # /app/ (docs/app.md)
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(CORSMiddleware,
                            allow_origins=[o.strip() for o in settings.cors_origins.split(",")],

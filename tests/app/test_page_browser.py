@@ -1,0 +1,219 @@
+"""The shared care-plan page in a real browser: Debian's chromium driven by selenium with
+Debian's chromedriver (nothing downloads a browser). A practitioner signs in through the
+real login form, sees the demo person's goals by life domain, team and timeline as the FHIR
+API has them, prints "my plan"; a practitioner of another structure sees nothing of that
+person. Screenshots go to ``CM_FHIR_TEST_OUTPUT`` (default: a pytest temporary folder)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PASSWORD = "correct horse battery staple"
+DIEGO_CM = "https://rpps.esante.gouv.fr|10000000001"
+LIFE_DOMAIN = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-life-domain"
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    pytest.skip("Debian's chromium and chromium-driver are not installed (apt-get install "
+                "chromium chromium-driver; .ci/run does it)", allow_module_level=True)
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _system(app: Any, method: str, path: str, body: dict[str, Any] | None = None,
+            query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    from fhir_service.request import FhirRequest
+
+    resp = app.state.router.dispatch(FhirRequest(
+        method, path.split("/"), query=query or [], base_url="http://localhost/fhir",
+        body=json.dumps(body).encode() if body else b"",
+        headers={"content-type": "application/fhir+json"}))
+    assert resp.status < 300, resp.body
+    return json.loads(resp.body)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: Any, base_context: Any) -> Iterator[tuple[str, Any]]:
+    """The service with the demo, two accounts, on 127.0.0.1 (a free port), stopped after."""
+    import dataclasses
+
+    import uvicorn
+
+    from fhir_service.app import create_app
+    from fhir_service.cli import install_conformance, load_demo
+    from fhir_service.store.sqlstore import SqlRepository
+
+    folder = tmp_path_factory.mktemp("page")
+    settings = base_context.settings.replace(
+        database_url=f"sqlite:///{folder / 'page.db'}", auth="embedded", keys_dir=folder / "k",
+        audit_indexer="thread", rate_limit_per_second=0.0)
+    ctx = dataclasses.replace(base_context, settings=settings, operations={},
+                              repository=SqlRepository(settings.database_url))
+    app = create_app(settings, ctx)
+    install_conformance(app)
+    load_demo(app, settings)
+    launch = app.state.security.launch
+    launch.accounts.add("ddurand", launch.directory.practitioner_id(DIEGO_CM), PASSWORD)
+    org = _system(app, "POST", "Organization", {"resourceType": "Organization",
+                                                "name": "Structure sans lien (exemple)"})
+    prac = _system(app, "POST", "Practitioner", {"resourceType": "Practitioner",
+                                                 "name": [{"family": "Autre", "given": ["Alex"]}]})
+    _system(app, "POST", "PractitionerRole", {
+        "resourceType": "PractitionerRole", "active": True,
+        "practitioner": {"reference": f"Practitioner/{prac['id']}"},
+        "organization": {"reference": f"Organization/{org['id']}"}})
+    launch.accounts.add("autre", prac["id"], PASSWORD)
+    port = _free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                       lifespan="off"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    ready = threading.Event()
+    for _ in range(400):  # until the server says it started (at most 20 s)
+        if uv.started:
+            break
+        ready.wait(0.05)
+    assert uv.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        app.state.router.close()
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: Any) -> Path:
+    out = os.environ.get("CM_FHIR_TEST_OUTPUT")
+    folder = Path(out) / "app" if out else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1200,1000", "--lang=fr-FR"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver: Any, condition: Any, seconds: float = 20) -> Any:
+    return WebDriverWait(driver, seconds).until(condition)
+
+
+def sign_in(driver: Any, base: str, username: str) -> None:
+    driver.get(f"{base}/app/")
+    wait(driver, ec.element_to_be_clickable((By.ID, "signin"))).click()
+    wait(driver, ec.presence_of_element_located((By.ID, "username"))).send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, "button[value=approve]"))).click()
+    wait(driver, lambda d: d.current_url.startswith(f"{base}/app/")
+         and "code=" not in d.current_url)
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "#caseload, #nobody")))
+
+
+def diego(app: Any) -> dict[str, Any]:
+    found = _system(app, "GET", "Patient", query=[("family", "Martin"), ("given", "Diego")])
+    return dict(found["entry"][0]["resource"])
+
+
+def test_the_case_manager_signs_in_and_sees_the_persons_plan(server: Any, browser: Any,
+                                                             shots: Path) -> None:
+    base, app = server
+    sign_in(browser, base, "ddurand")
+    person = diego(app)
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-patient="{person["id"]}"]')
+    assert "Diego" in row.text
+    browser.save_screenshot(str(shots / "caseload.png"))
+    row.find_element(By.TAG_NAME, "a").click()
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "#goals .goal")))
+    # goals by life domain, as the FHIR API has them
+    goals = _system(app, "GET", "Goal", query=[("patient", person["id"])])["entry"]
+    systems = _system(app, "GET", "CodeSystem", query=[("url", LIFE_DOMAIN)])["entry"]
+    domains = {c["code"]: c["display"] for c in systems[0]["resource"]["concept"]}
+    assert goals
+    for entry in goals:
+        goal = entry["resource"]
+        code = next(c["code"] for cat in goal["category"] for c in cat["coding"]
+                    if c["system"] == LIFE_DOMAIN)
+        block = browser.find_element(By.CSS_SELECTOR, f'#goals .domain[data-domain="{code}"]')
+        assert block.find_element(By.TAG_NAME, "h3").text == domains[code]
+        assert goal["description"]["text"] in block.text
+        if goal["expressedBy"]["reference"] == f"Patient/{person['id']}":
+            assert "la personne elle-même" in block.text
+    # the team across structures, with the case manager
+    team = browser.find_element(By.ID, "team").text
+    for name in ("David Durand", "Claire Lefebvre", "Lina Nguyen", "Julie Morel"):
+        assert name in team
+    assert "CMP Paris 14 (exemple)" in team
+    # the pillars, the timeline (the referral's date), the agreement
+    pillars = browser.find_element(By.ID, "pillars").text
+    assert "Séance d'éducation thérapeutique sur le traitement" in pillars
+    timeline = browser.find_element(By.ID, "timeline").text
+    assert "8 janvier 2026" in timeline and "Demande d'accompagnement" in timeline
+    assert "accord" in browser.find_element(By.ID, "agreement").text
+    browser.save_screenshot(str(shots / "person.png"))
+    browser.set_window_size(412, 915)  # a phone
+    browser.save_screenshot(str(shots / "person-phone.png"))
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 412 + 1  # nothing wider than the screen
+    browser.set_window_size(1200, 1000)
+    # "my plan": plain words, no codes
+    browser.find_element(By.ID, "my-plan-link").click()
+    plan = wait(browser, ec.presence_of_element_located((By.ID, "my-plan"))).text
+    assert "Mon plan — Diego" in plan and "Reprendre mes études" in plan
+    for code in ("scolarite-formation", "in-progress", "case-manager", "Patient/", "urn:"):
+        assert code not in plan
+    browser.save_screenshot(str(shots / "my-plan.png"))
+    # English
+    browser.find_element(By.ID, "lang").click()
+    wait(browser, lambda d: "My plan — Diego" in d.execute_script(
+        "return document.getElementById('my-plan')?.innerText || ''"))
+
+
+def test_a_practitioner_of_another_structure_sees_nothing_of_the_person(server: Any,
+                                                                        browser: Any,
+                                                                        shots: Path) -> None:
+    base, app = server
+    sign_in(browser, base, "autre")
+    person = diego(app)
+    assert browser.find_elements(By.ID, "nobody")
+    assert "Diego" not in browser.find_element(By.ID, "main").text
+    browser.get(f"{base}/app/#/person/{person['id']}")
+    alert = wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "[role=alert]")))
+    assert "Impossible de charger" in alert.text
+    text = browser.find_element(By.ID, "main").text
+    assert "Diego" not in text and "Reprendre mes études" not in text
+    browser.save_screenshot(str(shots / "other-structure.png"))

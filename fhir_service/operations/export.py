@@ -147,7 +147,8 @@ def _kickoff(ctx: FhirContext, req: FhirRequest, persons_only: bool,
         if name in FORMAT_PARAMETERS:
             continue
         if name == "_outputFormat":
-            if value not in OUTPUT_FORMATS:
+            # (an unencoded "+" in a query string arrives as a space)
+            if value.replace(" ", "+") not in OUTPUT_FORMATS:
                 problems.append(Issue("error", "not-supported", "_outputFormat must be one "
                                       f"of {', '.join(OUTPUT_FORMATS)}", (name,)))
         elif name == "_type":

@@ -128,6 +128,10 @@ def test_exports_hold_what_searches_show_the_requester(router_factory: Any) -> N
     router = router_factory()
     world(router)
     group(router)
+    check_exports(router)
+
+
+def check_exports(router: Router) -> None:
     ctx = router.ctx
     for org, people in (("org-0", ("p0", "p1")), ("org-1", ("p2", "p3"))):
         who = principal(org)
@@ -332,3 +336,75 @@ def test_over_http_the_files_stream_to_their_client_only(make_context: Any,
             assert other.content.replace(job.encode(), unknown.encode()) == none.content
         assert client.get(item["url"]).status_code == 401  # no token, no file
         exports_of(ctx).close()
+
+
+def test_any_worker_process_answers_for_any_job(make_context: Any, tmp_path: Any) -> None:
+    """Two services on one database and one export directory, as two worker processes: the
+    job one accepted is polled, downloaded and cancelled through the other (no memory
+    shared: the state is job.json)."""
+    from fhir_service.operations import install_all
+
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    workers = []
+    for _ in range(2):
+        router = Router(make_context(db, audit=False, export_dir=str(tmp_path / "export")))
+        install_all(router)
+        workers.append(router)
+    first, second = workers
+    assert exports_of(first.ctx) is not exports_of(second.ctx)
+    world(first)
+    who = principal("org-0")
+    job = start(first, who, "$export?_type=Goal")
+    assert exports_of(first.ctx).wait(job, 60)
+    manifest = finish(second, who, job)
+    assert manifest == finish(first, who, job)
+    assert len(contents(second, who, manifest)) == 4
+    assert request(second, who, "DELETE", f"$export/status/{job}")[0] == 202
+    assert request(first, who, "GET", f"$export/status/{job}")[0] == 404
+    # a job whose process ended (its heartbeat stopped) answers as failed, then is swept
+    exports = exports_of(second.ctx)
+    dead = exports.store.create({"owner": {"client": who.client_id, "structure": "org-0"},
+                                 "status": "in-progress", "heartbeat": time.time() - 3600,
+                                 "types": ["Goal"], "request": "x", "progress": "1 written"})
+    status, body, _ = request(first, who, "GET", f"$export/status/{dead}")
+    assert status == 500 and "start a new one" in body["issue"][0]["diagnostics"]
+    assert exports.sweep() == 1 and not exports.store.folder(dead).exists()
+    for router in workers:
+        router.close()
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    from tests.pg import postgres_server
+
+    yield from postgres_server()
+
+
+def test_everything_and_exports_on_postgresql(make_context: Any, pg_server: str,
+                                              tmp_path: Any) -> None:
+    from fhir_service.operations import install_all
+    from tests.exchange.test_everything import walk
+    from tests.pg import fresh_database
+    from tests.security.test_trust import same
+
+    db = fresh_database(pg_server, f"cmfhir_export_{time.time_ns()}")
+    router = Router(make_context(db, audit=True, provenance=True,
+                                 audit_journal=str(tmp_path / "journal"),
+                                 export_dir=str(tmp_path / "export")))
+    install_all(router)
+    assert router.ctx.repository.engine.dialect.name == "postgresql"
+    try:
+        world(router)
+        group(router)
+        check_exports(router)
+        for org, pid, hidden in (("org-0", "p0", "p2"), ("org-1", "p3", "p1")):
+            who = principal(org)
+            keys = walk(router, who, f"Patient/{pid}/$everything?_count=5")[0]
+            assert set(keys) == searched(router, who, pid)
+            assert same(call(router, who, "GET", f"Patient/{hidden}/$everything"),
+                        call(router, who, "GET", "Patient/nobody/$everything"),
+                        hidden=hidden, missing="nobody")
+    finally:
+        for job_id, _ in list(exports_of(router.ctx).store.jobs()):
+            exports_of(router.ctx).wait(job_id, 30)
+        router.close()

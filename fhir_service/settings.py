@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     export_max_jobs_per_client: Positive = 3  # unfinished exports per client (429 beyond)
     export_file_max_resources: Positive = 100_000  # resources per NDJSON file
     narratives: bool = True  # generated French text.div on write (docs/narratives.md)
+    contact_gap_days: Positive = 60  # days without contact counted as a rupture (docs/indicators.md)
     # subscriptions (docs/subscriptions.md)
     subscriptions: bool = True  # outbox rows written with each change, notifications sent
     subscription_http_loopback: bool = False  # allow http:// endpoints on 127.0.0.1 (tests)

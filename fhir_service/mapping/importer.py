@@ -420,7 +420,10 @@ def _rewrite(resource: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
 
 
 def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in resource.items() if k != "meta"}
+    from fhir_service.narrative import generated_text  # (the server's narrative: not data)
+
+    return {k: v for k, v in resource.items()
+            if k != "meta" and not (k == "text" and generated_text(v))}
 
 
 __all__ = ["Cursor", "ImportResult", "Importer", "RenderEnv", "problems_error", "render"]

@@ -26,7 +26,7 @@ from fhir_service.narrative.labels import Terms
 from fhir_service.narrative.render import RENDERERS, questionnaire_response
 from fhir_service.narrative.xhtml import is_generated
 
-__all__ = ["RENDERERS", "Narrator", "narrate", "narrator_for"]
+__all__ = ["RENDERERS", "Narrator", "generated_text", "narrate", "narrator_for"]
 
 
 class Narrator:
@@ -62,8 +62,7 @@ class Narrator:
     def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
         """``resource`` with its narrative (a new dict when one is generated)."""
         text = resource.get("text")
-        if text is not None and not (isinstance(text, dict) and text.get("status") == "generated"
-                                     and is_generated(text.get("div"))):
+        if text is not None and not generated_text(text):
             return resource  # the client's own narrative
         div = self.div(resource)
         if div is None:
@@ -72,6 +71,13 @@ class Narrator:
                                          "language") if k in resource}
         rest = {k: v for k, v in resource.items() if k not in head and k != "text"}
         return {**head, "text": {"status": "generated", "div": div}, **rest}
+
+
+def generated_text(text: object) -> bool:
+    """Whether a ``text`` element is a narrative this server generated (it follows the data:
+    comparisons of content, such as an importer's "unchanged", leave it out)."""
+    return isinstance(text, dict) and text.get("status") == "generated" and \
+        is_generated(text.get("div"))
 
 
 def _question_texts(items: object, out: dict[str, str]) -> None:

@@ -37,12 +37,13 @@ def operation_modules() -> tuple[ModuleType, ...]:
         casefile,
         everything,
         export,
+        measure,
         subscription,
         terminology,
         validate,
     )
 
-    return (validate, casefile, terminology, everything, export, subscription)
+    return (validate, casefile, terminology, everything, export, subscription, measure)
 
 
 def install_all(router: Router) -> list[str]:

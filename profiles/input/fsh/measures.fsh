@@ -1,0 +1,160 @@
+// Case-management indicators as Measures (https://hl7.org/fhir/R4/measure.html), evaluated by
+// Measure/[id]/$evaluate-measure (fhir_service/measures/, docs/indicators.md). Populations
+// are defined in words by their criteria (no CQL: the server computes them in SQL over its
+// search indexes); groups and stratifiers are named by codes of cm-indicator.
+
+CodeSystem: CMIndicator
+Id: cm-indicator
+Title: "Indicateurs de case management (Case-management indicators)"
+Description: "Codes des groupes et des stratificateurs des indicateurs de case management (Measure.group.code, Measure.group.stratifier.code). Codes of the groups and stratifiers of the case-management measures."
+* insert LocalCodeSystem
+* #caseload "File active" "Accompagnements en cours à la fin de la période."
+* #delay-median "Délai orientation → début, médiane" "Médiane, en jours, du délai entre la date de l'orientation (ServiceRequest.authoredOn) et le début de l'accompagnement (EpisodeOfCare.period.start)."
+* #delay-p90 "Délai orientation → début, 90e centile" "90e centile (rang le plus proche), en jours, du même délai."
+* #goals-achieved "Objectifs atteints" "Objectifs dont l'avancement est atteint (achieved) ou maintenu (sustaining)."
+* #goals-not-achieved "Objectifs non atteints" "Objectifs non atteints (not-achieved, not-attainable) ou terminés sans être atteints."
+* #goals-ongoing "Objectifs en cours" "Objectifs prévus, acceptés, en cours ou en pause, ni atteints ni non atteints."
+* #interruption "Interruptions" "Accompagnements suspendus (statut onhold dans l'historique des statuts) pendant la période."
+* #contact-gap "Sans contact" "Personnes en accompagnement à la fin de la période sans contact (Encounter) depuis plus de N jours."
+* #case-manager "Par case manager" "Stratification par case manager (EpisodeOfCare.careManager)."
+* #structure "Par structure" "Stratification par structure pivot (EpisodeOfCare.managingOrganization)."
+* #life-domain "Par domaine de vie" "Stratification par domaine de vie (Goal.category)."
+* insert En(caseload, "Active caseload")
+* insert En(delay-median, "Referral to start delay\, median")
+* insert En(delay-p90, "Referral to start delay\, 90th percentile")
+* insert En(goals-achieved, "Goals achieved")
+* insert En(goals-not-achieved, "Goals not achieved")
+* insert En(goals-ongoing, "Goals ongoing")
+* insert En(interruption, "Interruptions")
+* insert En(contact-gap, "Without contact")
+* insert En(case-manager, "By case manager")
+* insert En(structure, "By structure")
+* insert En(life-domain, "By life domain")
+
+RuleSet: MeasureMetadata(id)
+* url = "https://interop.cm-sante-mentale.fr/fhir/Measure/{id}"
+* version = "0.1.0"
+* status = #draft
+* experimental = false
+* publisher = "Projet open source cm-fhir"
+* jurisdiction = urn:iso:std:iso:3166#FR "France"
+* language = #fr
+* type = http://terminology.hl7.org/CodeSystem/measure-type#process
+
+RuleSet: Population(code, text)
+* population[+].code = http://terminology.hl7.org/CodeSystem/measure-population#{code}
+* population[=].description = "{text}"
+* population[=].criteria.language = #text/plain
+* population[=].criteria.expression = "{text}"
+
+RuleSet: Stratifier(code, text)
+* stratifier[+].code = CMIndicator#{code}
+* stratifier[=].description = "{text}"
+* stratifier[=].criteria.language = #text/plain
+* stratifier[=].criteria.expression = "{text}"
+
+Instance: cm-caseload
+InstanceOf: Measure
+Usage: #definition
+Title: "File active par case manager (Active caseload)"
+* insert MeasureMetadata(cm-caseload)
+* subjectCodeableConcept = http://hl7.org/fhir/resource-types#EpisodeOfCare
+* name = "CMCaseload"
+* title = "File active par case manager (Active caseload)"
+* description = "Nombre d'accompagnements en cours à la fin de la période, par case manager et par structure pivot. Un accompagnement est en cours à une date quand il a commencé ce jour-là ou avant (period.start), n'est pas terminé avant (pas de period.end ou period.end à cette date ou après) et a le statut active, onhold ou finished (un accompagnement suspendu reste dans la file active). Seuls comptent les accompagnements que l'appelant peut lire. Number of episodes of care in progress at the end of the period, per case manager and per pivot structure."
+* scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
+* improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#increase
+* group[+].code = CMIndicator#caseload
+* group[=].description = "Accompagnements en cours à la fin de la période."
+* group[=] insert Population(initial-population, EpisodeOfCare en cours à periodEnd : period.start <= periodEnd\, period.end absente ou >= periodEnd\, statut active | onhold | finished)
+* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
+* group[=] insert Stratifier(structure, EpisodeOfCare.managingOrganization)
+
+Instance: cm-referral-delay
+InstanceOf: Measure
+Usage: #definition
+Title: "Délai de l'orientation au début de l'accompagnement (Referral to start delay)"
+* insert MeasureMetadata(cm-referral-delay)
+* subjectCodeableConcept = http://hl7.org/fhir/resource-types#EpisodeOfCare
+* name = "CMReferralDelay"
+* title = "Délai de l'orientation au début de l'accompagnement (Referral to start delay)"
+* description = "Pour les accompagnements qui ont commencé pendant la période (period.start entre periodStart et periodEnd) et dont l'orientation (referralRequest, ServiceRequest lisible par l'appelant) a une date (authoredOn) : le nombre de jours calendaires (UTC) entre la date de l'orientation et le début de l'accompagnement ; médiane et 90e centile (rang le plus proche). Un accompagnement qui a plusieurs orientations compte depuis la plus ancienne ; un délai négatif (données incohérentes) est exclu. Days from referral (ServiceRequest.authoredOn) to the start of the episode of care, median and 90th percentile."
+* scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#continuous-variable
+* improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#decrease
+* group[+].code = CMIndicator#delay-median
+* group[=].description = "Médiane du délai, en jours."
+* group[=] insert Population(initial-population, EpisodeOfCare commencé pendant la période avec une orientation datée)
+* group[=] insert Population(measure-population, Idem\, délai positif ou nul)
+* group[=] insert Population(measure-population-exclusion, Délai négatif)
+* group[=] insert Population(measure-observation, Jours entre ServiceRequest.authoredOn et EpisodeOfCare.period.start)
+* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
+* group[=] insert Stratifier(structure, EpisodeOfCare.managingOrganization)
+* group[+].code = CMIndicator#delay-p90
+* group[=].description = "90e centile du délai (rang le plus proche), en jours."
+* group[=] insert Population(initial-population, EpisodeOfCare commencé pendant la période avec une orientation datée)
+* group[=] insert Population(measure-population, Idem\, délai positif ou nul)
+* group[=] insert Population(measure-population-exclusion, Délai négatif)
+* group[=] insert Population(measure-observation, Jours entre ServiceRequest.authoredOn et EpisodeOfCare.period.start)
+* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
+* group[=] insert Stratifier(structure, EpisodeOfCare.managingOrganization)
+
+Instance: cm-goals-by-domain
+InstanceOf: Measure
+Usage: #definition
+Title: "Objectifs atteints, non atteints et en cours par domaine de vie (Goals by life domain)"
+* insert MeasureMetadata(cm-goals-by-domain)
+* subjectCodeableConcept = http://hl7.org/fhir/resource-types#Goal
+* name = "CMGoalsByDomain"
+* title = "Objectifs atteints, non atteints et en cours par domaine de vie (Goals by life domain)"
+* description = "Objectifs commencés au plus tard à la fin de la période (startDate absente ou <= periodEnd) dont le statut est planned, accepted, active, on-hold ou completed (les objectifs proposés, refusés, annulés ou saisis par erreur ne comptent pas), selon leur état enregistré : atteints (achievementStatus achieved ou sustaining), non atteints (not-achieved ou not-attainable, ou terminés sans être atteints), en cours (les autres), par domaine de vie. Avec un sujet (case manager, structure, territoire), seuls comptent les objectifs des personnes dont un accompagnement de ce sujet couvre une partie de la période. Goals achieved, not achieved and ongoing, by life domain."
+* scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
+* improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#increase
+* group[+].code = CMIndicator#goals-achieved
+* group[=] insert Population(initial-population, Goal atteint : achievementStatus achieved | sustaining)
+* group[=] insert Stratifier(life-domain, Goal.category)
+* group[+].code = CMIndicator#goals-not-achieved
+* group[=] insert Population(initial-population, Goal non atteint : achievementStatus not-achieved | not-attainable\, ou lifecycleStatus completed sans être atteint)
+* group[=] insert Stratifier(life-domain, Goal.category)
+* group[+].code = CMIndicator#goals-ongoing
+* group[=] insert Population(initial-population, Goal en cours : ni atteint ni non atteint)
+* group[=] insert Stratifier(life-domain, Goal.category)
+
+Instance: cm-ruptures
+InstanceOf: Measure
+Usage: #definition
+Title: "Ruptures de parcours (Care pathway ruptures)"
+* insert MeasureMetadata(cm-ruptures)
+* subjectCodeableConcept = http://hl7.org/fhir/resource-types#EpisodeOfCare
+* name = "CMRuptures"
+* title = "Ruptures de parcours (Care pathway ruptures)"
+* description = "Deux mesures de rupture. (1) Interruptions enregistrées : accompagnements dont l'historique des statuts (statusHistory) a une période au statut onhold qui commence pendant la période (R4 n'a pas de motif de fin d'accompagnement : une fin prévue et un perdu de vue ne se distinguent pas, seules les suspensions sont comptées comme événements). (2) Sans contact : personnes dont un accompagnement est en cours à la fin de la période (comme pour la file active) et dont le dernier contact (Encounter de la personne, statut ni planned ni cancelled ni entered-in-error, commencé au plus tard à periodEnd ; à défaut le début de l'accompagnement) date de plus de N jours à periodEnd (N : paramètre contactGapDays, par défaut le réglage contact_gap_days du serveur, 60). Recorded interruptions and people without contact for more than N days."
+* scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
+* improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#decrease
+* group[+].code = CMIndicator#interruption
+* group[=] insert Population(initial-population, EpisodeOfCare avec un statusHistory onhold qui commence pendant la période)
+* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
+* group[+].code = CMIndicator#contact-gap
+* group[=] insert Population(initial-population, Personnes en accompagnement à periodEnd sans contact depuis plus de N jours)
+* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
+
+Instance: cm-episodeofcare-interruption
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "Interruptions d'un accompagnement (EpisodeOfCare interruption)"
+* insert SearchParameterMetadata(cm-episodeofcare-interruption)
+* name = "Interruption"
+* description = "Périodes où l'accompagnement a été suspendu (statusHistory au statut onhold) ; sert à l'indicateur de ruptures. Periods in which the episode of care was on hold."
+* code = #interruption
+* base = #EpisodeOfCare
+* type = #date
+* expression = "EpisodeOfCare.statusHistory.where(status = 'onhold').period"
+
+Extension: CMReportStructure
+Id: cm-report-structure
+Title: "Structure ou territoire d'un rapport d'indicateur (Structure or territory of a measure report)"
+Description: "La structure (ou le territoire : une Organization et celles qui lui sont rattachées par partOf) dont un rapport d'indicateur compte les accompagnements. R4 MeasureReport.subject n'accepte pas Organization. The structure or territory whose episodes a MeasureReport counts; R4 MeasureReport.subject does not allow Organization."
+* insert ConformanceMetadata
+* ^context[+].type = #element
+* ^context[=].expression = "MeasureReport"
+* . ^short = "Structure ou territoire | Structure or territory"
+* value[x] only Reference(Organization)

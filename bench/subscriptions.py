@@ -1,0 +1,222 @@
+"""Subscriptions: notification latency under a steady write load, and what the outbox costs
+the ingest.
+
+1. *Latency.* A fresh SQLite store, people and their care plans, ``--subs`` topic-based
+   subscriptions (careplan-changed, id-only, one listener on 127.0.0.1), the delivery worker
+   running in its thread. Care plans are then updated at ``--rate`` writes per second for
+   ``--seconds``, through the router in process (``Router.dispatch``, as a request would);
+   each notification's latency is the time from the write's commit (its answer) to the
+   listener's receipt of the event (matched by the focus' version). p50/p95/max over every
+   (subscription, event).
+2. *Ingest.* ``--ingest`` care plans created one request each, on fresh stores, with
+   subscriptions off (``CM_FHIR_SUBSCRIPTIONS=false``: no outbox), on with the worker stopped
+   (the outbox insert alone), and on with ``--subs`` subscriptions and the worker running;
+   rounds interleaved, the best of ``--rounds`` per configuration.
+
+    python -m bench.subscriptions [--subs 100] [--rate 20] [--seconds 10] [--ingest 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from fhir_service import fhir
+from fhir_service.context import build_context
+from fhir_service.operations import install_all
+from fhir_service.outcomes import FhirError
+from fhir_service.request import FhirRequest
+from fhir_service.router import Router
+from fhir_service.settings import Settings
+
+TOPIC = "https://interop.cm-sante-mentale.fr/fhir/SubscriptionTopic/careplan-changed"
+BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+
+
+class Sink:
+    """The partner's endpoint: records (receipt time, focus references) of each event."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[float, str, list[str]]] = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                at = time.time()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                data = orjson.loads(body)
+                params = data["entry"][0]["resource"]["parameter"]
+                sub = params[0]["valueReference"]["reference"].rsplit("/", 1)[-1]
+                focus = [p["valueReference"]["reference"] for n in params
+                         if n["name"] == "notification-event" for p in n["part"]
+                         if p["name"] == "focus"]
+                with sink.lock:
+                    sink.got.append((at, sub, focus))
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def call(router: Router, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    req = FhirRequest(method, [s for s in path.split("/") if s],
+                      headers={"content-type": "application/fhir+json"},
+                      body=fhir.dumps(body) if body is not None else b"",
+                      base_url="http://bench/fhir")
+    try:
+        resp = router.dispatch(req)
+    except FhirError as exc:
+        return exc.status, exc.outcome()
+    data = resp.body
+    return resp.status, fhir.loads(data) if isinstance(data, bytes) and data else data
+
+
+def make(folder: Path, name: str, subscriptions: bool) -> Router:
+    ctx = build_context(Settings(database_url=f"sqlite:///{folder / name}.db", demo=False,
+                                 auth="off", audit=False, provenance=False,
+                                 subscriptions=subscriptions, subscription_http_loopback=True,
+                                 subscription_poll=0.05))
+    router = Router(ctx)
+    install_all(router)
+    return router
+
+
+def plan(i: int) -> dict[str, Any]:
+    return {"resourceType": "CarePlan", "id": f"plan-{i}", "status": "active", "intent": "plan",
+            "subject": {"reference": f"Patient/p{i % 50}"}, "description": "v0"}
+
+
+def people(router: Router) -> None:
+    for p in range(50):
+        assert call(router, "PUT", f"Patient/p{p}", {"resourceType": "Patient",
+                                                     "id": f"p{p}"})[0] == 201
+
+
+def subscribe(router: Router, url: str, n: int) -> None:
+    for _ in range(n):
+        status, body = call(router, "POST", "Subscription", {
+            "resourceType": "Subscription", "status": "requested", "reason": "bench",
+            "criteria": TOPIC,
+            "channel": {"type": "rest-hook", "endpoint": url, "payload": "application/fhir+json",
+                        "_payload": {"extension": [{"url": BACKPORT + "backport-payload-content",
+                                                    "valueCode": "id-only"}]}}})
+        assert status == 201, body
+
+
+def latency(folder: Path, subs: int, rate: float, seconds: float) -> None:
+    sink = Sink()
+    router = make(folder, "latency", True)
+    people(router)
+    for i in range(50):
+        assert call(router, "PUT", f"CarePlan/plan-{i}", plan(i))[0] == 201
+    service = router.ctx.subscriptions
+    service.start()
+    subscribe(router, sink.url, subs)
+    deadline = time.monotonic() + 60
+    while len(sink.got) < subs and time.monotonic() < deadline:
+        time.sleep(0.05)  # handshakes
+    committed: dict[str, float] = {}
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < seconds:
+        i = n % 50
+        body = plan(i)
+        body["description"] = f"v{n}"
+        status, stored = call(router, "PUT", f"CarePlan/plan-{i}", body)
+        assert status == 200, stored
+        committed[f"CarePlan/plan-{i}/_history/{stored['meta']['versionId']}"] = time.time()
+        n += 1
+        pause = start + n / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)  # the steady load's pace
+    expected = n * subs
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with sink.lock:
+            got = sum(len(f) for _, _, f in sink.got)
+        if got >= expected:
+            break
+        time.sleep(0.1)
+    delays = []
+    with sink.lock:
+        for at, _, focus in sink.got:
+            for ref in focus:
+                key = ref.split("/fhir/", 1)[-1]
+                if key in committed:
+                    delays.append((at - committed[key]) * 1000)
+    service.stop()
+    router.close()
+    router.ctx.close()
+    sink.close()
+    delays.sort()
+    q = statistics.quantiles(delays, n=100) if len(delays) > 1 else [0.0] * 99
+    print(f"latency: {subs} subscriptions, {n} writes in {seconds:g} s ({n / seconds:.1f}/s), "
+          f"{len(delays)} of {expected} notifications received")
+    print(f"  commit -> delivery: p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, "
+          f"max {delays[-1] if delays else 0:.1f} ms")
+
+
+def ingest(folder: Path, subs: int, count: int, rounds: int) -> None:
+    configs = (("subscriptions off (no outbox)", False, False),
+               ("outbox on, worker stopped", True, False),
+               (f"outbox on, {subs} subscriptions, worker running", True, True))
+    best: dict[str, float] = {}
+    for r in range(rounds):
+        for label, on, worker in configs:
+            sink = Sink() if worker else None
+            router = make(folder, f"ingest-{r}-{on}-{worker}", on)
+            people(router)
+            service = router.ctx.subscriptions
+            if worker and sink is not None:
+                service.start()
+                subscribe(router, sink.url, subs)
+            t0 = time.perf_counter()
+            for i in range(count):
+                assert call(router, "PUT", f"CarePlan/plan-{i}", plan(i))[0] == 201
+            rate = count / (time.perf_counter() - t0)
+            best[label] = max(best.get(label, 0.0), rate)
+            service.stop()
+            router.close()
+            router.ctx.close()
+            if sink is not None:
+                sink.close()
+    base = best[configs[0][0]]
+    print(f"ingest: {count} care plans, one request each, best of {rounds}")
+    for label, _, _ in configs:
+        print(f"  {label}: {best[label]:.0f} resources/s ({(best[label] / base - 1) * 100:+.1f} %)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subs", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--ingest", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        latency(Path(tmp), args.subs, args.rate, args.seconds)
+        ingest(Path(tmp), args.subs, args.ingest, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

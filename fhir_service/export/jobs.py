@@ -322,6 +322,8 @@ class Exports:
                             plan.people, plan.persons_only)
                     if not page:
                         break
+                    if not folder.is_dir():  # cancelled: its folder was taken away
+                        raise Cancelled
                     for stored in page:
                         if stored.content is not None:
                             writer.write(stored.content)

@@ -6,6 +6,7 @@ remove the files; bad kick-offs are refused with an OperationOutcome naming the 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +16,7 @@ import orjson
 import pytest
 
 from fhir_service import fhir
+from fhir_service.export import selection
 from fhir_service.export.jobs import Exports
 from fhir_service.interactions.common import validate_resource
 from fhir_service.operations.export import exports_of
@@ -274,6 +276,34 @@ def test_cancel_removes_the_job_and_its_files(router_factory: Any) -> None:
     assert exports.wait(job, 30)
     assert not exports.store.folder(job).exists()
     assert not [p for p in exports.store.root.iterdir() if p.name.startswith(".removed-")]
+
+
+def test_cancel_while_running_stops_the_job(router_factory: Any, monkeypatch: Any) -> None:
+    router = router_factory()
+    world(router)
+    who = principal("org-0")
+    exports = exports_of(router.ctx)
+    reading, go_on = threading.Event(), threading.Event()
+    real = selection.export_page
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        page = real(*args, **kwargs)
+        if page:  # the job holds a page to write: it is running
+            reading.set()
+            assert go_on.wait(30)
+        return page
+
+    monkeypatch.setattr(selection, "export_page", paused)
+    job = start(router, who, "$export")
+    assert reading.wait(30)
+    folder = exports.store.folder(job)
+    assert folder.exists()
+    assert request(router, who, "DELETE", f"$export/status/{job}")[0] == 202
+    go_on.set()
+    assert exports.wait(job, 30)
+    assert not folder.exists()
+    assert not [p for p in exports.store.root.iterdir() if p.name.startswith(".removed-")]
+    assert request(router, who, "GET", f"$export/status/{job}")[0] == 404
 
 
 def test_expired_exports_are_removed(router_factory: Any) -> None:

@@ -397,3 +397,86 @@ def test_a_deactivated_account_loses_access(launch_app: Any) -> None:
     launch._checked.clear()
     assert client.get("/fhir/Goal", headers=bearer(token)).status_code == 401
     assert Flow(client).login().status_code == 401
+
+
+def test_accounts_and_apps_are_made_by_the_cli(make_context: Any, tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from fhir_service.app import create_app
+    from fhir_service.cli import app as cli
+
+    ctx = make_context(auth="embedded", keys_dir=tmp_path / "keys")
+    application = create_app(ctx.settings, ctx)
+    prac, _ = _new_structure(application, "990000004")
+    env = {"CM_FHIR_DATABASE_URL": ctx.settings.database_url,
+           "CM_FHIR_KEYS_DIR": str(tmp_path / "keys")}
+    runner = CliRunner()
+    added = runner.invoke(cli, ["user", "add", "jdupont", "--practitioner",
+                                "https://rpps.esante.gouv.fr|9990000004", "--password-stdin"],
+                          input=f"{PASSWORD}\n", env=env)
+    assert added.exit_code == 0, added.output
+    assert f"Practitioner/{prac}" in added.output and "Structure 990000004" in added.output
+    launch = application.state.security.launch
+    assert launch.accounts.login("jdupont", PASSWORD).account.practitioner == prac
+    assert launch.accounts.login("jdupont", "wrong password!").account is None
+    short = runner.invoke(cli, ["user", "add", "x", "--practitioner", prac,
+                                "--password-stdin"], input="short\n", env=env)
+    assert short.exit_code == 2 and "12 characters" in short.output
+    nobody = runner.invoke(cli, ["user", "add", "y", "--practitioner", "urn:x|nobody",
+                                 "--password-stdin"], input=f"{PASSWORD}\n", env=env)
+    assert nobody.exit_code == 2
+    app_added = runner.invoke(cli, ["app", "add", "ehr-view", "--redirect-uri",
+                                    "https://ehr.example/cb"], env=env)
+    assert app_added.exit_code == 0, app_added.output
+    assert launch.apps.get("ehr-view").redirect_uris == ("https://ehr.example/cb",)
+    insecure = runner.invoke(cli, ["app", "add", "bad", "--redirect-uri",
+                                   "http://ehr.example/cb"], env=env)
+    assert insecure.exit_code == 2
+    listed = runner.invoke(cli, ["user", "list"], env=env)
+    assert f"jdupont\tPractitioner/{prac}\tactive" in listed.output
+    # the stored password is an argon2id hash, never the password
+    from sqlalchemy import select
+
+    from fhir_service.store.schema import user_accounts
+
+    with ctx.repository.engine.connect() as conn:
+        stored = conn.execute(select(user_accounts.c.password_hash)).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_external_mode_maps_the_user_claim_to_the_practitioners_role(make_context: Any
+                                                                     ) -> None:
+    """A hospital's OIDC provider signs the token; its ``preferred_username`` claim is the
+    practitioner's RPPS number; their active role decides the structure."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from fastapi.testclient import TestClient
+
+    from fhir_service.app import create_app
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ctx = make_context(auth="external", issuer="https://idp.chs.example",
+                       audience=FHIR, external_user_claim="preferred_username",
+                       external_authorize_url="https://idp.chs.example/authorize",
+                       external_token_url="https://idp.chs.example/token",
+                       rate_limit_per_second=0.0)
+    app = create_app(ctx.settings, ctx)
+    load_demo(app, ctx.settings)
+    _new_structure(app, "990000005", {"start": "2020-01-01", "end": "2021-01-01"})
+    tokens = app.state.security.tokens
+    tokens._verification_key = lambda token: key.public_key()  # (the issuer's JWKS)
+    now = int(time.time())
+
+    def token(username: str) -> dict[str, str]:
+        claims = {"iss": "https://idp.chs.example", "aud": FHIR, "sub": f"u-{username}",
+                  "iat": now, "exp": now + 300, "scope": "user/*.rs", "azp": "dpi-viewer",
+                  "preferred_username": username}
+        return bearer(jwt.encode(claims, key, algorithm="RS256"))
+
+    with TestClient(app, base_url=BASE) as client:
+        config = client.get("/fhir/.well-known/smart-configuration").json()
+        assert config["authorization_endpoint"] == "https://idp.chs.example/authorize"
+        assert config["token_endpoint"] == "https://idp.chs.example/token"
+        goals = client.get("/fhir/Goal", headers=token("10000000001")).json()  # Diego's CM
+        assert goals["total"] == 4
+        assert client.get("/fhir/Goal", headers=token("9990000005")).status_code == 401  # role ended
+        assert client.get("/fhir/Goal", headers=token("00000000000")).status_code == 401

@@ -8,7 +8,9 @@ from __future__ import annotations
 import math
 import random
 import statistics
+import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -219,9 +221,26 @@ def expected(world: dict[str, Any], people: set[str], orgs: set[str] | None = No
 # --- the server -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def loaded(make_context: Any) -> tuple[Router, dict[str, Any]]:
-    ctx = make_context(audit=False, provenance=False)
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    from tests.pg import postgres_server
+
+    yield from postgres_server()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def loaded(request: pytest.FixtureRequest, make_context: Any) -> Iterator[tuple[Router,
+                                                                               dict[str, Any]]]:
+    """The generated world in a fresh store: SQLite, and PostgreSQL (the same SQL)."""
+    url = None
+    if request.param == "postgres":
+        from tests.pg import fresh_database
+
+        url = fresh_database(request.getfixturevalue("pg_server"),
+                             f"cmfhir_measures_{time.time_ns()}")
+    ctx = make_context(url, audit=False, provenance=False)
+    if url is not None:
+        assert ctx.repository.engine.dialect.name == "postgresql"
     router = Router(ctx)
     install_all(router)
     world = generate(seed=20261206)

@@ -100,6 +100,11 @@ def serve(
                       f"{settings.token_minutes} minutes (CM_FHIR_TOKEN_MINUTES; a new one: "
                       f"cm-fhir token {DEMO_CLIENT}):")
         print(token, flush=True)  # the one line on standard output
+        from fhir_service.security.sign_in_cli import demo_account
+
+        if (account := demo_account(application)) is not None:  # the page (docs/app.md)
+            console.print(f"Care-plan page: http://{host}:{port}/app/ — user {account[0]}, "
+                          f"password {account[1]} (demo case manager)")
     console.print(f"[bold green]cm-fhir is serving FHIR R4 at {base}[/] "
                   f"(database: {_safe_url(settings.database_url)}, auth: {settings.auth})")
     # plain lines (no rich wrapping), so each can be copied whole

@@ -114,3 +114,21 @@ def app_deactivate(client_id: Annotated[str, typer.Argument()],
         console.print(f"[red]Error:[/] no app {escape(client_id)}")
         raise typer.Exit(2)
     console.print(f"{escape(client_id)} deactivated")
+
+
+def demo_account(application: Any) -> tuple[str, str] | None:
+    """With the demo on (embedded mode): an account for the demo case manager (Diego's, found
+    by RPPS), with a new random password at each start: (user name, password)."""
+    import secrets
+
+    from fhir_service.demo import DEMO_PRACTITIONER_IDENTIFIER
+
+    launch = application.state.security.launch
+    if launch is None or application.state.security.tokens.key is None:
+        return None
+    pid = launch.directory.practitioner_id("|".join(DEMO_PRACTITIONER_IDENTIFIER))
+    if pid is None:
+        return None
+    password = secrets.token_urlsafe(12)
+    launch.accounts.add("demo", pid, password)
+    return "demo", password

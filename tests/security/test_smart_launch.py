@@ -480,3 +480,15 @@ def test_external_mode_maps_the_user_claim_to_the_practitioners_role(make_contex
         assert goals["total"] == 4
         assert client.get("/fhir/Goal", headers=token("9990000005")).status_code == 401  # role ended
         assert client.get("/fhir/Goal", headers=token("00000000000")).status_code == 401
+
+
+def test_the_demo_has_an_account_for_its_case_manager(launch_app: Any) -> None:
+    from fhir_service.security.sign_in_cli import demo_account
+
+    app, client = launch_app
+    username, password = demo_account(app)
+    assert demo_account(app)[1] != password  # a new password at each start
+    assert app.state.security.launch.accounts.login(username, password).account is None
+    username, password = demo_account(app)
+    flow = Flow(client)
+    assert flow.exchange(flow.approve(username, password)).status_code == 200

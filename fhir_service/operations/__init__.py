@@ -35,15 +35,15 @@ def operation_modules() -> tuple[ModuleType, ...]:
     :func:`declare` from it."""
     from fhir_service.operations import (
         casefile,
+        convert,
         everything,
         export,
-        measure,
         subscription,
         terminology,
         validate,
     )
 
-    return (validate, casefile, terminology, everything, export, subscription, measure)
+    return (validate, casefile, terminology, everything, export, subscription, convert)
 
 
 def install_all(router: Router) -> list[str]:

@@ -1,0 +1,126 @@
+// Team functions <-> the roles of ANS Cercle de Soins (CareTeam.participant.role, ValueSet
+// careteam-roles-vs: TRE_R260 HL7RoleClass and TRE_R259 PCP). Used by $convert
+// (fhir_service/national/careteam.py); docs/national-guides.md.
+
+Instance: cm-team-function-to-cds-role
+InstanceOf: ConceptMap
+Usage: #definition
+Title: "Fonctions dans l'équipe → rôles Cercle de Soins (TRE_R260 / TRE_R259)"
+* url = "https://interop.cm-sante-mentale.fr/fhir/ConceptMap/cm-team-function-to-cds-role"
+* version = "0.1.0"
+* name = "CMTeamFunctionToCDSRole"
+* title = "Fonctions dans l'équipe → rôles Cercle de Soins / Team functions to Cercle de Soins roles"
+* status = #draft
+* experimental = false
+* publisher = "Projet open source cm-fhir"
+* jurisdiction = urn:iso:std:iso:3166#FR "France"
+* description = "Rôles ANS (TRE_R260 HL7RoleClass, TRE_R259 HL7ParticipationFunction) ajoutés à la fonction dans l'équipe quand une équipe est transmise au format Cercle de Soins ; la fonction d'origine est conservée à côté. La personne accompagnée n'a pas de rôle : elle est le sujet du cercle de soins. Maps team functions to the ANS roles added when a team is sent as a Cercle de Soins CareTeam; the original function stays beside them."
+* sourceCanonical = Canonical(CMTeamFunctionVS)
+* targetCanonical = "https://interop.esante.gouv.fr/ig/fhir/cds/ValueSet/careteam-roles-vs"
+* group[+].source = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-team-function"
+* group[=].target = "https://mos.esante.gouv.fr/NOS/TRE_R260-HL7RoleClass/FHIR/TRE-R260-HL7RoleClass"
+* group[=].element[+].code = #aidant
+* group[=].element[=].target[+].code = #CAREGIVER
+* group[=].element[=].target[=].display = "Aidant"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #psychiatre
+* group[=].element[=].target[+].code = #PROV
+* group[=].element[=].target[=].display = "Professionnel de santé"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #psychologue
+* group[=].element[=].target[+].code = #PROV
+* group[=].element[=].target[=].display = "Professionnel de santé"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #neuropsychologue
+* group[=].element[=].target[+].code = #PROV
+* group[=].element[=].target[=].display = "Professionnel de santé"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #infirmier
+* group[=].element[=].target[+].code = #PROV
+* group[=].element[=].target[=].display = "Professionnel de santé"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #ergotherapeute
+* group[=].element[=].target[+].code = #PROV
+* group[=].element[=].target[=].display = "Professionnel de santé"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #medecin-generaliste
+* group[=].element[=].target[+].code = #PROV
+* group[=].element[=].target[=].display = "Professionnel de santé"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #assistant-social
+* group[=].element[=].target[+].code = #AGNT
+* group[=].element[=].target[=].display = "Professionnel caractérisé par son rôle"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #educateur
+* group[=].element[=].target[+].code = #AGNT
+* group[=].element[=].target[=].display = "Professionnel caractérisé par son rôle"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #pair-aidant
+* group[=].element[=].target[+].code = #AGNT
+* group[=].element[=].target[=].display = "Professionnel caractérisé par son rôle"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #personne-accompagnee
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "La personne est le sujet du cercle de soins (CareTeam.subject), pas un membre. The person is the subject of the Cercle de Soins CareTeam, not a member."
+* group[=].element[+].code = #other
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Fonction précisée en texte ; le texte est transmis tel quel. A function given as text, sent as is."
+* group[+].source = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-team-function"
+* group[=].target = "https://mos.esante.gouv.fr/NOS/TRE_R259-HL7ParticipationFunction/FHIR/TRE-R259-HL7ParticipationFunction"
+* group[=].element[+].code = #case-manager
+* group[=].element[=].target[+].code = #ATTPHYS
+* group[=].element[=].target[=].display = "Référent - Responsable du patient dans la structure de soins"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[=].target[=].comment = "Le case manager est le référent de parcours ; TRE_R259 n'a pas de code plus proche. The case manager is the pathway referent; TRE_R259 has no closer code."
+* group[=].element[+].code = #medecin-generaliste
+* group[=].element[=].target[+].code = #PCP
+* group[=].element[=].target[=].display = "Médecin traitant"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[=].target[=].comment = "Le médecin généraliste de l'équipe est le plus souvent le médecin traitant. The team's GP is most often the declared médecin traitant."
+
+Instance: cm-cds-role-to-team-function
+InstanceOf: ConceptMap
+Usage: #definition
+Title: "Rôles Cercle de Soins (TRE_R260 / TRE_R259) → fonctions dans l'équipe"
+* url = "https://interop.cm-sante-mentale.fr/fhir/ConceptMap/cm-cds-role-to-team-function"
+* version = "0.1.0"
+* name = "CMCDSRoleToTeamFunction"
+* title = "Rôles Cercle de Soins → fonctions dans l'équipe / Cercle de Soins roles to team functions"
+* status = #draft
+* experimental = false
+* publisher = "Projet open source cm-fhir"
+* jurisdiction = urn:iso:std:iso:3166#FR "France"
+* description = "Fonction dans l'équipe donnée à un membre d'un cercle de soins reçu au format ANS. Un rôle sans correspondance devient la fonction 'other' avec le libellé du rôle en texte ; le rôle d'origine est conservé. Team function given to a member of a Cercle de Soins CareTeam received; a role without a match becomes 'other' with the role's display as text, the original role kept."
+* sourceCanonical = "https://interop.esante.gouv.fr/ig/fhir/cds/ValueSet/careteam-roles-vs"
+* targetCanonical = Canonical(CMTeamFunctionVS)
+* group[+].source = "https://mos.esante.gouv.fr/NOS/TRE_R260-HL7RoleClass/FHIR/TRE-R260-HL7RoleClass"
+* group[=].target = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-team-function"
+* group[=].element[+].code = #CAREGIVER
+* group[=].element[=].target[+].code = #aidant
+* group[=].element[=].target[=].display = "Aidant·e"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #NOK
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Personne de confiance : un rôle de l'entourage (RelatedPerson.relationship), pas une fonction dans l'équipe. A role of the entourage, carried by RelatedPerson.relationship."
+* group[=].element[+].code = #GUARD
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Responsable légal : rôle de l'entourage (RelatedPerson.relationship). A role of the entourage."
+* group[=].element[+].code = #ECON
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Personne à prévenir : rôle de l'entourage (RelatedPerson.relationship). A role of the entourage."
+* group[=].element[+].code = #PROV
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "La profession est portée par PractitionerRole.code. The profession is carried by PractitionerRole.code."
+* group[=].element[+].code = #AGNT
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "La profession est portée par PractitionerRole.code. The profession is carried by PractitionerRole.code."
+* group[+].source = "https://mos.esante.gouv.fr/NOS/TRE_R259-HL7ParticipationFunction/FHIR/TRE-R259-HL7ParticipationFunction"
+* group[=].target = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-team-function"
+* group[=].element[+].code = #PCP
+* group[=].element[=].target[+].code = #medecin-generaliste
+* group[=].element[=].target[=].display = "Médecin généraliste"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[+].code = #ATTPHYS
+* group[=].element[=].target[+].code = #case-manager
+* group[=].element[=].target[=].display = "Case manager / référent de parcours"
+* group[=].element[=].target[=].equivalence = #relatedto

@@ -3,7 +3,8 @@ server and the partner's changes brought back, through our door as a registered 
 
 The partner is first a second instance of this server (uvicorn on a free 127.0.0.1 port,
 SMART Backend Services with our client's key), then a real HAPI FHIR JPA server
-(tests/hapi.py, marker jvm) when it is available.
+(tests/hapi.py: open, H2; the tests using it are marked jvm and run in CI or with
+CM_FHIR_JVM_TESTS=1).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from fhir_service.request import FhirRequest
 from fhir_service.security.principal import Scopes
 from fhir_service.sync import engine
 from fhir_service.sync.local import LocalStore
-from fhir_service.sync.plan import IDENTIFIER_SYSTEM, comparable, inbound
+from fhir_service.sync.plan import IDENTIFIER_SYSTEM, comparable, generated_text, inbound
 from fhir_service.sync.remote import Remote, SmartBackendAuth
 from fhir_service.sync.state import SyncState
+from tests.hapi import expunge_everything, hapi_base_url  # noqa: F401  (the fixture)
 
 FINESS = "https://finess.esante.gouv.fr"
 CJAAD_FINESS = "750000011"  # the young-adult centre accompanying Diego (demo)
@@ -486,3 +488,129 @@ def test_cli_push_and_pull(local_app: Any, partner: PartnerServer, partner_key: 
         hidden.output.replace(diego, "X").splitlines()[-2:]
     for output in (first.output, again.output, pulled.output):
         assert DIEGO_INS[1] not in output and "Martin" not in output
+
+
+# --- against a real HAPI FHIR JPA server (marker jvm) ---------------------------------------
+
+
+def _hapi_get(base: str, path: str, **params: str) -> Any:
+    resp = requests.get(f"{base}/{path}", params=params, timeout=60,
+                        headers={"Accept": "application/fhir+json"})
+    assert resp.status_code == 200, resp.text[:300]
+    return resp.json()
+
+
+def _hapi_put(base: str, path: str, resource: dict[str, Any]) -> Any:
+    resp = requests.put(f"{base}/{path}", data=fhir.dumps(resource), timeout=60,
+                        headers={"Content-Type": "application/fhir+json",
+                                 "Accept": "application/fhir+json"})
+    assert resp.status_code in (200, 201), resp.text[:500]
+    return resp.json()
+
+
+@pytest.fixture
+def hapi(hapi_base_url: str) -> Remote:  # noqa: F811  (the fixture imported above)
+    """The session's HAPI server, emptied for this test (the demo's identifiers are fixed)."""
+    expunge_everything(hapi_base_url)
+    return Remote(hapi_base_url, auth="none", timeout=(10.0, 300.0))
+
+
+def test_hapi_accepts_every_push_reads_back_equal_and_a_second_push_changes_nothing(
+        local_app: Any, hapi: Remote, tmp_path: Path) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    state = SyncState(tmp_path / "state.json", hapi.base, "cjaad")
+    diego, other = _diego(local_app), _second_person(local_app)
+    plans = {p: engine.collect(local, p) for p in (diego, other)}
+    report = engine.push(local, hapi, state, [diego, other], IDENTIFIER_SYSTEM)
+    distinct = {k for plan in plans.values() for k in plan}
+    assert report.persons == 2 and report.created == len(distinct)
+    assert report.updated + report.unchanged == sum(map(len, plans.values())) - len(distinct)
+    with state.locked():
+        ids = dict(state.data["ids"])
+    assert set(ids) == distinct
+    reverse = {t: m for m, t in ids.items()}
+    versions = {}
+    for mine, theirs in ids.items():
+        copy = _hapi_get(hapi.base, theirs)
+        versions[mine] = copy["meta"]["versionId"]
+        ours = next(plan[mine] for plan in plans.values() if mine in plan)
+        back = inbound(copy, mine, IDENTIFIER_SYSTEM, reverse.get, hapi.base, ours)
+        assert comparable(back) == comparable(ours), mine.split("/")[0]
+    # found there by the business identifiers, references resolved by HAPI
+    patient = _hapi_get(hapi.base, "Patient", identifier="|".join(DIEGO_INS))["entry"]
+    assert [e["resource"]["id"] for e in patient] == [ids[f"Patient/{diego}"].split("/")[1]]
+    goals = _hapi_get(hapi.base, "Goal", patient=ids[f"Patient/{diego}"], _count="100")
+    assert len(goals["entry"]) == sum(k.startswith("Goal/") for k in plans[diego])
+
+    again = engine.push(local, hapi, state, [diego, other], IDENTIFIER_SYSTEM)
+    assert (again.created, again.updated) == (0, 0)
+    assert {m: _hapi_get(hapi.base, t)["meta"]["versionId"] for m, t in ids.items()} == versions
+
+
+def test_hapi_changes_come_back_with_pull(local_app: Any, hapi: Remote, tmp_path: Path) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    state = SyncState(tmp_path / "state.json", hapi.base, "cjaad")
+    diego = _diego(local_app)
+    engine.push(local, hapi, state, [diego], IDENTIFIER_SYSTEM)
+    first = engine.pull(local, hapi, state, [], IDENTIFIER_SYSTEM)
+    assert (first.created, first.updated, first.refused) == (0, 0, [])
+    ids = dict(state.data["ids"])
+    goal_key = next(k for k in ids if k.startswith("Goal/"))
+    goal = _hapi_get(hapi.base, ids[goal_key])
+    goal["lifecycleStatus"] = "completed"
+    _hapi_put(hapi.base, ids[goal_key], goal)
+    added = {"resourceType": "Goal", "lifecycleStatus": "proposed",
+             "description": {"text": "Objectif proposé par le partenaire"},
+             "subject": {"reference": ids[f"Patient/{diego}"]}}
+    resp = requests.post(f"{hapi.base}/Goal", data=fhir.dumps(added), timeout=60,
+                         headers={"Content-Type": "application/fhir+json"})
+    assert resp.status_code == 201, resp.text[:300]
+    hapi_goal = resp.json()
+
+    report = engine.pull(local, hapi, state, [], IDENTIFIER_SYSTEM)
+    assert (report.updated, report.created, report.refused) == (1, 1, [])
+    assert local.read(*goal_key.split("/"))["lifecycleStatus"] == "completed"
+    url = f"{hapi.base}/Goal/{hapi_goal['id']}"
+    new = local.by_identifier("Goal", "urn:ietf:rfc:3986", url)
+    assert len(new) == 1 and new[0]["subject"] == {"reference": f"Patient/{diego}"}
+    assert new[0]["description"] == added["description"]
+
+    # pushed back: the partner's goal is written by id (it gains its identifier), no copy;
+    # the completed goal changes there only if our narrative, generated anew, describes it
+    back = engine.push(local, hapi, state, [diego], IDENTIFIER_SYSTEM)
+    narrated = generated_text(local.read(*goal_key.split("/")))
+    assert (back.created, back.updated) == (0, 2 if narrated else 1)
+    there = _hapi_get(hapi.base, f"Goal/{hapi_goal['id']}")
+    assert there["identifier"] == [{"system": "urn:ietf:rfc:3986", "value": url}]
+    total = _hapi_get(hapi.base, "Goal", patient=ids[f"Patient/{diego}"], _summary="count")
+    assert total["total"] == sum(k.startswith("Goal/") for k in ids) + 1
+    quiet = engine.pull(local, hapi, state, [], IDENTIFIER_SYSTEM)
+    assert (quiet.created, quiet.updated, quiet.refused) == (0, 0, [])
+    assert engine.push(local, hapi, state, [diego], IDENTIFIER_SYSTEM).updated == 0
+
+
+def test_hapi_a_failed_push_resumes(local_app: Any, hapi: Remote, tmp_path: Path) -> None:
+    """HAPI refuses the second person's transaction (two records there carry its identifier:
+    the conditional PUT matches both); once the partner has merged them, the push resumes
+    with that person only."""
+    local = LocalStore.for_client(local_app, "cjaad")
+    state = SyncState(tmp_path / "state.json", hapi.base, "cjaad")
+    diego, other = _diego(local_app), _second_person(local_app)
+    twin = {"resourceType": "Patient", "identifier": [
+        {"system": "https://ids.exemple-ghu-psy.fr/cjaad", "value": "IPP-SYNC-2"}]}
+    created = [requests.post(f"{hapi.base}/Patient", data=fhir.dumps(twin), timeout=60,
+                             headers={"Content-Type": "application/fhir+json"}).json()["id"]
+               for _ in range(2)]
+    with pytest.raises(engine.SyncFailed) as failed:
+        engine.push(local, hapi, state, [diego, other], IDENTIFIER_SYSTEM)
+    assert "412" in str(failed.value) or "409" in str(failed.value) or "400" in str(failed.value)
+    with state.locked():
+        assert state.data["push_run"]["done"] == [diego]
+    resp = requests.delete(f"{hapi.base}/Patient/{created[1]}", timeout=60)
+    assert resp.status_code in (200, 204), resp.text[:300]
+
+    resumed = engine.push(local, hapi, state, [], IDENTIFIER_SYSTEM)
+    assert (resumed.resumed, resumed.persons) == (1, 1)
+    with state.locked():
+        assert state.data["ids"][f"Patient/{other}"] == f"Patient/{created[0]}"
+        assert state.data["push_run"] is None

@@ -111,7 +111,12 @@ def serve(
     # plain lines (no rich wrapping), so each can be copied whole
     print(try_hint(base, token), file=sys.stderr, flush=True)
     if workers > 1:
-        # each worker builds its own app from the same settings (passed by environment)
+        # each worker builds its own app from the same settings (passed by environment);
+        # this process only supervises them: its definitions and connections go
+        application.state.router.close()
+        ctx.close()
+        del application, ctx
+        gc.collect()
         os.environ.update(settings_environment(settings))
         uvicorn.run("fhir_service.app:create_app", factory=True, host=host, port=port,
                     workers=workers, log_level="warning")

@@ -281,6 +281,9 @@ def _transaction(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
         writer.deleting = frozenset(e.target_key for e in entries
                                     if e.target_key and e.method == "DELETE")
         _prefetch_references(ctx, writer, entries, req.base_url)
+        # the targets' locks and current rows, in one statement each (not one per entry)
+        writer.session.raw.prepare_writes([e.target_key for e in entries if e.target_key
+                                           and e.method != "GET" and e.method != "HEAD"])
         for entry in sorted(entries, key=lambda e: (ORDER[e.method], e.index)):
             if entry.method == "GET" or entry.method == "HEAD":
                 continue

@@ -168,9 +168,7 @@ class SqlSession(AccessRows):
         self._memo: dict[tuple[str, str], Any] = {}  # directory look-ups (sqlaccess.py)
         self._directory: set[int] = set()  # Organizations and roles written here
         self._owned: set[int] = set()  # new resources whose owner row is queued
-        # (history row, type) of each version written by the session, for the subscriptions'
-        # outbox: made once here, never reset (SqlRepository.write_session reads it)
-        self.written: list[tuple[int, str]] = []
+        self._locked: set[tuple[str, str]] = set()  # PostgreSQL: advisory locks held
 
     # --- the write path's plain statements ----------------------------------------------
 
@@ -213,6 +211,7 @@ class SqlSession(AccessRows):
             self._memo.clear()
             if pk is not None:
                 self._directory.add(pk)
+        self.written: list[tuple[int, str]] = []  # (history row, type) of each version written
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -432,9 +431,36 @@ class SqlSession(AccessRows):
 
     def lock(self, rtype: str, rid: str) -> None:
         """Serialise writers on one resource (SQLite: the write lock is already held)."""
-        if self.postgres:  # (reads nothing: the deferred inserts may wait)
+        if self.postgres and (rtype, rid) not in self._locked:  # (reads nothing: the
+            # deferred inserts may wait)
             key = zlib.crc32(f"{rtype}/{rid}".encode()) - (1 << 31)
             self._cursor().execute(self._sql["lock"], (key,))
+            self._locked.add((rtype, rid))
+
+    def prepare_writes(self, keys: list[tuple[str, str]]) -> None:
+        """Before a transaction writes ``keys``: on PostgreSQL their locks are taken in one
+        statement, in one order for every writer (no deadlock between two transactions
+        touching the same resources), and their current rows are read in one statement (the
+        write rules' look-ups of them then cost no round trip)."""
+        keys = sorted(set(keys) - self._got.keys())
+        if not keys:
+            return
+        if self.postgres:
+            todo = sorted({zlib.crc32(f"{t}/{i}".encode()) - (1 << 31)
+                           for t, i in keys if (t, i) not in self._locked})
+            if todo:
+                self._cursor().execute(
+                    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k",
+                    (todo,))
+                self._cursor().fetchall()
+                self._locked.update(keys)
+        for n in range(0, len(keys), 500):
+            chunk = keys[n:n + 500]
+            rows = self.conn.execute(select(*_RES_COLS).where(
+                by_type(resources.c.rtype, resources.c.rid, chunk)))
+            found = {(r[1], r[2]): _stored(r) for r in rows}
+            for key in chunk:
+                self._got[key] = found.get(key)
 
     def lock_type(self, rtype: str) -> None:
         """Serialise conditional creates of one type (PostgreSQL)."""

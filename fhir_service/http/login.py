@@ -250,7 +250,7 @@ def _login_form(auth: AuthRequest, csrf: str, error: str = "", username: str = "
 def _scope_lines(scope: str) -> str:
     from fhir_service.security.principal import parse_scope
 
-    lines = []
+    lines: list[str] = []
     for s in scope.split():
         if s == "openid" or s == "fhirUser":
             if "identité" not in " ".join(lines):

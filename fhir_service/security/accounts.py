@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -49,9 +50,9 @@ class LoginResult:
 
 
 class AccountStore:
-    def __init__(self, engine: Engine, now: object = time.time) -> None:
+    def __init__(self, engine: Engine, now: Callable[[], float] = time.time) -> None:
         self.engine = engine
-        self.now = now  # type: ignore[assignment]
+        self.now = now
 
     def add(self, username: str, practitioner: str, password: str) -> Account:
         """Create the account, or replace its practitioner and password (re-activating it)."""
@@ -96,7 +97,7 @@ class AccountStore:
         """The account if the password is right, it is active and not locked. A failure
         counts against the account (locking it after ``FREE_FAILURES``); the answer never
         says whether the user name exists."""
-        now = float(self.now())  # type: ignore[operator]
+        now = float(self.now())
         with self.engine.connect() as conn:
             row = conn.execute(select(user_accounts)
                                .where(user_accounts.c.username == username[:128])).first()

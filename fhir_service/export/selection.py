@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, false, select
+from sqlalchemy import and_, exists, false, func, select
 
 from fhir_service.security.door import CallerSession
 from fhir_service.store.repository import Stored
@@ -143,6 +143,12 @@ def fetch(session: CallerSession, pks: list[int]) -> list[Stored]:
 
 def max_pk(session: CallerSession) -> int:
     return session.raw.max_pk()
+
+
+def max_updated(session: CallerSession) -> float:
+    """The latest change stored (whoever may see it: an instant only)."""
+    value = session.raw.conn.execute(select(func.max(resources.c.updated))).scalar()
+    return float(value or 0.0)
 
 
 def present_types(session: CallerSession) -> set[str]:

@@ -145,7 +145,7 @@ def episode_everything(ctx: FhirContext, req: FhirRequest, router: Router) -> Fh
 
 
 def _everything(ctx: FhirContext, req: FhirRequest, rtype: str, record: Any) -> FhirResponse:
-    if req.method not in ("GET", "POST"):
+    if req.method != "GET":  # (its parameters are in the URL; a POSTed body is not read)
         raise FhirError("method-not-allowed", f"$everything takes a GET (not {req.method})")
     rid = req.segments[1]
     check_id(rid)

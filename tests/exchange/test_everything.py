@@ -175,6 +175,7 @@ def test_bad_parameters_are_refused_with_their_expression(router_factory: Any) -
         status, body = call(router, who, "GET", f"Patient/p0/$everything?{query}")
         assert status == 400, (query, body)
         assert body["issue"][0]["expression"] == [expression]
+    assert call(router, who, "POST", "Patient/p0/$everything", {})[0] == 405
     # handling=lenient ignores what is not supported
     from fhir_service.request import FhirRequest
 

@@ -195,3 +195,7 @@ def test_declared_in_the_capability_statement(router_factory: Any) -> None:
     assert {"name": "everything",
             "definition": "https://interop.cm-sante-mentale.fr/fhir/OperationDefinition/"
                           "episode-everything"} in by_type["EpisodeOfCare"]
+    bulk = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+    assert {"name": "export", "definition": bulk + "export"} in caps["rest"][0]["operation"]
+    assert {"name": "export", "definition": bulk + "patient-export"} in by_type["Patient"]
+    assert {"name": "export", "definition": bulk + "group-export"} in by_type["Group"]

@@ -144,6 +144,48 @@ def sign_in(driver: Any, base: str, username: str) -> None:
     wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "#caseload, #nobody")))
 
 
+def serious_violations(driver: Any) -> list[str]:
+    """What axe-core finds serious or critical on the current page (WCAG 2.x A and AA)."""
+    from tests.app.axe import axe_script
+
+    script, why = axe_script()
+    if script is None:
+        pytest.skip(why)
+    driver.execute_script(script)
+    driver.set_script_timeout(60)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', "
+        "'wcag21aa']}}).then((r) => done(r.violations.map((v) => [v.id, v.impact, "
+        "v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')])));")
+    return [f"{rule} ({impact}): {where}" for rule, impact, where in result
+            if impact in ("serious", "critical")]
+
+
+def test_the_pages_have_no_serious_accessibility_violations(server: Any, browser: Any) -> None:
+    base, app = server
+    browser.get(f"{base}/app/")
+    wait(browser, ec.element_to_be_clickable((By.ID, "signin")))
+    assert serious_violations(browser) == []
+    browser.find_element(By.ID, "signin").click()
+    wait(browser, ec.presence_of_element_located((By.ID, "username")))
+    assert serious_violations(browser) == []  # the login form
+    browser.find_element(By.ID, "username").send_keys("ddurand")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "button[value=approve]")))
+    assert serious_violations(browser) == []  # the approval page
+    browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
+    wait(browser, ec.presence_of_element_located((By.ID, "caseload")))
+    assert serious_violations(browser) == []
+    browser.get(f"{base}/app/#/person/{diego(app)['id']}")
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "#goals .goal")))
+    assert serious_violations(browser) == []
+    browser.find_element(By.ID, "my-plan-link").click()
+    wait(browser, ec.presence_of_element_located((By.ID, "my-plan")))
+    assert serious_violations(browser) == []
+
+
 def diego(app: Any) -> dict[str, Any]:
     found = _system(app, "GET", "Patient", query=[("family", "Martin"), ("given", "Diego")])
     return dict(found["entry"][0]["resource"])

@@ -168,6 +168,10 @@ class SqlSession(AccessRows):
         self._memo: dict[tuple[str, str], Any] = {}  # directory look-ups (sqlaccess.py)
         self._directory: set[int] = set()  # Organizations and roles written here
         self._owned: set[int] = set()  # new resources whose owner row is queued
+        # (history row, type) of each version written by the session, for the subscriptions'
+        # outbox: made once here, never reset (SqlRepository.write_session reads it;
+        # tests/subscriptions/test_topics.py::test_every_version_a_session_writes_reaches_the_outbox)
+        self.written: list[tuple[int, str]] = []
         self._locked: set[tuple[str, str]] = set()  # PostgreSQL: advisory locks held
 
     # --- the write path's plain statements ----------------------------------------------
@@ -211,7 +215,6 @@ class SqlSession(AccessRows):
             self._memo.clear()
             if pk is not None:
                 self._directory.add(pk)
-        self.written: list[tuple[int, str]] = []  # (history row, type) of each version written
 
     # --- reads -------------------------------------------------------------------------------
 

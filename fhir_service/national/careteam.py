@@ -162,7 +162,9 @@ def from_cds(team: dict[str, Any], registry: Registry) -> Conversion:
                       for m in map_code(registry, FROM_CDS, c["system"], c["code"])]
             if mapped:
                 first = roles[0] if roles else {}
-                first.setdefault("coding", []).append(mapped[0])
+                # no display: the HL7 validator checks it in the resource's language
+                first.setdefault("coding", []).append(
+                    {k: v for k, v in mapped[0].items() if k != "display"})
                 if not roles:
                     roles.append(first)
             else:
@@ -172,7 +174,7 @@ def from_cds(team: dict[str, Any], registry: Registry) -> Conversion:
                 if not roles:
                     roles.append({})
                 roles[0].setdefault("coding", []).append(
-                    {"system": TEAM_FUNCTION, "code": "other", "display": "Autre fonction"})
+                    {"system": TEAM_FUNCTION, "code": "other"})
                 roles[0].setdefault("text", label or "Rôle non précisé")
                 issues.append(Issue("warning", "incomplete", "No team function corresponds to "
                                     f"this member's role ({label or 'none given'}): 'other' "

@@ -1,0 +1,48 @@
+"""The HL7 validator (tests/oracle) on the national shapes: our CareTeam converted to Cercle
+de Soins and a Cercle de Soins CareTeam converted to ours validate with 0 errors against the
+target profile, with the vendored national guides and our IG loaded (marker jvm)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fhir_service.national import PROFILES
+from tests.oracle.hl7_validator import HL7Validator, ensure_setup
+
+pytestmark = pytest.mark.jvm
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+NATIONAL = [ROOT / "national" / g / "fsh-generated" / "resources"
+            for g in ("ans-terminology", "fr-core", "cds")]
+OURS = ROOT / "build" / "ig" / "fr.cm.mentalhealth-0.1.0.tgz"
+
+
+@pytest.fixture(scope="module")
+def hl7() -> Iterator[HL7Validator]:
+    ok, reason = ensure_setup()
+    if not ok:
+        pytest.skip(f"HL7 validator oracle unavailable: {reason}")
+    if not OURS.exists():
+        pytest.skip(f"{OURS.relative_to(ROOT)} is absent: run `make ig` first")
+    with HL7Validator() as validator:
+        yield validator
+
+
+def test_conversions_are_valid_for_the_hl7_validator(hl7: HL7Validator) -> None:
+    jobs = [
+        (HERE / "golden" / "diego-careteam.cds.json", PROFILES["cds-careteam"]),
+        (HERE / "golden" / "cds-careteam-dac.cm.json", PROFILES["cm-care-team"]),
+        (HERE / "examples" / "cds-careteam-dac.json", PROFILES["cds-careteam"]),
+    ]
+    found = {}
+    for path, profile in jobs:
+        resource = json.loads(path.read_text(encoding="utf-8"))
+        [result] = hl7.validate([resource], igs=[str(OURS), *map(str, NATIONAL)],
+                                profiles=[profile], load_sources=False)
+        found[path.name] = [f"{i.expression}: {i.message}" for i in result.errors]
+    assert found == {path.name: [] for path, _ in jobs}

@@ -48,7 +48,7 @@ def _system(app: Any, method: str, path: str, body: dict[str, Any] | None = None
         body=json.dumps(body).encode() if body else b"",
         headers={"content-type": "application/fhir+json"}))
     assert resp.status < 300, resp.body
-    return json.loads(resp.body)
+    return json.loads(resp.body) if resp.body else {}
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +259,24 @@ def test_a_practitioner_of_another_structure_sees_nothing_of_the_person(server: 
     text = browser.find_element(By.ID, "main").text
     assert "Diego" not in text and "Reprendre mes études" not in text
     browser.save_screenshot(str(shots / "other-structure.png"))
+
+
+def test_data_is_shown_as_text_never_as_markup(server: Any, browser: Any) -> None:
+    """A goal whose words are HTML (as a partner could write) shows those characters; no
+    element or script comes of it."""
+    base, app = server
+    person = diego(app)
+    words = '<img src="x" id="injected" onerror="document.title=\'pwned\'"><b>gras</b>'
+    made = _system(app, "POST", "Goal", {
+        "resourceType": "Goal", "lifecycleStatus": "active",
+        "description": {"text": words}, "subject": {"reference": f"Patient/{person['id']}"},
+        "expressedBy": {"reference": f"Patient/{person['id']}"}})
+    try:
+        sign_in(browser, base, "ddurand")
+        browser.get(f"{base}/app/#/person/{person['id']}")
+        wait(browser, lambda d: words in d.find_element(By.ID, "goals").text)
+        assert browser.find_elements(By.ID, "injected") == []
+        assert browser.find_elements(By.CSS_SELECTOR, "#goals b") == []
+        assert browser.title != "pwned"
+    finally:
+        _system(app, "DELETE", f"Goal/{made['id']}")

@@ -54,7 +54,9 @@ class Narrator:
         if render is None:
             return None
         if render is questionnaire_response:
-            page = render(resource, self.terms, self.questions.get(resource.get("questionnaire")))
+            url = resource.get("questionnaire")
+            page = render(resource, self.terms,
+                          self.questions.get(url) if isinstance(url, str) else None)
         else:
             page = render(resource, self.terms)
         return page.html()
@@ -64,7 +66,12 @@ class Narrator:
         text = resource.get("text")
         if text is not None and not generated_text(text):
             return resource  # the client's own narrative
-        div = self.div(resource)
+        try:
+            div = self.div(resource)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+            # (content the write checks let through in a shape no renderer expects: stored
+            # without a narrative rather than refused; tests/narrative mutate the examples)
+            return resource
         if div is None:
             return resource
         head = {k: resource[k] for k in ("resourceType", "id", "meta", "implicitRules",

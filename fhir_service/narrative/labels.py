@@ -160,14 +160,14 @@ class Terms:
         if not isinstance(coding, dict):
             return ""
         system, code = coding.get("system"), coding.get("code")
-        key = (system, code)
-        found = CODE_LABELS.get(key) or self.local.get(key)  # type: ignore[arg-type]
+        key = (system if isinstance(system, str) else "", code if isinstance(code, str) else "")
+        found = CODE_LABELS.get(key) or self.local.get(key)
         if found:
             return found
         display = coding.get("display")
         if isinstance(display, str) and display:
             return display
-        return self.core.get(key) or (str(code) if code is not None else "")  # type: ignore[arg-type]
+        return self.core.get(key) or key[1]
 
     def concept(self, concept: object) -> str:
         """A CodeableConcept: its text, else its first coding's French label."""
@@ -176,7 +176,8 @@ class Terms:
         text = concept.get("text")
         if isinstance(text, str) and text:
             return text
-        for coding in concept.get("coding") or []:
+        codings = concept.get("coding")
+        for coding in codings if isinstance(codings, list) else []:
             label = self.coding(coding)
             if label:
                 return label

@@ -75,6 +75,11 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _first(value: object) -> object:
+    items = _list(value)
+    return items[0] if items else None
+
+
 def ref(value: object) -> str:
     """A Reference: its display, else its identifier's value, else the reference itself."""
     if not isinstance(value, dict):
@@ -173,7 +178,7 @@ def _notes(page: Page, resource: dict[str, Any]) -> None:
 
 
 def patient(r: dict[str, Any], t: Terms) -> Page:
-    page = Page("Patient", human_name(_list(r.get("name"))[0]) if r.get("name") else "")
+    page = Page("Patient", human_name(_first(r.get("name"))))
     page.row("Nom", names(r.get("name")))
     page.row("Sexe", status("gender", r.get("gender")))
     page.row("Date de naissance", french_date(r["birthDate"]) if r.get("birthDate") else "")
@@ -184,7 +189,7 @@ def patient(r: dict[str, Any], t: Terms) -> Page:
 
 
 def practitioner(r: dict[str, Any], t: Terms) -> Page:
-    page = Page("Practitioner", human_name(_list(r.get("name"))[0]) if r.get("name") else "")
+    page = Page("Practitioner", human_name(_first(r.get("name"))))
     page.row("Identifiants", identifiers(r.get("identifier"), t))
     page.row("Contact", telecoms(r.get("telecom")))
     return page
@@ -196,7 +201,8 @@ def practitioner_role(r: dict[str, Any], t: Terms) -> Page:
     page.row("Profession ou rôle", concepts(r.get("code"), t))
     page.row("Spécialité", concepts(r.get("specialty"), t))
     page.row("Période", french_period(r.get("period")))
-    page.row("Actif", {True: "oui", False: "non"}.get(r.get("active"), ""))  # type: ignore[arg-type]
+    page.row("Actif", "oui" if r.get("active") is True else
+             "non" if r.get("active") is False else "")
     page.row("Contact", telecoms(r.get("telecom")))
     return page
 
@@ -292,8 +298,8 @@ def goal(r: dict[str, Any], t: Terms) -> Page:
     accepted = []
     for ext in _ext(r, "/goal-acceptance"):
         who = ref(_sub(ext, "individual").get("valueReference"))
-        word = {"agree": "d'accord", "disagree": "pas d'accord", "pending": "en attente"}.get(
-            _sub(ext, "status").get("valueCode"), "")  # type: ignore[arg-type]
+        code = _sub(ext, "status").get("valueCode")
+        word = status("agreement", code) if code in ("agree", "disagree", "pending") else ""
         accepted.append(" : ".join(s for s in (who, word) if s))
     page.row("Accord", " ; ".join(a for a in accepted if a))
     _notes(page, r)

@@ -220,3 +220,44 @@ def test_narratives_can_be_turned_off(make_context: Any) -> None:
         r = c.post("/fhir/Patient", json={"resourceType": "Patient",
                                           "name": [{"family": "Martin"}]}, headers=H)
         assert r.status_code == 201 and "text" not in r.json()
+
+
+def _mutants(resource: dict[str, Any], rng: Any, count: int) -> list[dict[str, Any]]:
+    """Copies of ``resource`` with one value replaced by a value of another JSON type."""
+    paths: list[tuple[Any, ...]] = []
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k != "resourceType":
+                    paths.append((*path, k))
+                    walk(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                paths.append((*path, i))
+                walk(v, (*path, i))
+
+    walk(resource, ())
+    out = []
+    for _ in range(count):
+        copy = json.loads(json.dumps(resource))
+        path = rng.choice(paths)
+        node = copy
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = rng.choice([None, True, 0, 1.5, "", "x<y>&z", [], {}, [{}], [None],
+                                     {"a": 1}, ["s"]])
+        out.append(copy)
+    return out
+
+
+def test_renderers_never_fail_on_odd_shapes(narrator: Narrator) -> None:
+    """Every renderer, on 40 mutants of every example (a value of another JSON type at a
+    random place), returns a div that passes the narrative checks, without an exception."""
+    import random
+
+    rng = random.Random(14)
+    for example in ig_examples():
+        for mutant in _mutants(example, rng, 40):
+            div = narrator.div(mutant)
+            assert div is not None and check_div(div) == [], mutant

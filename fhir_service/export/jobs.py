@@ -329,6 +329,7 @@ class Exports:
                             writer.write(stored.content)
                     total += len(page)
                     after = page[-1].pk
+                    page = []  # (freed before the next page is read: one page in memory)
                     if self.clock() - last >= HEARTBEAT_SECONDS / 2:
                         last = self.clock()
                         record.update({

@@ -130,21 +130,28 @@ function practitionerId() {
 
 async function caseloadView() {
   const me = practitionerId();
-  const [patients, goals, mine, contacts] = await Promise.all([
+  const [patients, goals, episodes, contacts] = await Promise.all([
     search("Patient?_count=200"),
     search("Goal?_count=500"),
-    me ? search(`EpisodeOfCare?care-manager=Practitioner/${encodeURIComponent(me)}&_count=200`) : [],
+    search("EpisodeOfCare?_count=500"),
     search("Encounter?_count=500&_sort=-date").catch((e) => { if (e instanceof SignInNeeded) throw e; return []; }),
   ]);
-  const managed = new Set(mine.filter((e) => !["finished", "cancelled", "entered-in-error"].includes(e.status)).map((e) => refId(e.patient)));
-  const days = Number(localStorage.getItem("cm-days") || 30);
+  const managed = new Set(episodes.filter((e) => me && refId(e.careManager) === me
+    && !["finished", "cancelled", "entered-in-error"].includes(e.status)).map((e) => refId(e.patient)));
+  // (as the ruptures indicator: 60 days by default, the server's contact_gap_days)
+  const days = Number(localStorage.getItem("cm-days") || 60);
   const limit = new Date(Date.now() - days * 86400000).toISOString().slice(0, 10);
   const now = today();
   const lastContact = new Map();
+  // the last contact: an Encounter that took place (as the ruptures indicator counts it),
+  // failing that the start of an open episode
+  const contact = (who, when) => { if (when && (!lastContact.has(who) || lastContact.get(who) < when)) lastContact.set(who, when); };
   for (const encounter of contacts) {
-    const who = refId(encounter.subject);
-    const when = encounter.period?.end || encounter.period?.start || "";
-    if (when && (!lastContact.has(who) || lastContact.get(who) < when)) lastContact.set(who, when);
+    if (["planned", "cancelled", "entered-in-error"].includes(encounter.status)) continue;
+    contact(refId(encounter.subject), (encounter.period?.start || "").slice(0, 10));
+  }
+  for (const episode of episodes) {
+    if (!["finished", "cancelled", "entered-in-error"].includes(episode.status)) contact(refId(episode.patient), episode.period?.start);
   }
   const rows = patients.map((patient) => {
     const open = goals.filter((g) => refId(g.subject) === patient.id && !["completed", "cancelled", "entered-in-error", "rejected"].includes(g.lifecycleStatus)
@@ -283,7 +290,11 @@ function timeline(data) {
     }
     if (episode.period?.start) events.push({ date: episode.period.start, text: t("start") });
     for (const change of episode.statusHistory || []) {
-      if (change.period?.start) events.push({ date: change.period.start, text: `${t("statusChange")} : ${statusWord("episodeStatus", change.status)}` });
+      if (!change.period?.start) continue;
+      if (change.status === "onhold") { // a rupture, as the ruptures indicator counts them
+        events.push({ date: change.period.start, text: t("rupture"), rupture: true });
+        if (change.period.end) events.push({ date: change.period.end, text: t("resumed") });
+      } else events.push({ date: change.period.start, text: `${t("statusChange")} : ${statusWord("episodeStatus", change.status)}` });
     }
     if (episode.period?.end) events.push({ date: episode.period.end, text: t("end") });
   }
@@ -339,7 +350,8 @@ async function personView(id) {
         h("td", { "data-label": t("contact") }, row.contact),
         h("td", { "data-label": t("period") }, [row.start ? `${t("from")} ${formatDate(row.start)}` : "", row.end ? `${t("to")} ${formatDate(row.end)}` : ""].filter(Boolean).join(" ")))))));
   const timelineSection = h("section", { id: "timeline" }, h("h2", {}, t("timeline")),
-    h("ol", { class: "timeline" }, timeline(data).map((e) => h("li", {}, h("strong", {}, formatDate(e.date)), " — ", e.text))));
+    h("ol", { class: "timeline" }, timeline(data).map((e) => h("li", { class: e.rupture ? "rupture" : null },
+      h("strong", {}, formatDate(e.date)), " — ", e.rupture ? h("span", { class: "tag late" }, e.text) : e.text))));
   const agreementSection = h("section", { id: "agreement" }, h("h2", {}, t("agreement")), agreement(data));
   const episode = data.episodes[0];
   frame();

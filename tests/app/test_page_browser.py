@@ -280,3 +280,51 @@ def test_data_is_shown_as_text_never_as_markup(server: Any, browser: Any) -> Non
         assert browser.title != "pwned"
     finally:
         _system(app, "DELETE", f"Goal/{made['id']}")
+
+
+def test_contacts_and_ruptures_show_in_the_caseload_and_the_timeline(server: Any,
+                                                                     browser: Any) -> None:
+    """The last contact is the latest Encounter that took place; an onhold period of the
+    episode is a rupture in the timeline (as the ruptures indicator counts them)."""
+    import datetime
+
+    base, app = server
+    person = diego(app)
+    episode = _system(app, "GET", "EpisodeOfCare",
+                      query=[("patient", person["id"])])["entry"][0]["resource"]
+    before = json.loads(json.dumps(episode))
+    day = (datetime.date.today() - datetime.timedelta(days=3)).isoformat()
+    met = _system(app, "POST", "Encounter", {
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"},
+        "subject": {"reference": f"Patient/{person['id']}"}, "period": {"start": day}})
+    planned = _system(app, "POST", "Encounter", {  # not a contact (yet)
+        "resourceType": "Encounter", "status": "planned",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"},
+        "subject": {"reference": f"Patient/{person['id']}"},
+        "period": {"start": (datetime.date.today() + datetime.timedelta(days=3)).isoformat()}})
+    episode["statusHistory"] = [
+        {"status": "planned", "period": {"start": "2026-01-08", "end": "2026-01-12"}},
+        {"status": "active", "period": {"start": "2026-01-12", "end": "2026-03-02"}},
+        {"status": "onhold", "period": {"start": "2026-03-02", "end": "2026-04-06"}},
+        {"status": "active", "period": {"start": "2026-04-06"}}]
+    _system(app, "PUT", f"EpisodeOfCare/{episode['id']}", episode)
+    months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre"]
+    seen = datetime.date.fromisoformat(day)
+    try:
+        sign_in(browser, base, "ddurand")
+        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-patient="{person["id"]}"]')
+        last = row.find_elements(By.TAG_NAME, "td")[3].text
+        # the finished encounter, not the planned one
+        assert f"{seen.day} {months[seen.month - 1]} {seen.year}" in last, last
+        assert "sans contact" not in last
+        browser.get(f"{base}/app/#/person/{person['id']}")
+        timeline = wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR,
+                                                                 "#timeline li.rupture")))
+        assert "2 mars 2026" in timeline.text and "Rupture" in timeline.text
+        assert "Reprise" in browser.find_element(By.ID, "timeline").text
+    finally:
+        _system(app, "PUT", f"EpisodeOfCare/{episode['id']}", before)
+        _system(app, "DELETE", f"Encounter/{met['id']}")
+        _system(app, "DELETE", f"Encounter/{planned['id']}")

@@ -438,3 +438,34 @@ def test_everything_and_exports_on_postgresql(make_context: Any, pg_server: str,
         for job_id, _ in list(exports_of(router.ctx).store.jobs()):
             exports_of(router.ctx).wait(job_id, 30)
         router.close()
+
+
+def test_hostile_inputs_get_an_outcome_never_a_crash(router_factory: Any) -> None:
+    router = router_factory()
+    world(router)
+    who = principal("org-0")
+    job = start(router, who, "$export?_type=Goal")
+    finish(router, who, job)
+    paths = [
+        "Patient/p0/$everything?_count=-1", "Patient/p0/$everything?_count=99999999999999",
+        "Patient/p0/$everything?_since=2020-02-30T00:00:00Z",
+        "Patient/p0/$everything?_since=9999-99-99T99:99:99Z", "Patient/p0/$everything?_type=,,",
+        "Patient/p0/$everything?_snapshot=-3", "Patient/%00/$everything",
+        "Patient/" + "x" * 300 + "/$everything", "EpisodeOfCare/ep-p0/$everything?_type=Goal%00",
+        "$export/status", "$export/status/" + "a" * 2000, "$export/status/../../etc/passwd",
+        f"$export/status/{job}/more", f"$export/files/{job}", f"$export/files/{job}/job.json",
+        f"$export/files/{job}/..%2Fjob.json", f"$export/files/{job}/Goal-1.ndjson/x",
+        f"$export/files/{job}/Goal-99.ndjson", "$export/nope", "Group/%20/$export",
+    ]
+    for path in paths:
+        for method in ("GET", "DELETE", "PUT"):
+            status, body, _ = request(router, who, method, path, ASYNC)
+            assert 400 <= status < 500, (method, path, status)
+            assert body["resourceType"] == "OperationOutcome" and body["issue"], (method, path)
+    # a cursor past everything: an empty page
+    status, body, _ = request(router, who, "GET",
+                              "Patient/p0/$everything?_cursor=99999999999999999999999")
+    assert status == 200 and "entry" not in body and body["total"] > 0
+    for query in ("_since=2020-01-01T00:00:00%2B14:00", "_type=Goal&_type=Goal"):
+        finish(router, who, start(router, who, f"$export?{query}"))
+    assert request(router, who, "GET", f"$export/status/{job}")[0] == 200  # (untouched)

@@ -19,6 +19,7 @@ from rich.progress import Progress
 from fhir_service import fhir
 from fhir_service.conformance.validator.cli import validate_command
 from fhir_service.mapping.cli import export_command, import_command
+from fhir_service.measures.cli import indicators_command
 from fhir_service.national.cli import convert_command
 from fhir_service.outcomes import FhirError
 from fhir_service.sync.cli import sync_app
@@ -451,6 +452,7 @@ app.command(name="validate")(validate_command)
 app.command(name="import")(import_command)
 app.command(name="export")(export_command)
 app.command(name="convert")(convert_command)
+app.command(name="indicators")(indicators_command)
 app.add_typer(sync_app, name="sync")
 from fhir_service.security.sign_in_cli import app_clients, user  # noqa: E402
 

@@ -30,7 +30,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,8 +200,10 @@ class NdjsonWriter:
         self.files: list[tuple[str, int]] = []  # (name, count)
         self._out: Any = None
         self._count = 0
+        self._people: set[str] = set()
 
-    def write(self, content: bytes) -> None:
+    def write(self, content: bytes, people: Iterable[str] = ()) -> None:
+        """One resource, and the people whose data it is (for the audit of downloads)."""
         if self._out is None or self._count >= self.limit:
             self._next()
         if b"\n" in content or b"\r" in content:  # (stored JSON is compact; never trust it)
@@ -209,6 +211,7 @@ class NdjsonWriter:
         self._out.write(content)
         self._out.write(b"\n")
         self._count += 1
+        self._people.update(people)
 
     def _next(self) -> None:
         self.close()
@@ -226,6 +229,30 @@ class NdjsonWriter:
             self._out = None
             name, _ = self.files[-1]
             self.files[-1] = (name, self._count)
+            write_people(self.folder / name, self._people)
+            self._people = set()
+
+
+def people_path(path: Path) -> Path:
+    return path.with_name(path.name + ".people")
+
+
+def write_people(path: Path, people: set[str]) -> None:
+    """Beside a file, the people whose data it holds: each download is audited under them."""
+    try:
+        fd = os.open(people_path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError:  # the job was cancelled meanwhile
+        return
+    with os.fdopen(fd, "wb") as out:
+        out.write(orjson.dumps(sorted(people)))
+
+
+def read_people(path: Path) -> list[str]:
+    try:
+        people = orjson.loads(people_path(path).read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return []
+    return [p for p in people if isinstance(p, str)] if isinstance(people, list) else []
 
 
 def file_url(base_url: str, job_id: str, name: str) -> str:
@@ -288,7 +315,7 @@ class Exports:
                                "message": f"The export failed ({type(exc).__name__}); "
                                           "start a new one"})
                 if self.store.save(job_id, record):  # (no half export left to download)
-                    for path in self.store.folder(job_id).glob("*.ndjson"):
+                    for path in self.store.folder(job_id).glob("*.ndjson*"):
                         path.unlink(missing_ok=True)
         finally:
             done.set()
@@ -320,13 +347,14 @@ class Exports:
                         page = selection.export_page(
                             session, rtype, after, PAGE, plan.snapshot, plan.until, plan.since,
                             plan.people, plan.persons_only)
+                        people = selection.people_of(session, [s.pk for s in page])
                     if not page:
                         break
                     if not folder.is_dir():  # cancelled: its folder was taken away
                         raise Cancelled
                     for stored in page:
                         if stored.content is not None:
-                            writer.write(stored.content)
+                            writer.write(stored.content, people.get(stored.pk, ()))
                     total += len(page)
                     after = page[-1].pk
                     page = []  # (freed before the next page is read: one page in memory)

@@ -42,7 +42,14 @@ import orjson
 
 from fhir_service.context import FhirContext, http_date
 from fhir_service.export import selection
-from fhir_service.export.jobs import FILE_NAME, STALE_SECONDS, UNFINISHED, Exports, Plan
+from fhir_service.export.jobs import (
+    FILE_NAME,
+    STALE_SECONDS,
+    UNFINISHED,
+    Exports,
+    Plan,
+    read_people,
+)
 from fhir_service.interactions.common import check_id
 from fhir_service.operations import declare
 from fhir_service.operations.everything import FORMAT_PARAMETERS, parse_instant
@@ -294,10 +301,13 @@ def export_file(ctx: FhirContext, req: FhirRequest) -> FhirResponse:
         raise unknown
     if listed[name] != "OperationOutcome":
         _require_types(ctx, req, [listed[name]])
+    path = exports_of(ctx).store.folder(job_id) / name
     try:
-        handle = open(exports_of(ctx).store.folder(job_id) / name, "rb")  # noqa: SIM115
+        handle = open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
         raise unknown from None
+    # the download is audited under every person whose data the file holds
+    req.probed.update(read_people(path))
     size = os.fstat(handle.fileno()).st_size
     return FhirResponse(200, _chunks(handle),  # type: ignore[arg-type]
                         {"Content-Type": NDJSON, "Content-Length": str(size)})

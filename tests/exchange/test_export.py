@@ -237,10 +237,21 @@ def test_another_client_gets_the_answer_of_an_unknown_job(router_factory: Any) -
             assert theirs[0] == 404, (method, path)
             assert fhir.dumps(theirs[1]).replace(job.encode(), unknown.encode()) == \
                 fhir.dumps(none[1])
-    # the owner still has everything
+    # the owner still has everything; each download is audited under the people whose
+    # data the file holds (AuditEvent?patient=), and only them
+    auditor = Principal("auditor", scopes=Scopes.parse("system/*.rs"), operator=True)
+
+    def audited(pid: str) -> int:
+        return int(call(router, auditor, "GET", f"AuditEvent?patient={pid}&_summary=count")[1]
+                   ["total"])
+
+    before = {pid: audited(pid) for pid in ("p0", "p1", "p2")}
     assert request(router, owner, "GET", f"$export/status/{job}")[0] == 200
     for path in files:
         assert request(router, owner, "GET", path)[0] == 200
+    after = {pid: audited(pid) for pid in ("p0", "p1", "p2")}
+    assert after["p0"] == before["p0"] + len(files) and after["p1"] == before["p1"] + len(files)
+    assert after["p2"] == before["p2"]
     # a token of the owner that may no longer read an exported type is refused
     narrower = Principal("client-org-0", structure="org-0", scopes=Scopes.parse(
         "system/Goal.rs"))

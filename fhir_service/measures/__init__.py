@@ -114,15 +114,22 @@ class Period:
         return utc_day(self.end - 1)
 
 
+def split(pairs: dict[tuple[str | None, str | None], int], index: int
+          ) -> dict[str | None, int]:
+    """Counts by (case manager, structure) summed by one of the two."""
+    out: dict[str | None, int] = defaultdict(int)
+    for key, n in pairs.items():
+        out[key[index]] += n
+    return dict(out)
+
+
 def caseload(q: Queries, scope: Scope, period: Period, _: dict[str, Any]
              ) -> list[dict[str, Any]]:
-    total = q.caseload(scope, period.end, None)[None]
+    pairs = q.caseload(scope, period.end)
     return [{"code": concept("caseload"),
-             "population": [population("initial-population", total)],
-             "stratifier": [stratifier("case-manager",
-                                       q.caseload(scope, period.end, "care-manager")),
-                            stratifier("structure",
-                                       q.caseload(scope, period.end, "organization"))]}]
+             "population": [population("initial-population", sum(pairs.values()))],
+             "stratifier": [stratifier("case-manager", split(pairs, 0)),
+                            stratifier("structure", split(pairs, 1))]}]
 
 
 def referral_delay(q: Queries, scope: Scope, period: Period, _: dict[str, Any]
@@ -166,7 +173,7 @@ def goals_by_domain(q: Queries, scope: Scope, period: Period, _: dict[str, Any]
 
 def ruptures(q: Queries, scope: Scope, period: Period, params: dict[str, Any]
              ) -> list[dict[str, Any]]:
-    held = q.interruptions(scope, period.start, period.end, None)[None]
+    held = q.interruptions(scope, period.start, period.end)
     gap_days = int(params["contactGapDays"])
     latest: dict[str, float] = {}
     managers: dict[str, set[str | None]] = defaultdict(set)
@@ -181,9 +188,8 @@ def ruptures(q: Queries, scope: Scope, period: Period, params: dict[str, Any]
             by_cm[cm] += 1
     return [
         {"code": concept("interruption"),
-         "population": [population("initial-population", held)],
-         "stratifier": [stratifier("case-manager", q.interruptions(
-             scope, period.start, period.end, "care-manager"))]},
+         "population": [population("initial-population", sum(held.values()))],
+         "stratifier": [stratifier("case-manager", split(held, 0))]},
         {"code": concept("contact-gap"),
          "population": [population("initial-population", len(lost))],
          "stratifier": [stratifier("case-manager", dict(by_cm))]},

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, not_, or_, select, true
 
 from fhir_service.store.schema import idx_date, idx_reference, idx_token, res_patient, resources
 
@@ -89,19 +89,17 @@ class Queries:
         ep = resources.alias("ep")
         return ep, [self.visible(ep, "EpisodeOfCare"), self.scope(ep, scope)]
 
-    def count_by(self, ep: Any, conds: list[Any], param: str | None
-                 ) -> dict[str | None, int]:
-        """Distinct episodes matching ``conds``, in total (key None with ``param`` None), or
-        grouped by the id their reference ``param`` points to (None: no such reference)."""
-        if param is None:
-            n = self.conn.execute(select(func.count(func.distinct(ep.c.pk)))
-                                  .where(and_(*conds))).scalar_one()
-            return {None: int(n)}
-        r = idx_reference.alias()
-        stmt = (select(r.c.ref_id, func.count(func.distinct(ep.c.pk)))
-                .select_from(ep.outerjoin(r, and_(r.c.res_pk == ep.c.pk, r.c.param == param)))
-                .where(and_(*conds)).group_by(r.c.ref_id))
-        return {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
+    def count_by(self, ep: Any, conds: list[Any]) -> dict[tuple[str | None, str | None], int]:
+        """Distinct episodes matching ``conds``, by (case manager id, structure id), in one
+        statement (R4: at most one of each per episode; None when absent)."""
+        cm, org = idx_reference.alias(), idx_reference.alias()
+        stmt = (select(cm.c.ref_id, org.c.ref_id, func.count(func.distinct(ep.c.pk)))
+                .select_from(ep.outerjoin(cm, and_(cm.c.res_pk == ep.c.pk,
+                                                   cm.c.param == "care-manager"))
+                             .outerjoin(org, and_(org.c.res_pk == ep.c.pk,
+                                                  org.c.param == "organization")))
+                .where(and_(*conds)).group_by(cm.c.ref_id, org.c.ref_id))
+        return {(row[0], row[1]): int(row[2]) for row in self.conn.execute(stmt)}
 
     # --- subjects ----------------------------------------------------------------------------
 
@@ -124,17 +122,17 @@ class Queries:
 
     # --- indicators --------------------------------------------------------------------------
 
-    def caseload(self, scope: Scope, end: float, param: str | None) -> dict[str | None, int]:
+    def caseload(self, scope: Scope, end: float) -> dict[tuple[str | None, str | None], int]:
         ep, conds = self.episodes(scope)
-        return self.count_by(ep, [*conds, self.in_progress_at(ep, end)], param)
+        return self.count_by(ep, [*conds, self.in_progress_at(ep, end)])
 
-    def interruptions(self, scope: Scope, start: float, end: float,
-                      param: str | None) -> dict[str | None, int]:
+    def interruptions(self, scope: Scope, start: float, end: float
+                      ) -> dict[tuple[str | None, str | None], int]:
         ep, conds = self.episodes(scope)
         d = idx_date.alias()
         hold = exists(select(1).where(d.c.res_pk == ep.c.pk, d.c.param == "interruption",
                                       d.c.low >= start, d.c.low < end))
-        return self.count_by(ep, [*conds, hold], param)
+        return self.count_by(ep, [*conds, hold])
 
     def referral_delays(self, scope: Scope, start: float, end: float
                         ) -> list[tuple[float, float, str | None, str | None]]:
@@ -180,15 +178,17 @@ class Queries:
                       .where(*ep_conds, d.c.low > -FINITE, d.c.low < end, d.c.high > start))
             conds.append(exists(select(1).where(goal_people.c.res_pk == g.c.pk,
                                                 goal_people.c.patient_id.in_(people))))
-        out: dict[str, dict[str | None, int]] = {}
-        for group, cond in (("goals-achieved", ach), ("goals-not-achieved", not_ach),
-                            ("goals-ongoing", and_(not_(ach), not_(not_ach)))):
-            t = idx_token.alias()
-            stmt = (select(t.c.code, func.count(func.distinct(g.c.pk)))
-                    .select_from(g.outerjoin(t, and_(t.c.res_pk == g.c.pk, t.c.param == "category",
-                                                     t.c.system == LIFE_DOMAIN)))
-                    .where(*conds, cond).group_by(t.c.code))
-            out[group] = {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
+        out: dict[str, dict[str | None, int]] = {
+            "goals-achieved": {}, "goals-not-achieved": {}, "goals-ongoing": {}}
+        t = idx_token.alias()
+        group = case((ach, "goals-achieved"), (not_ach, "goals-not-achieved"),
+                     else_="goals-ongoing")
+        stmt = (select(group, t.c.code, func.count(func.distinct(g.c.pk)))
+                .select_from(g.outerjoin(t, and_(t.c.res_pk == g.c.pk, t.c.param == "category",
+                                                 t.c.system == LIFE_DOMAIN)))
+                .where(*conds).group_by(group, t.c.code))
+        for name, domain, n in self.conn.execute(stmt):
+            out[name][domain] = int(n)
         return out
 
     def last_contacts(self, scope: Scope, end: float

@@ -36,7 +36,9 @@ _PATH_TOKEN = re.compile(r"extension\('([^']*)'\)|ofType\((\w+)\)|resolve\(\)|[^
 _XVER = re.compile(r"^http://hl7\.org/fhir/\d\.\d/StructureDefinition/extension-")
 _HL7_PACKAGED = ("http://hl7.org/fhir/StructureDefinition/", "http://hl7.org/fhir/tools/")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_EXAMPLE = re.compile(r"^https?://(www\.)?example\.(org|com)/")
+# the domains whose unknown extensions the reference validator lets pass (a warning): its
+# allowUnknownExtension names example.org, acme.com and nema.org (not example.com)
+_EXAMPLE = re.compile(r"^https?://([^/]*\.)?(example\.org|acme\.com|nema\.org)(/|$)")
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -201,7 +203,7 @@ class Validator:
     """Validate FHIR R4 JSON against the core definitions and the loaded profiles."""
 
     def __init__(self, registry: Registry, unknown_extensions: str = "error",
-                 allow_example_urls: bool = False, html_in_markdown: str = "warning",
+                 allow_example_urls: bool = True, html_in_markdown: str = "warning",
                  check_contained: bool = True,
                  unresolved_reference_types: str = "error",
                  wrong_display: str = "error") -> None:
@@ -225,7 +227,9 @@ class Validator:
         self._displays: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str]]] = {}
         self.registry = registry
         self.unknown_extensions = unknown_extensions
-        self.allow_example_urls = allow_example_urls  # example.org extensions: warnings
+        # extensions of example domains (_EXAMPLE) that are not known here are a warning, as
+        # the reference validator allows them
+        self.allow_example_urls = allow_example_urls
         self.snapshots = SnapshotGenerator(registry)
         self.terminology = Terminology(registry)
         self.invariants = InvariantCache()
@@ -506,9 +510,9 @@ class Validator:
             div = item.get("div")
             if isinstance(div, str):
                 for problem in check_div(div):
-                    # txt-2 (whitespace only) is a warning: R4's own examples break it
-                    severity = "warning" if problem.startswith("txt-2") else "error"
-                    run.add(severity, "invariant", f"Narrative: {problem}", f"{expr}.div")
+                    # txt-2 (whitespace only) is an error like txt-1 (R4 defines both with
+                    # severity error; 4 of the package's definitions break it)
+                    run.add("error", "invariant", f"Narrative: {problem}", f"{expr}.div")
         target = self._children_of(node, tname)
         if target is None:
             return
@@ -1012,7 +1016,13 @@ class Validator:
         model = self.model(url)
         modifier = node.name == "modifierExtension"
         if model is None or model.type != "Extension":
-            if ("://" not in url and not url.startswith("urn:")) or _XVER.match(url):
+            if "://" not in url and not url.startswith("urn:"):
+                # only a sub-extension's url is a name (returned above); any other is an
+                # absolute URL (https://hl7.org/fhir/R4/extensibility.html#Extension)
+                run.add("error", "value", f"Extension.url must be an absolute URL ('{url}')",
+                        f"{expr}.url")
+                return None
+            if _XVER.match(url):
                 return None
             severity = "error" if modifier else self.unknown_extensions
             if not modifier and (url.startswith(_HL7_PACKAGED) or (
@@ -1134,9 +1144,12 @@ class Validator:
                         f"{loc}.fullUrl")
             if isinstance(full, str) and isinstance(res, dict):
                 rid, rtype = res.get("id"), res.get("resourceType")
-                if full.startswith(("http://", "https://")) and rid and not (
-                    full.endswith(f"/{rtype}/{rid}") or "/_history/" in full
-                ):
+                # a RESTful fullUrl (.../Type/id, Type a resource type) names the resource's
+                # type and id; other absolute URLs are not read
+                tail = full.split("/_history/", 1)[0].rstrip("/").split("/")[-2:]
+                restful = len(tail) == 2 and self.registry.type_definition(tail[0]) is not None
+                if full.startswith(("http://", "https://")) and rid and restful and \
+                        tail != [rtype, rid]:
                     run.add("error", "invalid",
                             f"The fullUrl '{full}' does not match the resource {rtype}/{rid}",
                             f"{loc}.fullUrl")
@@ -1148,12 +1161,19 @@ class Validator:
                 seen[key] = i
 
 
+_NARRATIVE_LINK = re.compile(r"""\b(?:src|href)\s*=\s*["']#([^"']+)["']""")
+
+
 def _local_refs(obj: Any) -> Any:
-    """Local ids referenced ('#id' in references and canonicals; '#' for the container)."""
+    """Local ids referenced ('#id' in references, canonicals, uris and urls; '#' for the
+    container; and, as the reference validator counts them, ``src``/``href`` links of the
+    narrative)."""
     if isinstance(obj, dict):
         for key, value in obj.items():
             if isinstance(value, str) and value.startswith("#"):
                 yield value[1:] if value != "#" else "#"
+            elif key == "div" and isinstance(value, str):
+                yield from _NARRATIVE_LINK.findall(value)
             elif key != "contained":
                 yield from _local_refs(value)
             else:

@@ -26,12 +26,15 @@ def demo_casefiles() -> list[Path]:
 
 
 def conformance_transaction(registry: Registry) -> dict[str, Any]:
-    entries = []
+    by_key: dict[str, dict[str, Any]] = {}
     for package in registry.packages:
         if package.name == CORE_PACKAGE:
             continue
         for res in package.resources:
             if res.get("resourceType") in CONFORMANCE_TYPES and res.get("id"):
                 url = f"{res['resourceType']}/{res['id']}"
-                entries.append({"resource": res, "request": {"method": "PUT", "url": url}})
-    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+                # a later package's resource replaces an earlier one with the same type and
+                # id, as in the registry (our IG's FR Core stand-ins after the national guides)
+                by_key.pop(url, None)
+                by_key[url] = {"resource": res, "request": {"method": "PUT", "url": url}}
+    return {"resourceType": "Bundle", "type": "transaction", "entry": list(by_key.values())}

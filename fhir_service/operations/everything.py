@@ -14,12 +14,12 @@
   reference. Only data of the episode's person is followed.
 
 Both: only what the caller may see (every query carries its access rule, see
-``fhir_service/export/selection.py``) and only types its token may read (``r``); a
-resource the caller may not see is answered as one that does not exist (404, byte for
-byte). Parameters ``_since`` (instant: changed after), ``_type`` (comma-separated types),
-``_count`` (page size, ``next`` links with a key cursor and a snapshot bound, as searches
-have). The answer is a ``searchset`` Bundle whose entries are ``match``es, in creation
-order, with the ``total``.
+``fhir_service/export/selection.py``) and only types its token may read (``r``; a
+``_type`` naming another type is refused, 403); a resource the caller may not see is
+answered as one that does not exist (404, byte for byte). Parameters: ``_since`` (an
+instant: changed after it), ``_type`` (comma-separated types), ``_count`` (page size;
+``next`` links carry a key cursor and a snapshot bound, as searches do). The answer is a
+``searchset`` Bundle whose entries are ``match``es, in creation order, with the ``total``.
 """
 
 from __future__ import annotations
@@ -158,6 +158,10 @@ def _everything(ctx: FhirContext, req: FhirRequest, rtype: str, record: Any) -> 
         raise FhirError("deleted", f"{rtype}/{rid} was deleted", rtype)
     options = Options(ctx, req)
     access = door.access
+    refused = sorted(t for t in options.types or () if not access.can(t, "r"))
+    if refused:  # (as an _include of such a type is refused)
+        raise FhirError("forbidden", "The token's scopes do not allow reading "
+                        f"{', '.join(refused)[:200]}, which _type asks for", "_type")
     with door.read_session() as session:
         rows = {r.pk: r for r in record(session, focus)}
         snapshot = options.snapshot if options.snapshot is not None else selection.max_pk(

@@ -151,6 +151,8 @@ def test_scopes_type_and_since(router_factory: Any) -> None:
                        scopes=Scopes.parse("system/Patient.rs system/Goal.rs"))
     keys = set(walk(router, narrow, "Patient/p0/$everything")[0])
     assert keys == {"Patient/p0", "Goal/goal-p0", "Goal/goal-ep-p0", "Goal/goal-org0"}
+    status, body = call(router, narrow, "GET", "Patient/p0/$everything?_type=Goal,CarePlan")
+    assert status == 403 and body["issue"][0]["expression"] == ["_type"]
     who = principal("org-0")
     keys = set(walk(router, who, "Patient/p0/$everything?_type=Goal,CarePlan")[0])
     assert keys == {"Goal/goal-p0", "Goal/goal-ep-p0", "Goal/goal-org0", "CarePlan/plan-p0",

@@ -41,40 +41,60 @@ TOPIC = "https://interop.cm-sante-mentale.fr/fhir/SubscriptionTopic/careplan-cha
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
 
 
+def _sink_process(path: str, ready: Any) -> None:
+    """The partner's endpoint, in a process of its own (as a partner would be): one JSON
+    line per notification received (receipt time, subscription, focus references)."""
+    out = open(path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the process)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # (keep-alive, as a web server would)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            at = time.time()
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            params = orjson.loads(body)["entry"][0]["resource"]["parameter"]
+            sub = params[0]["valueReference"]["reference"].rsplit("/", 1)[-1]
+            focus = [p["valueReference"]["reference"] for n in params
+                     if n["name"] == "notification-event" for p in n["part"]
+                     if p["name"] == "focus"]
+            with lock:
+                out.write(orjson.dumps([at, sub, focus]).decode() + "\n")
+                out.flush()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ready.put(server.server_address[1])
+    server.serve_forever()
+
+
 class Sink:
-    """The partner's endpoint: records (receipt time, focus references) of each event."""
+    """The partner's endpoint (a child process) and what it received."""
 
-    def __init__(self) -> None:
-        self.got: list[tuple[float, str, list[str]]] = []
-        self.lock = threading.Lock()
-        sink = self
+    def __init__(self, folder: Path) -> None:
+        import multiprocessing
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                at = time.time()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                data = orjson.loads(body)
-                params = data["entry"][0]["resource"]["parameter"]
-                sub = params[0]["valueReference"]["reference"].rsplit("/", 1)[-1]
-                focus = [p["valueReference"]["reference"] for n in params
-                         if n["name"] == "notification-event" for p in n["part"]
-                         if p["name"] == "focus"]
-                with sink.lock:
-                    sink.got.append((at, sub, focus))
+        self.path = folder / f"sink-{time.monotonic_ns()}.jsonl"
+        self.path.touch()
+        ready: Any = multiprocessing.Queue()
+        self.proc = multiprocessing.Process(target=_sink_process, args=(str(self.path), ready),
+                                            daemon=True)
+        self.proc.start()
+        self.url = f"http://127.0.0.1:{ready.get(timeout=30)}/hook"
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+    @property
+    def got(self) -> list[tuple[float, str, list[str]]]:
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        return [tuple(orjson.loads(line)) for line in lines if line]  # type: ignore[misc]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.proc.kill()
+        self.proc.join()
 
 
 def call(router: Router, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -123,7 +143,7 @@ def subscribe(router: Router, url: str, n: int) -> None:
 
 
 def latency(folder: Path, subs: int, rate: float, seconds: float) -> None:
-    sink = Sink()
+    sink = Sink(folder)
     router = make(folder, "latency", True)
     people(router)
     for i in range(50):
@@ -151,18 +171,16 @@ def latency(folder: Path, subs: int, rate: float, seconds: float) -> None:
     expected = n * subs
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        with sink.lock:
-            got = sum(len(f) for _, _, f in sink.got)
+        got = sum(len(f) for _, _, f in sink.got)
         if got >= expected:
             break
         time.sleep(0.1)
     delays = []
-    with sink.lock:
-        for at, _, focus in sink.got:
-            for ref in focus:
-                key = ref.split("/fhir/", 1)[-1]
-                if key in committed:
-                    delays.append((at - committed[key]) * 1000)
+    for at, _, focus in sink.got:
+        for ref in focus:
+            key = ref.split("/fhir/", 1)[-1]
+            if key in committed:
+                delays.append((at - committed[key]) * 1000)
     service.stop()
     router.close()
     router.ctx.close()
@@ -182,7 +200,7 @@ def ingest(folder: Path, subs: int, count: int, rounds: int) -> None:
     best: dict[str, float] = {}
     for r in range(rounds):
         for label, on, worker in configs:
-            sink = Sink() if worker else None
+            sink = Sink(folder) if worker else None
             router = make(folder, f"ingest-{r}-{on}-{worker}", on)
             people(router)
             service = router.ctx.subscriptions

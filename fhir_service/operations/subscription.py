@@ -36,7 +36,7 @@ EVENTS = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/back
 
 
 def install(router: Router) -> None:
-    SubscriptionService(router.ctx).install()
+    SubscriptionService(router.ctx, router.audit).install()
     for level in ("type", "instance"):
         router.add_operation(level, "Subscription", "status", status)
     router.add_operation("instance", "Subscription", "events", events)

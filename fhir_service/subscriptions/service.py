@@ -95,10 +95,11 @@ class Sub:
 
 
 class SubscriptionService:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, audit: Any = None) -> None:
         import copy
 
         self.ctx = ctx
+        self.audit = audit  # the router's audit trail: each disclosure is recorded
         self.settings = ctx.settings
         self.repository = ctx.repository
         self.enabled = bool(getattr(self.settings, "subscriptions", True))
@@ -507,11 +508,16 @@ class SubscriptionService:
                 continue
             stored = Stored(row[0], ev.rtype, ev.rid, ev.version, row[1], row[3] == "DELETE",
                             row[2], row[3])
-            ev.visible = door.visible_version(stored)[0] is not None
+            ev.stored = door.visible_version(stored)[0]
+            ev.visible = ev.stored is not None
             ev.content = row[2] if ev.visible else None
 
     def _notify(self, sub: Sub, plan: Plan, events: list[Event], total: int
                 ) -> tuple[bool, str]:
+        if plan.content != "empty":
+            disclosed = [e.stored for e in events if e.visible and e.stored is not None]
+            if disclosed and not self._record_disclosure(sub, plan, disclosed):
+                return False, "the audit record could not be written"
         if plan.kind == "topic":
             body = bundle(sub.sub_id, plan.base, plan.topic, "active", "event-notification",
                           total, events, plan.content, time.time())
@@ -523,6 +529,22 @@ class SubscriptionService:
         if ev.method == "DELETE" or ev.content is None:
             return self._send(plan, "DELETE", url, b"")
         return self._send(plan, "PUT", url, ev.content)
+
+    def _record_disclosure(self, sub: Sub, plan: Plan, versions: list[Stored]) -> bool:
+        """The AuditEvent of a notification (the owner client, the versions sent, their
+        people), committed before it is sent, as for a read; each attempt is one."""
+        if self.audit is None:
+            return True
+        from fhir_service.request import FhirRequest
+
+        req = FhirRequest("POST", ["Subscription", sub.sub_id, "$notification"],
+                          base_url=plan.base, principal=owner_principal(sub.owner))
+        try:
+            self.audit.record(req, 200, versions)
+        except FhirError:
+            log.warning("subscription %s: audit record failed, notification held", sub.sub_id)
+            return False
+        return True
 
     def _after(self, sub: Sub, events: list[Event], ok: bool, why: str) -> bool:
         """Record a delivery's outcome; False when the subscription stops (error)."""

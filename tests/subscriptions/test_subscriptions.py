@@ -247,3 +247,29 @@ def test_the_capability_statement_lists_the_topics(world_router: Any) -> None:
     assert listed == sorted(TOPICS) and len(listed) == 5
     assert BACKPORT + "backport-subscription" in sub["supportedProfile"]
     assert {"status", "events"} <= {op["name"] for op in sub["operation"]}
+
+
+def test_each_notification_is_audited_under_the_people_it_discloses(make_context: Any,
+                                                                    listeners: Any) -> None:
+    from fhir_service.operations import install_all
+    from fhir_service.router import Router
+    from tests.security.test_trust import world
+
+    router = Router(make_context(audit=True, provenance=False, subscription_http_loopback=True))
+    install_all(router)
+    world(router)
+    hook = listeners()
+    subscribe(router, ORG0, topic_subscription(hook.url, "goal-changed", "full-resource"))
+    until(router, lambda: bool(hook.received))
+    change_goal(router, ORG0, "goal-p1", lifecycleStatus="on-hold")
+    until(router, lambda: bool(hook.events()))
+    operator = Principal("ops", None, scopes=Scopes.parse("system/*.rs"), operator=True)
+    status, found = call(router, operator, "GET", "AuditEvent?patient=Patient/p1&_count=100")
+    assert status == 200
+    events = [e["resource"] for e in found.get("entry", [])]
+    # the notification: an operation of the owner client on the version it disclosed
+    notes = [e for e in events if e["subtype"][0]["code"] == "operation"]
+    assert len(notes) == 1, [e["subtype"] for e in events]
+    text = str(notes[0])
+    assert "client-org-0" in text and "Goal/goal-p1/_history/2" in text
+    router.close()

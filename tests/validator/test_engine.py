@@ -21,10 +21,13 @@ CASE_MANAGEMENT_TYPES = (
 )
 # R4's own examples that break R4: qs1 has items without linkId; Patient-dicom uses
 # extensions of nema.org that no package defines ("could not be found" for the reference too)
-# official examples that break a rule of R4 (the reference validator reports them too); the
-# zika questionnaire's narrative is whitespace only (txt-2)
+# official examples that break a rule of R4 (the reference validator reports them too): the
+# zika questionnaire's narrative is whitespace only (txt-2); three use relative canonical
+# references (Questionnaire/gcs, Library/phq-9-logic), which must be absolute or fragments
 KNOWN_INVALID = {"Questionnaire-qs1.json", "Patient-dicom.json",
-                 "Questionnaire-zika-virus-exposure-assessment.json"}
+                 "Questionnaire-zika-virus-exposure-assessment.json",
+                 "Questionnaire-phq-9-questionnaire.json", "QuestionnaireResponse-gcs.json",
+                 "QuestionnaireResponse-ussg-fht-answers.json"}
 
 
 def errors(issues: list[Issue]) -> list[Issue]:

@@ -96,3 +96,33 @@ def test_a_narrative_without_content_is_an_error(validator: Validator) -> None:
     assert any("txt-2" in m for m, _ in _issues(validator, p))
     p["text"]["div"] = '<div xmlns="http://www.w3.org/1999/xhtml">Nadia</div>'
     assert not any("txt-2" in m for m, _ in _issues(validator, p))
+
+
+def test_canonical_references_are_absolute_or_fragments(validator: Validator) -> None:
+    plan: dict[str, Any] = {"resourceType": "CarePlan", "id": "c1", "status": "active",
+                            "intent": "plan", "subject": {"reference": "Patient/p1"},
+                            "instantiatesCanonical": ["http://example.org/PlanDefinition/x"]}
+    assert not [m for m, _ in _issues(validator, plan) if "Canonical" in m]
+    plan["instantiatesCanonical"] = ["PlanDefinition/x"]
+    assert ("Canonical URLs must be absolute URLs if they are not fragment references "
+            "(PlanDefinition/x)", "CarePlan.instantiatesCanonical[0]") in _issues(validator, plan)
+
+
+def test_an_attachment_states_the_size_of_its_data(validator: Validator) -> None:
+    doc: dict[str, Any] = {"resourceType": "DocumentReference", "id": "d1", "status": "current",
+                           "content": [{"attachment": {"contentType": "text/plain",
+                                                       "data": "Ym9uam91cg==", "size": 7}}]}
+    assert not [m for m, _ in _issues(validator, doc) if "Size" in m]  # "bonjour": 7 bytes
+    doc["content"][0]["attachment"]["size"] = 100
+    assert ("Stated Attachment Size 100 does not match actual attachment size 7",
+            "DocumentReference.content[0].attachment.size") in _issues(validator, doc)
+
+
+def test_a_link_relation_occurs_once(validator: Validator) -> None:
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": 0,
+                              "link": [{"relation": "self", "url": "http://s.example.fr/a"},
+                                       {"relation": "next", "url": "http://s.example.fr/b"}]}
+    assert _issues(validator, bundle) == []
+    bundle["link"].append({"relation": "self", "url": "http://s.example.fr/c"})
+    assert ("The link relationship type 'self' can only occur once",
+            "Bundle.link[2]") in _issues(validator, bundle)

@@ -12,6 +12,8 @@ resources and Bundle entries. Each StructureDefinition is compiled once into a t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -457,6 +459,12 @@ class Validator:
             ):
                 run.add("error", "invalid", f"UUIDs must be valid and lowercase ({item[9:]})",
                         expr)
+            elif tname == "canonical" and isinstance(item, str) and not item.startswith("#") \
+                    and not _ABSOLUTE.match(item) and not expr.endswith(".url"):
+                # https://hl7.org/fhir/R4/references.html#canonical (the resource's own url:
+                # _canonical_url, which says so for contained resources too)
+                run.add("error", "invalid", "Canonical URLs must be absolute URLs if they are "
+                        f"not fragment references ({item[:120]})", expr)
             if node.min_value is not None or node.max_value is not None:
                 self._value_range(run, item, node, expr)
             if node.max_length and isinstance(item, str) and len(item) > node.max_length:
@@ -501,6 +509,8 @@ class Validator:
             self._reference(run, item, node, expr, resource, root)
         elif tname == "Extension":
             self._extension_rules(run, item, expr)
+        elif tname == "Attachment":
+            self._attachment(run, item, expr)
         elif tname == "Period":
             start, end = item.get("start"), item.get("end")
             if isinstance(start, str) and isinstance(end, str) and not _before(start, end):
@@ -996,6 +1006,20 @@ class Validator:
 
     # --- extensions ----------------------------------------------------------------------
 
+    def _attachment(self, run: _Run, item: dict[str, Any], expr: str) -> None:
+        """``size`` is the number of bytes of ``data`` when both are given
+        (https://hl7.org/fhir/R4/datatypes.html#Attachment)."""
+        data, size = item.get("data"), item.get("size")
+        if not isinstance(data, str) or type(size) is not int:
+            return
+        try:
+            actual = len(base64.b64decode(data, validate=False))
+        except (binascii.Error, ValueError):
+            return  # (the base64Binary check reports it)
+        if actual != size:
+            run.add("error", "value", f"Stated Attachment Size {size} does not match actual "
+                    f"attachment size {actual}", f"{expr}.size")
+
     def _extension_rules(self, run: _Run, item: dict[str, Any], expr: str) -> None:
         has_value = any(k.startswith("value") for k in item)
         has_ext = bool(item.get("extension"))
@@ -1132,6 +1156,15 @@ class Validator:
                 f"not fragment references ('{url}')", f"{expr}.url")
 
     def _bundle_rules(self, run: _Run, bundle: dict[str, Any], expr: str) -> None:
+        relations: set[str] = set()
+        for i, link in enumerate(bundle.get("link", []) or []):
+            relation = link.get("relation") if isinstance(link, dict) else None
+            if isinstance(relation, str) and relation in relations:
+                # a relation names one link (self, next…: https://hl7.org/fhir/R4/http.html#paging)
+                run.add("error", "invalid", f"The link relationship type '{relation}' can only "
+                        "occur once", f"{expr}.link[{i}]")
+            elif isinstance(relation, str):
+                relations.add(relation)
         seen: dict[str, int] = {}
         for i, entry in enumerate(bundle.get("entry", []) or []):
             if not isinstance(entry, dict):

@@ -557,7 +557,9 @@ def test_hapi_changes_come_back_with_pull(local_app: Any, hapi: Remote, tmp_path
     ids = dict(state.data["ids"])
     goal_key = next(k for k in ids if k.startswith("Goal/"))
     goal = _hapi_get(hapi.base, ids[goal_key])
-    goal["lifecycleStatus"] = "completed"
+    goal["lifecycleStatus"] = "completed"  # (our profile: then achievementStatus is required)
+    goal["achievementStatus"] = {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/goal-achievement", "code": "achieved"}]}
     _hapi_put(hapi.base, ids[goal_key], goal)
     added = {"resourceType": "Goal", "lifecycleStatus": "proposed",
              "description": {"text": "Objectif proposé par le partenaire"},

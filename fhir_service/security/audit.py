@@ -428,6 +428,12 @@ class AuditTrail:
                 self._ithread.join(timeout)
             if self._process is not None:
                 self._process.close()
+            with self._icond:  # everything journaled is stored: the open segment goes too
+                if self.journal is not None and self._indexed >= self._iseq and \
+                        self.journal.path is not None:
+                    self._segments.pop(self.journal.path, None)
+                    self._closed.discard(self.journal.path)
+                    self.journal.retire_open()
         finally:
             self._stopping = False
 

@@ -93,6 +93,15 @@ class AuditJournal:
         if fd is not None:
             os.close(fd)
 
+    def retire_open(self) -> None:
+        """Delete the open segment (a clean stop, every event of it stored): the next start,
+        or another worker's, has nothing of this process to replay."""
+        if self._fd is None or self.path is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd, self.path, self._size = None, None, 0
+
     def orphans(self) -> list[tuple[Path, int]]:
         """Segments no live writer holds, each with an open descriptor locked for us."""
         found = []

@@ -5,7 +5,7 @@
 export const BASE = document.documentElement.dataset.fhirBase.replace(/\/$/, "");
 export const CLIENT_ID = "cm-fhir-app";
 const REDIRECT = new URL("./", location.href.split(/[?#]/)[0]).href;
-const SCOPE = "openid fhirUser user/*.rs";
+const SCOPE = "openid fhirUser profile user/*.rs";
 const SESSION = "cm-session";
 const PENDING = "cm-pending";
 
@@ -76,7 +76,7 @@ export async function completeSignIn() {
   const identity = claims(tokens.id_token || "");
   sessionStorage.setItem(SESSION, JSON.stringify({
     token: tokens.access_token, expires: Date.now() + 1000 * (tokens.expires_in || 0),
-    fhirUser: identity.fhirUser || "", user: identity.sub || "",
+    fhirUser: identity.fhirUser || "", user: identity.name || identity.sub || "",
   }));
   return true;
 }

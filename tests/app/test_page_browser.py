@@ -198,6 +198,7 @@ def test_the_case_manager_signs_in_and_sees_the_persons_plan(server: Any, browse
     person = diego(app)
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-patient="{person["id"]}"]')
     assert "Diego" in row.text
+    assert "David Durand" in browser.find_element(By.ID, "who").text  # the id_token's name
     browser.save_screenshot(str(shots / "caseload.png"))
     row.find_element(By.TAG_NAME, "a").click()
     wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "#goals .goal")))

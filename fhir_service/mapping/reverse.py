@@ -306,9 +306,22 @@ class Exporter:
         if "$each" in node:
             items_node = self.schema.items(snode) or {}
             body = {k: v for k, v in node.items() if k != "$each"}
-            rendered = [self._render(body, item, items_node)
-                        for item in self.eval(focus, node["$each"], raw=True)]
-            return [clean(o) for o in rendered if not absent(clean(o))]
+            required = self.schema.resolve(items_node).get("required", [])
+            out_items = []
+            for item in self.eval(focus, node["$each"], raw=True):
+                rendered = clean(self._render(body, item, items_node))
+                if absent(rendered):
+                    continue
+                missing = [k for k in required if k not in rendered]
+                if missing and isinstance(item, dict) and "resourceType" in item:
+                    # a resource another guide shaped (a TDDUI Consent: no structures, no
+                    # scope) does not make an item of the case file: left out and noted,
+                    # never an invalid file that a re-import (the goals sheet) would refuse
+                    self.notes.append(f"{item['resourceType']}/{item.get('id')} has no "
+                                      f"{', '.join(missing)} for the case file: left out")
+                    continue
+                out_items.append(rendered)
+            return out_items
         if "$context" in node:
             found = self.eval(focus, node["$context"], raw=True)
             if not found:

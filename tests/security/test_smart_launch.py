@@ -492,3 +492,30 @@ def test_the_demo_has_an_account_for_its_case_manager(launch_app: Any) -> None:
     username, password = demo_account(app)
     flow = Flow(client)
     assert flow.exchange(flow.approve(username, password)).status_code == 200
+
+
+def test_a_code_raced_by_two_token_requests_is_exchanged_once(launch_app: Any) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fhir_service.security.smart_launch import GrantError
+
+    app, client = launch_app
+    launch = app.state.security.launch
+    flow = Flow(client)
+    code = flow.approve()
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": APP, "code_verifier": flow.verifier}
+    start = threading.Barrier(8)
+
+    def exchange(_: int) -> str:
+        start.wait(timeout=30)
+        try:
+            launch.exchange(dict(form), BASE, FHIR)
+            return "token"
+        except GrantError as exc:
+            return exc.error
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = sorted(pool.map(exchange, range(8)))
+    assert answers == ["invalid_grant"] * 7 + ["token"]

@@ -2,10 +2,8 @@
 delivered is delivered after the server is killed (SIGKILL) and started again, with the same
 event number; so is a change committed just before the kill (still in the outbox).
 
-The server runs in its own process on a temporary SQLite store: the app factory that
-``cm-fhir serve --workers`` starts (uvicorn), with authentication off and no demo, so the
-test writes its own data (``cm-fhir serve`` itself also installs the guide's conformance
-resources and the demo at start, which this property does not need)."""
+The server is ``cm-fhir serve`` in its own process on a temporary SQLite store, with
+authentication off and no demo (the test writes its own data)."""
 
 from __future__ import annotations
 
@@ -18,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.subscriptions.conftest import topic_subscription
@@ -31,9 +30,11 @@ def _free_port() -> int:
 
 
 def _serve(env: dict[str, str], port: int) -> Any:
-    """The server's own process (the app factory ``serve --workers`` runs), killable."""
-    args = [sys.executable, "-m", "uvicorn", "fhir_service.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    """``cm-fhir serve`` in its own process (killable), authentication off, no demo."""
+    exe = Path(sys.executable).with_name("cm-fhir")
+    if not exe.exists():
+        pytest.skip("the cm-fhir console script is not installed in this environment")
+    args = [str(exe), "serve", "--port", str(port), "--no-demo", "--auth", "off"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

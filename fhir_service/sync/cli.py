@@ -162,10 +162,12 @@ def _run(kind: str, persons: list[str], client: str, remote_url: str, auth: str,
 
 @sync_app.command("push")
 def push_command(
+    client: ClientOpt,
+    remote: RemoteOpt,
     persons: Annotated[list[str] | None, typer.Argument(
         metavar="PERSON", help="Patient ids or system|value identifiers (none: resume the "
                                "interrupted push)")] = None,
-    client: ClientOpt = ..., remote: RemoteOpt = ..., remote_auth: AuthOpt = "none",
+    remote_auth: AuthOpt = "none",
     token_file: TokenFileOpt = None, remote_client_id: RemoteClientOpt = None,
     key: KeyOpt = None, kid: KidOpt = None, scope: ScopeOpt = "system/*.cruds",
     state: StateOpt = None, database: DatabaseOpt = None, timeout: TimeoutOpt = 120.0,
@@ -179,10 +181,12 @@ def push_command(
 
 @sync_app.command("pull")
 def pull_command(
+    client: ClientOpt,
+    remote: RemoteOpt,
     persons: Annotated[list[str] | None, typer.Argument(
         metavar="PERSON", help="Patient ids or system|value identifiers (default: everyone "
                                "pushed to this partner)")] = None,
-    client: ClientOpt = ..., remote: RemoteOpt = ..., remote_auth: AuthOpt = "none",
+    remote_auth: AuthOpt = "none",
     token_file: TokenFileOpt = None, remote_client_id: RemoteClientOpt = None,
     key: KeyOpt = None, kid: KidOpt = None, scope: ScopeOpt = "system/*.cruds",
     state: StateOpt = None, database: DatabaseOpt = None, timeout: TimeoutOpt = 120.0,

@@ -93,11 +93,12 @@ def collect(local: LocalStore, person: str) -> dict[str, dict[str, Any]]:
         if key in found:
             continue
         rtype, rid = key.split("/", 1)
-        res = local.read(rtype, rid) if rtype in (*DIRECTORY_TYPES, "RelatedPerson") else None
-        if res is None:
+        target = local.read(rtype, rid) if rtype in (*DIRECTORY_TYPES, "RelatedPerson") \
+            else None
+        if target is None:
             continue  # not visible: stays a logical reference
-        found[key] = res
-        queue.extend(directory_targets(res))
+        found[key] = target
+        queue.extend(directory_targets(target))
     return found
 
 

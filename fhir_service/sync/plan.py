@@ -259,7 +259,7 @@ def inbound(remote: dict[str, Any], local_key: str | None, own_system: str,
 
 def _ordered(body: dict[str, Any]) -> dict[str, Any]:
     """resourceType and id first (as served)."""
-    head = {k: body[k] for k in ("resourceType", "id", "meta") if k in body}
+    head: dict[str, Any] = {k: body[k] for k in ("resourceType", "id", "meta") if k in body}
     return {**head, **{k: v for k, v in body.items() if k not in head}}
 
 

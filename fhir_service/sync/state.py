@@ -75,7 +75,7 @@ class SyncState:
         entry.setdefault("pull_cursor", None)  # the partner's instant the last pull started
         entry.setdefault("push_run", None)  # {"persons": [...], "done": [...]}
         entry.setdefault("pull_run", None)  # {"since", "until", "done": [...]}
-        return entry  # type: ignore[no-any-return]
+        return entry
 
     def save(self) -> None:
         assert self._lock is not None, "save only inside locked()"
@@ -90,12 +90,12 @@ class SyncState:
     # --- the id map ------------------------------------------------------------------------
 
     def remote_of(self, local_key: str) -> str | None:
-        return self.data["ids"].get(local_key)  # type: ignore[no-any-return]
+        return self.data["ids"].get(local_key)
 
     def local_of(self, remote_key: str) -> str | None:
         for mine, theirs in self.data["ids"].items():
             if theirs == remote_key:
-                return mine  # type: ignore[no-any-return]
+                return mine
         return None
 
     def record(self, local_key: str, remote_key: str, version: str | None) -> None:

@@ -34,7 +34,7 @@ from fhir_service.sync import engine
 from fhir_service.sync.local import LocalStore
 from fhir_service.sync.plan import IDENTIFIER_SYSTEM, comparable, generated_text, inbound
 from fhir_service.sync.remote import Remote, SmartBackendAuth
-from fhir_service.sync.state import SyncState
+from fhir_service.sync.state import StateBusy, SyncState
 from tests.hapi import expunge_everything, hapi_base_url  # noqa: F401  (the fixture)
 
 FINESS = "https://finess.esante.gouv.fr"
@@ -488,6 +488,40 @@ def test_cli_push_and_pull(local_app: Any, partner: PartnerServer, partner_key: 
         hidden.output.replace(diego, "X").splitlines()[-2:]
     for output in (first.output, again.output, pulled.output):
         assert DIEGO_INS[1] not in output and "Martin" not in output
+
+
+def test_bearer_token_and_refused_credentials(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    """A static bearer token works too; refused credentials stop the run with the partner's
+    status, never echoing a token or an assertion; two runs never share the state file."""
+    local = LocalStore.for_client(local_app, "cjaad")
+    diego = _diego(local_app)
+    token = _partner_token(partner)
+    bearer = Remote(partner.base, auth="bearer", bearer_token=token)
+    state = SyncState(tmp_path / "state.json", bearer.base, "cjaad")
+    assert engine.push(local, bearer, state, [diego], IDENTIFIER_SYSTEM).persons == 1
+
+    wrong = Remote(partner.base, auth="bearer", bearer_token=token[:-4] + "AAAA")
+    with pytest.raises(engine.SyncFailed) as failed:
+        engine.push(local, wrong, state, [diego], IDENTIFIER_SYSTEM)
+    assert "answered 401" in str(failed.value) and token[:-4] not in str(failed.value)
+
+    other_key = tmp_path / "other-key.pem"
+    other_key.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                          .private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()))
+    smart = _remote(partner, other_key)  # a key the partner does not know
+    with pytest.raises(engine.SyncFailed) as refused:
+        engine.pull(local, smart, state, [], IDENTIFIER_SYSTEM)
+    assert "token endpoint refused the client assertion (401 invalid_client)" in \
+        str(refused.value)
+    with state.locked():
+        assert state.data["pull_run"] is not None  # (resumed by the next pull)
+        with pytest.raises(StateBusy):
+            engine.push(local, bearer, SyncState(state.path, bearer.base, "cjaad"), [diego],
+                        IDENTIFIER_SYSTEM)
+    assert engine.pull(local, bearer, state, [], IDENTIFIER_SYSTEM).refused == []
 
 
 # --- against a real HAPI FHIR JPA server (marker jvm) ---------------------------------------

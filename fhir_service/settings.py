@@ -31,7 +31,7 @@ def _default_igs() -> tuple[Path, ...]:
 def _default_national() -> tuple[Path, ...]:
     """The vendored national guides compiled by national/build.py (dependency order)."""
     national = project_root() / "national"
-    return tuple(national / g for g in ("ans-terminology", "fr-core", "cds")
+    return tuple(national / g for g in ("ans-terminology", "fr-core", "cds", "tddui")
                  if (national / g / "package-manifest.json").exists())
 
 
@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=default_cache_dir)
     # implementation guides to load; in the environment: paths separated by os.pathsep
     ig_packages: Annotated[tuple[Path, ...], NoDecode] = Field(default_factory=_default_igs)
-    # national guides loaded before ig_packages: FR Core, ANS Cercle de Soins (docs/national-guides.md)
+    # national guides loaded before ig_packages: FR Core, ANS Cercle de Soins, TDDUI (docs/national-guides.md)
     national_packages: Annotated[tuple[Path, ...], NoDecode] = Field(
         default_factory=_default_national)
     referential_integrity: bool = True
@@ -102,14 +102,6 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_or_values: Positive = 100  # comma-separated values of one search parameter
     max_value_length: Positive = 2048  # characters of one search parameter's value, or name
-    # bulk export (docs/exchange.md): one folder per job (job.json, NDJSON files), shared by
-    # every worker process; default: beside a SQLite database file, else var/export
-    export_dir: str = ""
-    export_expiry_seconds: Positive = 3600  # an export's files are removed this long after
-    export_workers: Positive = 1  # exports running at once per process (the others queue)
-    export_max_jobs_per_client: Positive = 3  # unfinished exports per client (429 beyond)
-    export_file_max_resources: Positive = 100_000  # resources per NDJSON file
-    narratives: bool = True  # generated French text.div on write (docs/narratives.md)
     # bulk export (docs/exchange.md): one folder per job (job.json, NDJSON files), shared by
     # every worker process; default: beside a SQLite database file, else var/export
     export_dir: str = ""

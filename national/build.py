@@ -31,7 +31,7 @@ FHIR_HOME = ROOT / ".cache" / "national-fhir-home"
 CORE = "hl7.fhir.r4.core#4.0.1"
 
 # folder, dependency order (a guide's dependencies come before it)
-ORDER = ("ans-terminology", "fr-core", "cds")
+ORDER = ("ans-terminology", "fr-core", "cds", "tddui")
 
 DEFINITION_TYPES = {"CapabilityStatement", "CodeSystem", "ConceptMap", "NamingSystem",
                     "OperationDefinition", "SearchParameter", "StructureDefinition", "ValueSet"}

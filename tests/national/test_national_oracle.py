@@ -18,7 +18,7 @@ pytestmark = pytest.mark.jvm
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 NATIONAL = [ROOT / "national" / g / "fsh-generated" / "resources"
-            for g in ("ans-terminology", "fr-core", "cds")]
+            for g in ("ans-terminology", "fr-core", "cds", "tddui")]
 OURS = ROOT / "build" / "ig" / "fr.cm.mentalhealth-0.1.0.tgz"
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     elif not db.exists():
         raise SystemExit(f"--reuse: {db} does not exist; run once without it")
     router = build(db, args.out / f"export-{args.resources}-files")
-    results: dict[str, Any] = {"corpus": str(corpus)}
+    results: dict[str, Any] = {"corpus": str(corpus), "cores": os.cpu_count(),
+                               "loadavg_start": [round(x, 1) for x in os.getloadavg()]}
     if not args.reuse:
         results["load_s"] = round(load(router, corpus), 1)
     manifest = json.loads((corpus / "manifest.json").read_text())
@@ -138,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         results["system_as_structure"] = {"people_it_sees": org[1], **export(router, who)}
     router.close()
     router.ctx.close()
+    results["loadavg_end"] = [round(x, 1) for x in os.getloadavg()]
     print(json.dumps(results, indent=2))
     return 0
 

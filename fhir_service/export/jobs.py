@@ -347,14 +347,13 @@ class Exports:
                         page = selection.export_page(
                             session, rtype, after, PAGE, plan.snapshot, plan.until, plan.since,
                             plan.people, plan.persons_only)
-                        people = selection.people_of(session, [s.pk for s in page])
                     if not page:
                         break
                     if not folder.is_dir():  # cancelled: its folder was taken away
                         raise Cancelled
                     for stored in page:
                         if stored.content is not None:
-                            writer.write(stored.content, people.get(stored.pk, ()))
+                            writer.write(stored.content, stored.patients or ())
                     total += len(page)
                     after = page[-1].pk
                     page = []  # (freed before the next page is read: one page in memory)

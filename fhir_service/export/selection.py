@@ -161,10 +161,11 @@ def present_types(session: CallerSession) -> set[str]:
 def export_page(session: CallerSession, rtype: str, after: int, limit: int, snapshot: int,
                 until: float, since: float | None, people: list[str] | None,
                 persons_only: bool) -> list[Stored]:
-    """One page (by key, after ``after``) of a type's visible resources for a bulk export:
-    created at the latest with key ``snapshot`` and last changed at ``until`` at the latest
-    (the export's transaction time), changed after ``since`` if given; with
-    ``persons_only``, only the data of a person (of ``people`` when given)."""
+    """One page (by key, after ``after``) of a type's visible resources for a bulk export,
+    each with its people (``Stored.patients``): created at the latest with key ``snapshot``
+    and last changed at ``until`` at the latest (the export's transaction time), changed
+    after ``since`` if given; with ``persons_only``, only the data of a person (of
+    ``people`` when given)."""
     conds = [resources.c.rtype == rtype, resources.c.pk > after, resources.c.pk <= snapshot,
              resources.c.updated <= until]
     if since is not None:
@@ -174,7 +175,13 @@ def export_page(session: CallerSession, rtype: str, after: int, limit: int, snap
         if people is not None:
             link.append(res_patient.c.patient_id.in_(people))
         conds.append(exists(select(1).where(*link)))
+    # the people of each resource (for the audit of downloads), in the same statement: a
+    # correlated aggregate costs next to nothing, a second query per page doubled the time
+    joined = (func.string_agg if session.raw.postgres else func.group_concat)(
+        res_patient.c.patient_id, " ")
+    whose = select(joined).where(res_patient.c.res_pk == resources.c.pk).scalar_subquery()
     result = session.raw.conn.execute(
-        select(*_FULL).where(and_(*_visible(session, *conds)))
+        select(*_FULL, whose).where(and_(*_visible(session, *conds)))
         .order_by(resources.c.pk.asc()).limit(limit))
-    return [Stored(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in result]
+    return [Stored(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6],
+                   patients=tuple(r[7].split(" ")) if r[7] else ()) for r in result]

@@ -160,7 +160,7 @@ def latency(folder: Path, subs: int, rate: float, seconds: float) -> None:
     while time.monotonic() - start < seconds:
         i = n % 50
         body = plan(i)
-        body["description"] = f"v{n}"
+        body["description"] = f"v{n + 1}"  # (v0 is the stored text: a real change)
         status, stored = call(router, "PUT", f"CarePlan/plan-{i}", body)
         assert status == 200, stored
         committed[f"CarePlan/plan-{i}/_history/{stored['meta']['versionId']}"] = time.time()

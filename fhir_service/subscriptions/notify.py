@@ -31,6 +31,7 @@ class Event:
     content: bytes | None = None  # the version's JSON when the owner may see it now
     visible: bool = True  # the owner may still see it (else: number and time only)
     stored: Any = None  # that version with its people, as the owner's door saw it (audit)
+    hpk: int = 0  # the version's history row
 
 
 def status_parameters(sub_id: str, base: str, topic: str | None, status: str, kind: str,

@@ -479,13 +479,13 @@ class SubscriptionService:
             rows = s.conn.execute(select(sub_events.c.event, sub_events.c.rtype,
                                          sub_events.c.rid, sub_events.c.version,
                                          sub_events.c.method, sub_events.c.created,
-                                         sub_events.c.next_try)
+                                         sub_events.c.next_try, sub_events.c.hpk)
                                   .where(sub_events.c.sub_id == sub.sub_id,
                                          sub_events.c.status == "pending")
                                   .order_by(sub_events.c.event).limit(limit)).all()
             if not rows or rows[0][6] > now:
                 return [], 0
-            events = [Event(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+            events = [Event(r[0], r[1], r[2], r[3], r[4], r[5], hpk=r[7]) for r in rows]
             total = s.conn.execute(select(sub_state.c.events)
                                    .where(sub_state.c.sub_id == sub.sub_id)).scalar_one()
             self._load_in(s.conn, sub, events)
@@ -498,19 +498,19 @@ class SubscriptionService:
     def _load_in(self, conn: Any, sub: Sub, events: list[Event]) -> None:
         """Each event's version as the owner may see it now (full-resource payloads)."""
         door = self._owner_door(conn, sub.owner) or None
+        rows = {r[0]: r for r in conn.execute(
+            select(history.c.hpk, history.c.res_pk, history.c.updated, history.c.content,
+                   history.c.method).where(history.c.hpk.in_([e.hpk for e in events])))}
         for ev in events:
-            row = conn.execute(select(history.c.res_pk, history.c.updated, history.c.content,
-                                      history.c.method)
-                               .where(history.c.rtype == ev.rtype, history.c.rid == ev.rid,
-                                      history.c.version == ev.version)).first()
+            row = rows.get(ev.hpk)
             if row is None or door is None:
                 ev.visible = False
                 continue
-            stored = Stored(row[0], ev.rtype, ev.rid, ev.version, row[1], row[3] == "DELETE",
-                            row[2], row[3])
+            stored = Stored(row[1], ev.rtype, ev.rid, ev.version, row[2], row[4] == "DELETE",
+                            row[3], row[4])
             ev.stored = door.visible_version(stored)[0]
             ev.visible = ev.stored is not None
-            ev.content = row[2] if ev.visible else None
+            ev.content = row[3] if ev.visible else None
 
     def _notify(self, sub: Sub, plan: Plan, events: list[Event], total: int
                 ) -> tuple[bool, str]:
@@ -689,10 +689,11 @@ class SubscriptionService:
                 conds.append(sub_events.c.event <= until)
             rows = s.conn.execute(select(sub_events.c.event, sub_events.c.rtype,
                                          sub_events.c.rid, sub_events.c.version,
-                                         sub_events.c.method, sub_events.c.created)
+                                         sub_events.c.method, sub_events.c.created,
+                                         sub_events.c.hpk)
                                   .where(*conds).order_by(sub_events.c.event.desc())
                                   .limit(limit)).all()
-        events = [Event(*r) for r in reversed(rows)]
+        events = [Event(*r[:6], hpk=r[6]) for r in reversed(rows)]
         self._load(sub, sub.plan, events)
         return events
 

@@ -333,7 +333,10 @@ class Exports:
 
     def _export(self, job_id: str, door: Any, plan: Plan) -> None:
         record = self._touch(job_id)
-        record["status"] = "in-progress"
+        record.update({"status": "in-progress", "progress": f"started: {len(plan.types)} "
+                                                            "types to export"})
+        if not self.store.save(job_id, record):
+            raise Cancelled
         folder = self.store.folder(job_id)
         output: list[dict[str, Any]] = []
         total = 0

@@ -309,6 +309,8 @@ def test_cancel_while_running_stops_the_job(router_factory: Any, monkeypatch: An
     assert reading.wait(30)
     folder = exports.store.folder(job)
     assert folder.exists()
+    status, _, headers = request(router, who, "GET", f"$export/status/{job}")
+    assert status == 202 and headers["X-Progress"].startswith("started")
     assert request(router, who, "DELETE", f"$export/status/{job}")[0] == 202
     go_on.set()
     assert exports.wait(job, 30)

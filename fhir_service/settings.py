@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     subscription_attempts: int = 6  # attempts of one notification before the error state
     subscription_backoff: float = 1.0  # seconds before the first retry, doubled each time
     subscription_poll: float = 0.2  # seconds between looks for work written by other processes
+    subscription_events_days: float = 30.0  # sent or failed events kept for $events
     # exchange with a partner's server (docs/sync.md)
     sync_state: str = ""  # cm-fhir sync's state file; default var/sync/state.json
     sync_identifier_system: str = ""  # identifier system sync gives what has none; default ours

@@ -109,6 +109,7 @@ class SubscriptionService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._executor: Any = None
+        self._next_prune = 0.0
         self._local = threading.local()  # one HTTP session per delivery thread
         self.postgres = self.repository.engine.dialect.name == "postgresql"
 
@@ -212,7 +213,19 @@ class SubscriptionService:
         """One round: match the outbox, then serve the subscriptions that have work."""
         matched = self.match()
         served = self.deliver()
+        if time.monotonic() >= self._next_prune:
+            self.prune()
         return matched > 0 or served > 0
+
+    def prune(self) -> int:
+        """Forget events sent or failed more than ``subscription_events_days`` ago (what
+        ``$events`` can still return); pending ones are kept whatever their age."""
+        self._next_prune = time.monotonic() + 600
+        horizon = time.time() - float(self.settings.subscription_events_days) * 86_400
+        with self.repository.write_session() as w:
+            return int(w.conn.execute(delete(sub_events).where(
+                sub_events.c.status.in_(("done", "failed")),
+                sub_events.c.created < horizon)).rowcount)
 
     # --- matching ------------------------------------------------------------------------
 

@@ -273,3 +273,21 @@ def test_each_notification_is_audited_under_the_people_it_discloses(make_context
     text = str(notes[0])
     assert "client-org-0" in text and "Goal/goal-p1/_history/2" in text
     router.close()
+
+
+def test_old_events_are_forgotten_pending_ones_kept(world_router: Any, listeners: Any) -> None:
+    router, hook = world_router, listeners()
+    sid = subscribe(router, ORG0, topic_subscription(hook.url, "goal-changed", "id-only"))
+    until(router, lambda: bool(hook.received))
+    change_goal(router, ORG0, "goal-p0", lifecycleStatus="on-hold")
+    until(router, lambda: bool(hook.events()))
+    hook.answer = 500
+    change_goal(router, ORG0, "goal-p0", lifecycleStatus="active")  # event 2 stays pending
+    service = router.ctx.subscriptions
+    service.match()
+    router.ctx.settings.subscription_events_days = 0.0
+    assert service.prune() == 1  # event 1 (sent); event 2 is pending
+    body = call(router, ORG0, "GET", f"Subscription/{sid}/$events")[1]
+    numbers = [p["part"][0]["valueString"] for p in body["entry"][0]["resource"]["parameter"]
+               if p["name"] == "notification-event"]
+    assert numbers == ["2"]

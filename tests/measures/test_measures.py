@@ -5,6 +5,7 @@ territory. https://hl7.org/fhir/R4/measure-operation-evaluate-measure.html"""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
@@ -411,3 +412,37 @@ def test_type_level_and_bad_requests(loaded: tuple[Router, dict[str, Any]]) -> N
     status, _ = refused(["Measure", "cm-goals-by-domain", "$evaluate-measure"], query[1:],
                         who("org-a", "system/EpisodeOfCare.rs"))
     assert status == 403
+
+
+@pytest.mark.jvm
+def test_reports_are_valid_for_the_hl7_validator(make_context: Any) -> None:
+    """The MeasureReports of every Measure (no subject, a case manager, a territory) validate
+    with 0 errors in the reference validator, the guide's package loaded."""
+    from tests.oracle.hl7_validator import HL7Validator, available
+    from tests.oracle.ig import PACKAGE
+
+    ok, reason = available()
+    if not ok or not PACKAGE.exists():
+        pytest.skip(f"HL7 validator or {PACKAGE.name} unavailable: {reason}")
+    ctx = make_context(audit=False, provenance=False)
+    router = Router(ctx)
+    install_all(router)
+    world = generate(seed=3, people=20)
+    resp = router.dispatch(FhirRequest("POST", [], body=fhir.dumps({
+        "resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in resources(world)]}), headers={"content-type": "application/fhir+json"},
+        base_url="http://test/fhir"))
+    assert resp.status == 200
+    reports = {}
+    for mid in ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures"):
+        for subject in ("", "Practitioner/pr-a1", "Organization/org-t"):
+            params = {"subject": subject} if subject else {}
+            reports[f"{mid} {subject}"] = json.loads(fhir.dumps(
+                evaluate(router, who("org-a"), mid, **params)))
+    router.close()
+    with HL7Validator() as hl7:
+        results = hl7.validate(list(reports.values()), igs=[str(PACKAGE)], load_sources=False)
+    errors = {name: [f"{i.expression}: {i.message}" for i in r.errors]
+              for name, r in zip(reports, results, strict=True) if r.errors}
+    assert errors == {}

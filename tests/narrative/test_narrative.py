@@ -261,3 +261,26 @@ def test_renderers_never_fail_on_odd_shapes(narrator: Narrator) -> None:
         for mutant in _mutants(example, rng, 40):
             div = narrator.div(mutant)
             assert div is not None and check_div(div) == [], mutant
+
+
+@pytest.mark.jvm
+def test_narratives_are_valid_for_the_hl7_validator(narrator: Narrator) -> None:
+    """The reference validator accepts the narrative of every example of the guide and of the
+    hostile strings: 0 errors, and no issue on the narrative."""
+    from tests.oracle.hl7_validator import HL7Validator, available
+    from tests.oracle.ig import PACKAGE
+
+    ok, reason = available()
+    if not ok or not PACKAGE.exists():
+        pytest.skip(f"HL7 validator or {PACKAGE.name} unavailable: {reason}")
+    named = {f"{e['resourceType']}/{e.get('id')}": narrator.apply(e) for e in ig_examples()}
+    for i, value in enumerate(HOSTILE):
+        named[f"hostile {i}"] = narrator.apply({
+            "resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": value},
+            "subject": {"display": value}, "note": [{"text": value}]})
+    with HL7Validator() as hl7:
+        results = hl7.validate(list(named.values()), igs=[str(PACKAGE)], load_sources=False)
+    problems = {name: [f"{i.expression}: {i.message}" for i in r.errors + r.warnings
+                       if i.is_error or "text" in str(i.expression)]
+                for name, r in zip(named, results, strict=True)}
+    assert {k: v for k, v in problems.items() if v} == {}

@@ -31,6 +31,10 @@ Description: "Codes des groupes et des stratificateurs des indicateurs de case m
 * insert En(structure, "By structure")
 * insert En(life-domain, "By life domain")
 
+// Criteria are FHIRPath over one resource of the population, with the operation's
+// parameters as %periodStart and %periodEnd (dates, inclusive) and %contactGapDays.
+Alias: $measure-population = http://terminology.hl7.org/CodeSystem/measure-population
+
 RuleSet: MeasureMetadata(id)
 * url = "https://interop.cm-sante-mentale.fr/fhir/Measure/{id}"
 * version = "0.1.0"
@@ -40,18 +44,6 @@ RuleSet: MeasureMetadata(id)
 * jurisdiction = urn:iso:std:iso:3166#FR "France"
 * language = #fr
 * type = http://terminology.hl7.org/CodeSystem/measure-type#process
-
-RuleSet: Population(code, text)
-* population[+].code = http://terminology.hl7.org/CodeSystem/measure-population#{code}
-* population[=].description = "{text}"
-* population[=].criteria.language = #text/plain
-* population[=].criteria.expression = "{text}"
-
-RuleSet: Stratifier(code, text)
-* stratifier[+].code = CMIndicator#{code}
-* stratifier[=].description = "{text}"
-* stratifier[=].criteria.language = #text/plain
-* stratifier[=].criteria.expression = "{text}"
 
 Instance: cm-caseload
 InstanceOf: Measure
@@ -66,9 +58,18 @@ Title: "File active par case manager (Active caseload)"
 * improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#increase
 * group[+].code = CMIndicator#caseload
 * group[=].description = "Accompagnements en cours à la fin de la période."
-* group[=] insert Population(initial-population, EpisodeOfCare en cours à periodEnd : period.start <= periodEnd\, period.end absente ou >= periodEnd\, statut active | onhold | finished)
-* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
-* group[=] insert Stratifier(structure, EpisodeOfCare.managingOrganization)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "EpisodeOfCare en cours à la fin de la période."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(status in ('active' | 'onhold' | 'finished') and period.start <= %periodEnd and (period.end.empty() or period.end >= %periodEnd))"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
+* group[=].stratifier[+].code = CMIndicator#structure
+* group[=].stratifier[=].description = "Par structure pivot (EpisodeOfCare.managingOrganization)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.managingOrganization"
 
 Instance: cm-referral-delay
 InstanceOf: Measure
@@ -83,20 +84,56 @@ Title: "Délai de l'orientation au début de l'accompagnement (Referral to start
 * improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#decrease
 * group[+].code = CMIndicator#delay-median
 * group[=].description = "Médiane du délai, en jours."
-* group[=] insert Population(initial-population, EpisodeOfCare commencé pendant la période avec une orientation datée)
-* group[=] insert Population(measure-population, Idem\, délai positif ou nul)
-* group[=] insert Population(measure-population-exclusion, Délai négatif)
-* group[=] insert Population(measure-observation, Jours entre ServiceRequest.authoredOn et EpisodeOfCare.period.start)
-* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
-* group[=] insert Stratifier(structure, EpisodeOfCare.managingOrganization)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Accompagnements commencés pendant la période dont l'orientation est datée."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(period.start >= %periodStart and period.start <= %periodEnd and referralRequest.resolve().authoredOn.exists())"
+* group[=].population[+].code = $measure-population#measure-population
+* group[=].population[=].description = "Les mêmes, délai positif ou nul."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(period.start >= referralRequest.resolve().authoredOn.min())"
+* group[=].population[+].code = $measure-population#measure-population-exclusion
+* group[=].population[=].description = "Délai négatif (données incohérentes)."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(period.start < referralRequest.resolve().authoredOn.min())"
+* group[=].population[+].code = $measure-population#measure-observation
+* group[=].population[=].description = "Jours calendaires (UTC) entre les deux dates que l'expression sélectionne : la plus ancienne orientation et le début de l'accompagnement."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.referralRequest.resolve().authoredOn.min() | EpisodeOfCare.period.start"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
+* group[=].stratifier[+].code = CMIndicator#structure
+* group[=].stratifier[=].description = "Par structure pivot (EpisodeOfCare.managingOrganization)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.managingOrganization"
 * group[+].code = CMIndicator#delay-p90
 * group[=].description = "90e centile du délai (rang le plus proche), en jours."
-* group[=] insert Population(initial-population, EpisodeOfCare commencé pendant la période avec une orientation datée)
-* group[=] insert Population(measure-population, Idem\, délai positif ou nul)
-* group[=] insert Population(measure-population-exclusion, Délai négatif)
-* group[=] insert Population(measure-observation, Jours entre ServiceRequest.authoredOn et EpisodeOfCare.period.start)
-* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
-* group[=] insert Stratifier(structure, EpisodeOfCare.managingOrganization)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Accompagnements commencés pendant la période dont l'orientation est datée."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(period.start >= %periodStart and period.start <= %periodEnd and referralRequest.resolve().authoredOn.exists())"
+* group[=].population[+].code = $measure-population#measure-population
+* group[=].population[=].description = "Les mêmes, délai positif ou nul."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(period.start >= referralRequest.resolve().authoredOn.min())"
+* group[=].population[+].code = $measure-population#measure-population-exclusion
+* group[=].population[=].description = "Délai négatif (données incohérentes)."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(period.start < referralRequest.resolve().authoredOn.min())"
+* group[=].population[+].code = $measure-population#measure-observation
+* group[=].population[=].description = "Jours calendaires (UTC) entre les deux dates que l'expression sélectionne : la plus ancienne orientation et le début de l'accompagnement."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.referralRequest.resolve().authoredOn.min() | EpisodeOfCare.period.start"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
+* group[=].stratifier[+].code = CMIndicator#structure
+* group[=].stratifier[=].description = "Par structure pivot (EpisodeOfCare.managingOrganization)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.managingOrganization"
 
 Instance: cm-goals-by-domain
 InstanceOf: Measure
@@ -110,14 +147,32 @@ Title: "Objectifs atteints, non atteints et en cours par domaine de vie (Goals b
 * scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
 * improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#increase
 * group[+].code = CMIndicator#goals-achieved
-* group[=] insert Population(initial-population, Goal atteint : achievementStatus achieved | sustaining)
-* group[=] insert Stratifier(life-domain, Goal.category)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Objectifs atteints."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "Goal.where(lifecycleStatus in ('planned' | 'accepted' | 'active' | 'on-hold' | 'completed') and (start.empty() or start <= %periodEnd)).where(achievementStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/goal-achievement' and (code = 'achieved' or code = 'sustaining')).exists())"
+* group[=].stratifier[+].code = CMIndicator#life-domain
+* group[=].stratifier[=].description = "Par domaine de vie (Goal.category)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "Goal.category"
 * group[+].code = CMIndicator#goals-not-achieved
-* group[=] insert Population(initial-population, Goal non atteint : achievementStatus not-achieved | not-attainable\, ou lifecycleStatus completed sans être atteint)
-* group[=] insert Stratifier(life-domain, Goal.category)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Objectifs non atteints, ou terminés sans être atteints."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "Goal.where(lifecycleStatus in ('planned' | 'accepted' | 'active' | 'on-hold' | 'completed') and (start.empty() or start <= %periodEnd)).where((achievementStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/goal-achievement' and (code = 'achieved' or code = 'sustaining')).exists()).not() and (achievementStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/goal-achievement' and (code = 'not-achieved' or code = 'not-attainable')).exists() or lifecycleStatus = 'completed'))"
+* group[=].stratifier[+].code = CMIndicator#life-domain
+* group[=].stratifier[=].description = "Par domaine de vie (Goal.category)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "Goal.category"
 * group[+].code = CMIndicator#goals-ongoing
-* group[=] insert Population(initial-population, Goal en cours : ni atteint ni non atteint)
-* group[=] insert Stratifier(life-domain, Goal.category)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Objectifs en cours : ni atteints ni non atteints."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "Goal.where(lifecycleStatus in ('planned' | 'accepted' | 'active' | 'on-hold' | 'completed') and (start.empty() or start <= %periodEnd)).where((achievementStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/goal-achievement' and (code = 'achieved' or code = 'sustaining')).exists()).not() and ((achievementStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/goal-achievement' and (code = 'not-achieved' or code = 'not-attainable')).exists() or lifecycleStatus = 'completed')).not())"
+* group[=].stratifier[+].code = CMIndicator#life-domain
+* group[=].stratifier[=].description = "Par domaine de vie (Goal.category)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "Goal.category"
 
 Instance: cm-ruptures
 InstanceOf: Measure
@@ -131,11 +186,23 @@ Title: "Ruptures de parcours (Care pathway ruptures)"
 * scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
 * improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#decrease
 * group[+].code = CMIndicator#interruption
-* group[=] insert Population(initial-population, EpisodeOfCare avec un statusHistory onhold qui commence pendant la période)
-* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Accompagnements suspendus (statusHistory onhold) pendant la période."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(statusHistory.where(status = 'onhold' and period.start >= %periodStart and period.start <= %periodEnd).exists())"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
 * group[+].code = CMIndicator#contact-gap
-* group[=] insert Population(initial-population, Personnes en accompagnement à periodEnd sans contact depuis plus de N jours)
-* group[=] insert Stratifier(case-manager, EpisodeOfCare.careManager)
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Personnes en accompagnement à la fin de la période dont le dernier contact (Encounter ni planned ni cancelled ni entered-in-error, à défaut le début de l'accompagnement) date de plus de %contactGapDays jours à periodEnd ; l'expression sélectionne les accompagnements en cours, le dernier contact est cherché parmi les Encounter de la personne."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(status in ('active' | 'onhold' | 'finished') and period.start <= %periodEnd and (period.end.empty() or period.end >= %periodEnd))"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
 
 Instance: cm-episodeofcare-interruption
 InstanceOf: SearchParameter

@@ -112,7 +112,8 @@ def _local(database: str | None, client: str) -> Iterator[tuple[Any, Any]]:
 def _run(kind: str, persons: list[str], client: str, remote_url: str, auth: str,
          token_file: Path | None, remote_client_id: str | None, key: Path | None,
          kid: str | None, scope: str, state_file: Path | None, database: str | None,
-         timeout: float, details: bool) -> None:
+         timeout: float, details: bool, everyone: bool = False) -> None:
+    from fhir_service.outcomes import FhirError
     from fhir_service.sync import engine
     from fhir_service.sync.plan import IDENTIFIER_SYSTEM
     from fhir_service.sync.remote import RemoteError
@@ -139,10 +140,18 @@ def _run(kind: str, persons: list[str], client: str, remote_url: str, auth: str,
 
             run = engine.push if kind == "push" else engine.pull
             try:
+                if everyone:
+                    persons = engine.everyone(local)
+                    if not persons:
+                        bar.stop()
+                        console.print("This client's structure accompanies nobody: nothing "
+                                      "to push.")
+                        return
                 report = run(local, remote, state, persons, own, progress, details)
-            except (engine.UnknownPerson, StateBusy) as exc:
+            except (engine.UnknownPerson, StateBusy, FhirError) as exc:
                 bar.stop()
-                console.print(f"[red]Error:[/] {escape(str(exc))}")
+                message = exc.message if isinstance(exc, FhirError) else str(exc)
+                console.print(f"[red]Error:[/] {escape(message)}")
                 raise typer.Exit(2) from None
             except engine.SyncFailed as exc:
                 bar.stop()
@@ -172,11 +181,15 @@ def push_command(
     key: KeyOpt = None, kid: KidOpt = None, scope: ScopeOpt = "system/*.cruds",
     state: StateOpt = None, database: DatabaseOpt = None, timeout: TimeoutOpt = 120.0,
     details: DetailsOpt = False,
+    everyone: Annotated[bool, typer.Option(
+        "--all", help="every person the client's structure accompanies")] = False,
 ) -> None:
     """Send people's shared plans to the partner: one transaction of conditional PUTs per
     person, by business identifier; a second push changes nothing there."""
+    if everyone and persons:
+        raise typer.BadParameter("give people or --all, not both", param_hint="--all")
     _run("push", persons or [], client, remote, remote_auth, token_file, remote_client_id,
-         key, kid, scope, state, database, timeout, details)
+         key, kid, scope, state, database, timeout, details, everyone)
 
 
 @sync_app.command("pull")

@@ -78,6 +78,11 @@ def resolve_person(local: LocalStore, designation: str) -> str:
     return designation
 
 
+def everyone(local: LocalStore) -> list[str]:
+    """The ids of every person the client's structure accompanies (``push --all``)."""
+    return [str(p["id"]) for p in local.search("Patient", [("_elements", "id")])]
+
+
 def collect(local: LocalStore, person: str) -> dict[str, dict[str, Any]]:
     """The person's shared plan as this client sees it: ``Type/id`` → content."""
     patient = local.read("Patient", person)

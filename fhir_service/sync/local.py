@@ -73,8 +73,11 @@ class LocalStore:
         params = [*query, ("_count", "500")]
         for _ in range(10_000):
             status, bundle = self._call("GET", [rtype], params)
-            if status != 200:
-                raise FhirError("exception", f"local search on {rtype} answered {status}")
+            if status != 200:  # (e.g. 403: the client's scopes lack 's' on the type)
+                summary = "; ".join(str(i.get("diagnostics", ""))[:200]
+                                    for i in (bundle or {}).get("issue") or [])
+                raise FhirError("exception", f"our search on {rtype} as this client answered "
+                                f"{status}: {summary}")
             for entry in bundle.get("entry") or []:
                 if (entry.get("search") or {}).get("mode", "match") == "match":
                     found.append(entry["resource"])

@@ -489,6 +489,18 @@ def test_cli_push_and_pull(local_app: Any, partner: PartnerServer, partner_key: 
     for output in (first.output, again.output, pulled.output):
         assert DIEGO_INS[1] not in output and "Martin" not in output
 
+    # --all: every person the client accompanies (Diego again, unchanged, and a new one)
+    _second_person(local_app)
+    everyone = runner.invoke(app, ["sync", "push", "--all", *common])
+    assert everyone.exit_code == 0, everyone.output
+    assert "2 person(s):" in everyone.output and "0 updated" in everyone.output
+    # a client whose scopes do not cover the plan's types: a one-line error, no traceback
+    local_app.state.security.clients.add("narrow", "narrow", _org_id(local_app, CJAAD_FINESS),
+                                         None, "system/Patient.rs")
+    narrow = runner.invoke(app, ["sync", "push", diego, *common[:1], "narrow", *common[2:]])
+    assert narrow.exit_code == 2, narrow.output
+    assert "answered 403" in narrow.output and "Traceback" not in narrow.output
+
 
 def test_bearer_token_and_refused_credentials(
         local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:

@@ -383,6 +383,19 @@ def test_type_level_and_bad_requests(loaded: tuple[Router, dict[str, Any]]) -> N
     body = resp.body if isinstance(resp.body, dict) else fhir.loads(resp.body)
     assert count(group(body, "caseload")) == expected(world, seen_people(world, None))["caseload"]
 
+    # POST with a Parameters body: the same report
+    params = {"resourceType": "Parameters", "parameter": [
+        {"name": "periodStart", "valueDate": "2026-01-01"},
+        {"name": "periodEnd", "valueDate": "2026-06-30"},
+        {"name": "subject", "valueString": "Practitioner/pr-a1"}]}
+    posted = router.handle(FhirRequest("POST", ["Measure", "cm-caseload", "$evaluate-measure"],
+                                       body=fhir.dumps(params), base_url="http://test/fhir",
+                                       headers={"content-type": "application/fhir+json"}))
+    got = posted.body if isinstance(posted.body, dict) else fhir.loads(posted.body)
+    assert count(group(got, "caseload")) == expected(
+        world, seen_people(world, None), manager="pr-a1")["caseload"]
+    assert got["subject"] == {"reference": "Practitioner/pr-a1"}
+
     def refused(segments: list[str], query: list[tuple[str, str]],
                 principal: Principal | None = None) -> tuple[int, dict[str, Any]]:
         with pytest.raises(FhirError) as info:

@@ -20,11 +20,14 @@ from fhir_service.outcomes import Issue
 
 IG = "https://interop.cm-sante-mentale.fr/fhir"
 CDS = "https://interop.esante.gouv.fr/ig/fhir/cds"
+TDDUI = "https://interop.esante.gouv.fr/ig/fhir/tddui"
 
 # which converter serves (resource type, target profile)
 PROFILES = {
     "cm-care-team": f"{IG}/StructureDefinition/cm-care-team",
     "cds-careteam": f"{CDS}/StructureDefinition/cds-ihe-careteam",
+    "cm-care-plan": f"{IG}/StructureDefinition/cm-care-plan",
+    "tddui-projet-perso": f"{TDDUI}/StructureDefinition/tddui-careplan-projet-perso",
 }
 
 
@@ -64,10 +67,13 @@ def map_code(registry: Registry, concept_map: str, system: str, code: str
 
 
 def convert(resource: dict[str, Any], target: str, registry: Registry,
-            base_url: str = "") -> Conversion:
+            base_url: str = "", episode: str | None = None,
+            author: str | None = None) -> Conversion:
     """Convert ``resource`` to the profile ``target`` (a canonical URL or a key of
-    :data:`PROFILES`). Raises ValueError for a pair no converter serves."""
-    from fhir_service.national import careteam
+    :data:`PROFILES`): a CareTeam, or a plan (a CarePlan, or a Bundle with one CarePlan and
+    its goals; ``episode`` and ``author`` for a TDDUI plan that has none of ours).
+    Raises ValueError for a pair no converter serves."""
+    from fhir_service.national import careteam, tddui
 
     url = PROFILES.get(target, target)
     rtype = resource.get("resourceType")
@@ -75,5 +81,9 @@ def convert(resource: dict[str, Any], target: str, registry: Registry,
         return careteam.to_cds(resource, registry, base_url)
     if rtype == "CareTeam" and url == PROFILES["cm-care-team"]:
         return careteam.from_cds(resource, registry)
+    if rtype in ("CarePlan", "Bundle") and url == PROFILES["tddui-projet-perso"]:
+        return tddui.to_tddui(resource, registry, base_url)
+    if rtype in ("CarePlan", "Bundle") and url == PROFILES["cm-care-plan"]:
+        return tddui.from_tddui(resource, registry, base_url, episode, author)
     known = ", ".join(f"{k} ({v})" for k, v in PROFILES.items())
     raise ValueError(f"No conversion of a {rtype} to {target}; known targets: {known}")

@@ -3,7 +3,10 @@
 https://interop.cm-sante-mentale.fr/fhir/OperationDefinition/convert —
 ``POST [base]/CareTeam/$convert?target=…`` (the body is the resource, or a Parameters with
 ``resource`` and ``target``) and ``GET [base]/CareTeam/[id]/$convert?target=…`` (a stored
-team the caller may read; one it may not is answered as a missing one, 404). ``target`` is a
+team the caller may read; one it may not is answered as a missing one, 404). The same on
+CarePlan, where a plan travels with its goals: the body may be a Bundle (the plan, its goals,
+and for TDDUI its accords); the instance form gathers the goals the caller may read; a TDDUI
+plan converted to ours takes ``episode`` and ``author`` (references) in the query. ``target`` is a
 canonical URL or a key of :data:`fhir_service.national.PROFILES`. The answer is a Parameters
 with ``return`` (the converted resource) and ``outcome`` (what could not be carried, as
 warnings); a resource that cannot be converted is 422 with the reason; nothing is stored.
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from fhir_service.router import Router
 
 DEFINITION = "https://interop.cm-sante-mentale.fr/fhir/OperationDefinition/convert"
-TYPES = ("CareTeam",)
+TYPES = ("CareTeam", "CarePlan")
 
 
 def install(router: Router) -> None:
@@ -62,8 +65,10 @@ def convert_type(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirResp
                 resource = p.get("resource")
             elif isinstance(p, dict) and p.get("name") == "target":
                 body_target = p.get("valueString") or p.get("valueUri") or p.get("valueCanonical")
-    if not isinstance(resource, dict) or resource.get("resourceType") != rtype:
-        raise FhirError("invalid", f"$convert on {rtype} takes a {rtype}", "resource")
+    accepted = (rtype, "Bundle") if rtype == "CarePlan" else (rtype,)
+    if not isinstance(resource, dict) or resource.get("resourceType") not in accepted:
+        raise FhirError("invalid", f"$convert on {rtype} takes a "
+                        f"{' or a '.join(accepted)}", "resource")
     return _answer(ctx, req, resource, _target(req, body_target), [])
 
 
@@ -79,13 +84,27 @@ def convert_instance(ctx: FhirContext, req: FhirRequest, router: Router) -> Fhir
         raise FhirError("not-found", f"{rtype}/{rid} is not known", rtype)
     if focus.deleted or focus.content is None:
         raise FhirError("deleted", f"{rtype}/{rid} was deleted", rtype)
-    return _answer(ctx, req, orjson.loads(focus.content), target, [focus])
+    resource = orjson.loads(focus.content)
+    touched = [focus]
+    if rtype == "CarePlan":  # a plan travels with its goals (those the caller may read)
+        door = ctx.door(req.principal)
+        entries = [{"resource": resource}]
+        for ref in resource.get("goal", []) or []:
+            value = ref.get("reference", "") if isinstance(ref, dict) else ""
+            if value.startswith("Goal/"):
+                goal, _ = door.read("Goal", value.split("/")[1])
+                if goal is not None and not goal.deleted and goal.content is not None:
+                    entries.append({"resource": orjson.loads(goal.content)})
+                    touched.append(goal)
+        resource = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    return _answer(ctx, req, resource, target, touched)
 
 
 def _answer(ctx: FhirContext, req: FhirRequest, resource: dict[str, Any], target: str,
             touched: list[Any]) -> FhirResponse:
+    options = {k: v for k, v in req.query if k in ("episode", "author")}
     try:
-        result = run_conversion(resource, target, ctx.registry, req.base_url)
+        result = run_conversion(resource, target, ctx.registry, req.base_url, **options)
     except ValueError as exc:
         raise FhirError("not-supported", str(exc), "target") from None
     if result.resource is None or not result.ok:

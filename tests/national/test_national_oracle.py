@@ -1,6 +1,7 @@
 """The HL7 validator (tests/oracle) on the national shapes: our CareTeam converted to Cercle
-de Soins and a Cercle de Soins CareTeam converted to ours validate with 0 errors against the
-target profile, with the vendored national guides and our IG loaded (marker jvm)."""
+de Soins and back, our plan converted to TDDUI and a TDDUI plan converted to ours validate
+with 0 errors against their profiles, with the vendored national guides and our IG loaded
+(marker jvm)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,19 @@ def test_conversions_are_valid_for_the_hl7_validator(hl7: HL7Validator) -> None:
                                 profiles=[profile], load_sources=False)
         found[path.name] = [f"{i.expression}: {i.message}" for i in result.errors]
     assert found == {path.name: [] for path, _ in jobs}
+
+
+def test_tddui_conversions_are_valid_for_the_hl7_validator(hl7: HL7Validator) -> None:
+    """Every resource of the converted plans, and of the TDDUI example, against the profile
+    it claims."""
+    found = {}
+    for name in ("golden/diego-careplan.tddui.json", "golden/tddui-projet-perso-samsah.cm.json",
+                 "examples/tddui-projet-perso-samsah.json"):
+        bundle = json.loads((HERE / name).read_text(encoding="utf-8"))
+        resources = [e["resource"] for e in bundle["entry"]]
+        results = hl7.validate(resources, igs=[str(OURS), *map(str, NATIONAL)],
+                               load_sources=False)
+        for res, result in zip(resources, results, strict=True):
+            found[f"{name}:{res['resourceType']}/{res['id']}"] = [
+                f"{i.expression}: {i.message}" for i in result.errors]
+    assert found == {k: [] for k in found}

@@ -124,3 +124,30 @@ Title: "Rôles Cercle de Soins (TRE_R260 / TRE_R259) → fonctions dans l'équip
 * group[=].element[=].target[+].code = #case-manager
 * group[=].element[=].target[=].display = "Case manager / référent de parcours"
 * group[=].element[=].target[=].equivalence = #relatedto
+
+// Plan types -> TRE_R390 (TDDUI projet personnalisé, JDV_J367)
+Instance: cm-plan-type-to-tre-r390
+InstanceOf: ConceptMap
+Usage: #definition
+Title: "Types de projet → TRE_R390 (projet personnalisé médico-social)"
+* url = "https://interop.cm-sante-mentale.fr/fhir/ConceptMap/cm-plan-type-to-tre-r390"
+* version = "0.1.0"
+* name = "CMPlanTypeToTRER390"
+* title = "Types de projet → TRE_R390 / Plan types to TRE_R390"
+* status = #draft
+* experimental = false
+* publisher = "Projet open source cm-fhir"
+* jurisdiction = urn:iso:std:iso:3166#FR "France"
+* description = "Type de projet personnalisé TDDUI (TRE_R390, JDV_J367) donné à un projet de ce guide transmis au format TDDUI. Le PPCS, plan de coordination sanitaire, n'a pas d'équivalent médico-social. Maps our plan types to TRE_R390 when a plan is sent as a TDDUI projet personnalisé."
+* sourceCanonical = Canonical(CMPlanTypeVS)
+* targetCanonical = "https://smt.esante.gouv.fr/fhir/ValueSet/jdv-j367-type-projet-personnalise-ms"
+* group[+].source = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-plan-type"
+* group[=].target = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r390-type-projet-personnalise"
+* group[=].element[+].code = #projet-soins-vie
+* group[=].element[=].target[+].code = #PP
+* group[=].element[=].target[=].display = "Projet Personnalisé"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[=].target[=].comment = "Le projet de soins et de vie co-construit est un projet personnalisé. The co-constructed care and life plan is a projet personnalisé."
+* group[=].element[+].code = #ppcs
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Le PPCS est un plan de coordination sanitaire (DAC), pas un projet personnalisé médico-social. The PPCS is a health coordination plan."

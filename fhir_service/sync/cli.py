@@ -112,7 +112,7 @@ def _local(database: str | None, client: str) -> Iterator[tuple[Any, Any]]:
 def _run(kind: str, persons: list[str], client: str, remote_url: str, auth: str,
          token_file: Path | None, remote_client_id: str | None, key: Path | None,
          kid: str | None, scope: str, state_file: Path | None, database: str | None,
-         timeout: float, details: bool, everyone: bool = False) -> None:
+         timeout: float, details: bool, everyone: bool = False, force: bool = False) -> None:
     from fhir_service.outcomes import FhirError
     from fhir_service.sync import engine
     from fhir_service.sync.plan import IDENTIFIER_SYSTEM
@@ -138,7 +138,6 @@ def _run(kind: str, persons: list[str], client: str, remote_url: str, auth: str,
             def progress(_stage: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            run = engine.push if kind == "push" else engine.pull
             try:
                 if everyone:
                     persons = engine.everyone(local)
@@ -147,7 +146,11 @@ def _run(kind: str, persons: list[str], client: str, remote_url: str, auth: str,
                         console.print("This client's structure accompanies nobody: nothing "
                                       "to push.")
                         return
-                report = run(local, remote, state, persons, own, progress, details)
+                if kind == "push":
+                    report = engine.push(local, remote, state, persons, own, progress, details,
+                                         force)
+                else:
+                    report = engine.pull(local, remote, state, persons, own, progress, details)
             except (engine.UnknownPerson, StateBusy, FhirError) as exc:
                 bar.stop()
                 message = exc.message if isinstance(exc, FhirError) else str(exc)
@@ -183,13 +186,16 @@ def push_command(
     details: DetailsOpt = False,
     everyone: Annotated[bool, typer.Option(
         "--all", help="every person the client's structure accompanies")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="overwrite what the partner changed since our last push or pull")]
+        = False,
 ) -> None:
     """Send people's shared plans to the partner: one transaction of conditional PUTs per
     person, by business identifier; a second push changes nothing there."""
     if everyone and persons:
         raise typer.BadParameter("give people or --all, not both", param_hint="--all")
     _run("push", persons or [], client, remote, remote_auth, token_file, remote_client_id,
-         key, kid, scope, state, database, timeout, details, everyone)
+         key, kid, scope, state, database, timeout, details, everyone, force)
 
 
 @sync_app.command("pull")

@@ -144,10 +144,16 @@ def _location(entry: dict[str, Any]) -> tuple[str | None, str | None, str]:
     return key, version, status
 
 
+class PartnerChanged(RemoteError):
+    """The partner changed resources we would overwrite since our last push or pull."""
+
+
 def push(local: LocalStore, remote: Remote, state: SyncState, persons: list[str],
-         own_system: str, progress: Progress | None = None, details: bool = False) -> Report:
+         own_system: str, progress: Progress | None = None, details: bool = False,
+         force: bool = False) -> Report:
     """Push the shared plan of ``persons`` (ids or ``system|value``; none: resume the
-    interrupted run)."""
+    interrupted run). A person some of whose resources the partner changed since our last
+    push or pull is not pushed (the run stops: pull first) unless ``force``."""
     report = Report()
     with state.locked():
         data = state.data
@@ -169,7 +175,8 @@ def push(local: LocalStore, remote: Remote, state: SyncState, persons: list[str]
             if person in done:
                 continue
             try:
-                _push_person(local, remote, state, person, own_system, report, details)
+                _push_person(local, remote, state, person, own_system, report, details,
+                             force)
             except RemoteError as exc:
                 state.save()
                 raise SyncFailed(f"push stopped at person {len(done) + 1} of {len(ids)}: {exc}; "
@@ -186,10 +193,39 @@ def push(local: LocalStore, remote: Remote, state: SyncState, persons: list[str]
     return report
 
 
+def _partner_changes(remote: Remote, state: SyncState, keys: list[str]) -> list[str]:
+    """Our keys whose copy on the partner is at another version than the one we last pushed
+    or pulled (a change there that a push would overwrite)."""
+    by_type: dict[str, dict[str, str]] = {}
+    for key in keys:
+        theirs, version = state.remote_of(key), state.data["versions"].get(key)
+        if theirs and version:
+            by_type.setdefault(theirs.split("/", 1)[0], {})[theirs.split("/", 1)[1]] = key
+    changed = []
+    for rtype, ids in by_type.items():
+        rids = sorted(ids)
+        for start in range(0, len(rids), 50):
+            found, _ = remote.search_all(rtype, [("_id", ",".join(rids[start:start + 50])),
+                                                 ("_count", "50")])
+            for res in found:
+                mine = ids.get(str(res.get("id")))
+                now = str((res.get("meta") or {}).get("versionId") or "")
+                if mine and now and now != state.data["versions"].get(mine):
+                    changed.append(mine)
+    return changed
+
+
 def _push_person(local: LocalStore, remote: Remote, state: SyncState, person: str,
-                 own_system: str, report: Report, details: bool) -> None:
+                 own_system: str, report: Report, details: bool, force: bool = False) -> None:
     resources = collect(local, person)
     plan = outbound(resources, person, own_system, remote.base)
+    if not force:
+        changed = _partner_changes(remote, state, plan.keys)
+        if changed:
+            kinds = ", ".join(sorted({k.split("/", 1)[0] for k in changed}))
+            raise PartnerChanged(f"the partner changed {len(changed)} resource(s) of this "
+                                 f"person ({kinds}) since our last push or pull: pull first "
+                                 "(or push with --force to overwrite them)")
     bundle, _ = remote.expect("POST", "", plan.bundle, details=details)
     entries = (bundle or {}).get("entry") or []
     if len(entries) != len(plan.keys):
@@ -389,5 +425,5 @@ def _pull_unit(puller: Puller, remote: Remote, run: dict[str, Any], rtype: str,
         puller.apply(resource)
 
 
-__all__ = ["URI_SYSTEM", "Report", "SyncFailed", "UnknownPerson", "collect", "pull", "push",
+__all__ = ["URI_SYSTEM", "PartnerChanged", "Report", "SyncFailed", "UnknownPerson", "collect", "pull", "push",
            "resolve_person"]

@@ -502,6 +502,30 @@ def test_cli_push_and_pull(local_app: Any, partner: PartnerServer, partner_key: 
     assert "answered 403" in narrow.output and "Traceback" not in narrow.output
 
 
+def test_push_does_not_overwrite_what_the_partner_changed_unless_forced(
+        local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
+    local = LocalStore.for_client(local_app, "cjaad")
+    remote = _remote(partner, partner_key[0])
+    state = SyncState(tmp_path / "state.json", remote.base, "cjaad")
+    diego = _diego(local_app)
+    engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+    goal_key = next(k for k in state.data["ids"] if k.startswith("Goal/"))
+    theirs = _partner_get(partner, state.data["ids"][goal_key])
+    theirs["lifecycleStatus"] = "on-hold"
+    _partner_put(partner, theirs)
+    changed = _partner_get(partner, state.data["ids"][goal_key])["meta"]["versionId"]
+
+    with pytest.raises(engine.SyncFailed) as stopped:
+        engine.push(local, remote, state, [diego], IDENTIFIER_SYSTEM)
+    assert "the partner changed 1 resource(s) of this person (Goal)" in str(stopped.value)
+    assert _partner_get(partner, state.data["ids"][goal_key])["meta"]["versionId"] == changed
+
+    forced = engine.push(local, remote, state, [], IDENTIFIER_SYSTEM, force=True)
+    assert (forced.resumed, forced.updated) == (0, 1)
+    again = _partner_get(partner, state.data["ids"][goal_key])
+    assert again["lifecycleStatus"] == local.read(*goal_key.split("/"))["lifecycleStatus"]
+
+
 def test_bearer_token_and_refused_credentials(
         local_app: Any, partner: PartnerServer, partner_key: Any, tmp_path: Path) -> None:
     """A static bearer token works too; refused credentials stop the run with the partner's

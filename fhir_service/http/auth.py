@@ -42,7 +42,8 @@ def install(app: FastAPI, security: Security, public_base_url: str, base_path: s
         if root and base_path and root.endswith(base_path.rstrip("/")):
             root = root[: -len(base_path.rstrip("/"))]
         token_url = f"{root or str(request.base_url).rstrip('/')}/auth/token"
-        if launch is not None and form.get("grant_type") == "authorization_code":
+        if launch is not None and form.get("grant_type") in ("authorization_code",
+                                                             "refresh_token"):
             return await run_in_threadpool(_code_grant, launch, form, request, public_base_url,
                                            base_path)
         try:
@@ -100,8 +101,10 @@ def _code_grant(launch: Any, form: dict[str, str], request: Request, public_base
     root = public_base_url.rstrip("/")
     if root and base_path and root.endswith(base_path.rstrip("/")):
         root = root[: -len(base_path.rstrip("/"))]
+    exchange = launch.exchange if form.get("grant_type") == "authorization_code" else \
+        launch.refresh
     try:
-        result = launch.exchange(form, root or str(request.base_url), fhir_base)
+        result = exchange(form, root or str(request.base_url), fhir_base)
     except GrantError as exc:
         return _oauth_error(exc.status, exc.error, exc.description)
     return JSONResponse(result, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -259,6 +259,14 @@ def _scope_lines(scope: str) -> str:
         if s == "profile":
             lines.append("connaître votre nom")
             continue
+        if s == "online_access":
+            lines.append("rester connectée pendant 12 heures au plus sans vous redemander "
+                         "votre mot de passe")
+            continue
+        if s == "offline_access":
+            lines.append("garder l'accès pendant 30 jours au plus, même quand vous n'êtes "
+                         "pas devant l'application")
+            continue
         parsed = parse_scope(s)
         if parsed:
             rtype, letters = parsed

@@ -79,11 +79,13 @@ class Security:
             if settings.external_token_url:
                 config["token_endpoint"] = settings.external_token_url
         config["authorization_endpoint"] = authorize
-        config["grant_types_supported"] = ["authorization_code", "client_credentials"]
+        config["grant_types_supported"] = ["authorization_code", "client_credentials"] + (
+            ["refresh_token"] if self.mode == "embedded" else [])
         config["response_types_supported"] = ["code"]
         config["code_challenge_methods_supported"] = ["S256"]
         config["token_endpoint_auth_methods_supported"] = ["private_key_jwt", "none"]
         config["scopes_supported"] = [*SCOPES_SUPPORTED, "openid", "fhirUser", "profile",
-                                      "user/*.rs", "user/*.cruds", "user/*.read"]
+                                      "online_access", "offline_access", "user/*.rs",
+                                      "user/*.cruds", "user/*.read"]
         config["capabilities"] = [*config["capabilities"], "launch-standalone",
                                   "client-public", "sso-openid-connect"]

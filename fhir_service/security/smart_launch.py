@@ -17,7 +17,9 @@ role that ended (``period.end``), turned inactive or moved elsewhere stops acces
   (a replay, even concurrent, gets ``invalid_grant``; a code presented with a wrong
   verifier, client or redirect URI is spent too, so a verifier cannot be guessed).
 * ``user/`` scopes only (v2 ``user/CarePlan.rs`` and v1 ``user/CarePlan.read``), narrowed to
-  what the app client is registered for; ``openid fhirUser`` give the ``id_token``.
+  what the app client is registered for; ``openid fhirUser`` give the ``id_token``;
+  ``online_access`` (12 h) or ``offline_access`` (30 days) a refresh token, used once and
+  replaced at each refresh, the account and role checked again each time.
 * In the ``external`` mode the hospital's OIDC provider signs the tokens; a claim
   (``CM_FHIR_EXTERNAL_USER_CLAIM``) names the practitioner by an identifier
   (``CM_FHIR_EXTERNAL_USER_SYSTEM``), and the same role rule applies
@@ -47,7 +49,10 @@ from fhir_service.store.schema import auth_codes
 
 CODE_SECONDS = 60
 CACHE_SECONDS = 5.0
-IDENTITY_SCOPES = ("openid", "fhirUser", "profile")
+# scopes that are not about resources: identity (OpenID Connect) and refresh tokens
+IDENTITY_SCOPES = ("openid", "fhirUser", "profile", "online_access", "offline_access")
+REFRESH_AUDIENCE = "cm-fhir:refresh"
+REFRESH_SECONDS = {"online_access": 12 * 3600, "offline_access": 30 * 24 * 3600}
 DEFAULT_APP_SCOPES = "openid fhirUser user/*.rs"
 DIRECTORY_READER = Principal(
     "cm-fhir:sign-in",
@@ -331,16 +336,55 @@ class SmartLaunch:
             raise GrantError("invalid_grant", "the code_verifier does not match the "
                              "code_challenge (PKCE S256)")
         grant = json.loads(row.grant)
+        self._still_entitled(grant, now)
+        return self._token_response(client, grant, now, fhir_base)
+
+    def _still_entitled(self, grant: dict[str, Any], now: float) -> None:
         account = self.accounts.get(grant["user"])
-        if account is None or not account.active:
-            raise GrantError("invalid_grant", "the account was deactivated")
+        if account is None or not account.active or \
+                account.practitioner != grant["practitioner"]:
+            raise GrantError("invalid_grant", "the account was deactivated or changed")
         if not any(r.role_id == grant["role"] and r.organization == grant["structure"]
                    for r in self.directory.active_roles(grant["practitioner"], now)):
             raise GrantError("invalid_grant", "the practitioner's role is no longer active")
-        return self._token_response(client, grant, now, fhir_base)
+
+    def refresh(self, form: dict[str, str], origin: str, fhir_base: str) -> dict[str, Any]:
+        """``grant_type=refresh_token`` (a public client): each refresh token is used once
+        (its ``jti`` claimed in the replay table, ``auth_jti``) and replaced by a new one
+        that ends when the first did; the account and the role are checked again; a
+        ``scope`` may only narrow the grant."""
+        client_id = form.get("client_id", "")
+        client = self.app_client(client_id, origin) if client_id else None
+        if client is None or not client.active:
+            raise GrantError("invalid_client", "unknown or deactivated client_id", 401)
+        assert self.tokens.key is not None
+        now = time.time()
+        try:
+            claims = jwt.decode(form.get("refresh_token", ""), self.tokens.key.public_key,
+                                algorithms=["RS256"], audience=REFRESH_AUDIENCE,
+                                issuer=self.tokens.issuer,
+                                options={"require": ["exp", "jti", "aud", "iss"]})
+        except jwt.PyJWTError:
+            raise GrantError("invalid_grant", "the refresh token is invalid or expired") \
+                from None
+        if claims.get("client_id") != client.client_id:
+            raise GrantError("invalid_grant", "the refresh token was issued to another client")
+        grant = dict(claims["grant"])
+        if form.get("scope"):
+            granted = grant["scope"].split()
+            asked = form["scope"].split()
+            if any(s not in granted for s in asked):
+                raise GrantError("invalid_scope", "a refresh may only narrow the scopes")
+            grant["scope"] = " ".join(asked)
+        if not self.tokens.used_assertions.claim(f"refresh:{client.client_id}",
+                                                 str(claims["jti"]), float(claims["exp"])):
+            raise GrantError("invalid_grant", "this refresh token was already used")
+        self._still_entitled(grant, now)
+        grant.pop("nonce", None)
+        return self._token_response(client, grant, now, fhir_base, int(claims["exp"]))
 
     def _token_response(self, client: AppClient, grant: dict[str, Any], now: float,
-                        fhir_base: str) -> dict[str, Any]:
+                        fhir_base: str, refresh_until: int | None = None) -> dict[str, Any]:
         assert self.tokens.key is not None
         lifetime = 60 * self.tokens.minutes
         scopes = grant["scope"].split()
@@ -373,6 +417,15 @@ class SmartLaunch:
                 id_claims["name"] = self.directory.practitioner_name(grant["practitioner"])
             answer["id_token"] = jwt.encode(id_claims, key.private_key, algorithm="RS256",
                                             headers={"kid": key.kid})
+        lasting = [REFRESH_SECONDS[s] for s in scopes if s in REFRESH_SECONDS]
+        if lasting:
+            until = refresh_until or int(now) + max(lasting)
+            answer["refresh_token"] = jwt.encode({
+                "iss": self.tokens.issuer, "aud": REFRESH_AUDIENCE, "sub": grant["user"],
+                "client_id": client.client_id, "iat": int(now), "exp": until,
+                "jti": secrets.token_hex(16),
+                "grant": {k: v for k, v in grant.items() if k != "nonce"}},
+                key.private_key, algorithm="RS256", headers={"kid": key.kid})
         return answer
 
     # --- the principal of a practitioner's request ---------------------------------------

@@ -519,3 +519,53 @@ def test_a_code_raced_by_two_token_requests_is_exchanged_once(launch_app: Any) -
     with ThreadPoolExecutor(8) as pool:
         answers = sorted(pool.map(exchange, range(8)))
     assert answers == ["invalid_grant"] * 7 + ["token"]
+
+
+def _refresh(client: Any, token: str, client_id: str = APP, **extra: str) -> Any:
+    form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id,
+            **extra}
+    return client.post("/auth/token", content=urlencode(form),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_refresh_tokens_are_used_once_and_keep_checking_the_role(launch_app: Any) -> None:
+    app, client = launch_app
+    launch = app.state.security.launch
+    plain = Flow(client)
+    assert "refresh_token" not in plain.exchange(plain.approve()).json()  # not asked for
+    flow = Flow(client, scope="openid fhirUser online_access user/Goal.rs user/Patient.rs")
+    first = flow.exchange(flow.approve()).json()
+    assert first["scope"] == "openid fhirUser online_access user/Goal.rs user/Patient.rs"
+    refreshed = _refresh(client, first["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    second = refreshed.json()
+    assert client.get("/fhir/Goal", headers=bearer(second["access_token"])).status_code == 200
+    key = app.state.security.tokens.key.public_key
+    old = jwt.decode(first["refresh_token"], key, algorithms=["RS256"],
+                     audience="cm-fhir:refresh")
+    new = jwt.decode(second["refresh_token"], key, algorithms=["RS256"],
+                     audience="cm-fhir:refresh")
+    assert new["exp"] == old["exp"] and new["jti"] != old["jti"]  # same end, a new token
+    # used once
+    assert _refresh(client, first["refresh_token"]).json()["error"] == "invalid_grant"
+    # not for another client, and spent by nobody else's try
+    app.state.security.launch.apps.add("other-app", "Autre", ["https://other.example/cb"],
+                                       "openid user/*.rs")
+    assert _refresh(client, second["refresh_token"], client_id="other-app").json()[
+        "error"] == "invalid_grant"
+    # only narrowing
+    wider = _refresh(client, second["refresh_token"], scope="user/*.rs")
+    assert wider.json()["error"] == "invalid_scope"
+    narrow = _refresh(client, second["refresh_token"], scope="online_access user/Goal.rs")
+    assert narrow.status_code == 200
+    narrowed = narrow.json()
+    assert narrowed["scope"] == "online_access user/Goal.rs" and "id_token" not in narrowed
+    assert client.get("/fhir/Patient", headers=bearer(narrowed["access_token"])
+                      ).status_code == 403
+    # neither an access token nor an id token is a refresh token
+    assert _refresh(client, narrowed["access_token"]).json()["error"] == "invalid_grant"
+    assert _refresh(client, first["id_token"]).json()["error"] == "invalid_grant"
+    # the account deactivated: no more tokens
+    launch.accounts.deactivate("ddurand")
+    refused = _refresh(client, narrowed["refresh_token"]).json()
+    assert refused["error"] == "invalid_grant" and "deactivated" in refused["error_description"]

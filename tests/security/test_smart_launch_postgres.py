@@ -21,6 +21,7 @@ from tests.security.test_smart_launch import (  # noqa: F401 (collected here too
     test_a_role_that_ended_gives_nothing,
     test_an_expired_code_is_refused,
     test_guessing_a_password_locks_the_account,
+    test_refresh_tokens_are_used_once_and_keep_checking_the_role,
     test_sign_in_gives_the_practitioners_view_with_an_id_token,
 )
 

@@ -233,17 +233,32 @@ class RawRule:
 
     def _decide(self, cur: Any, people_sql: str, key: tuple[Any, ...], rtype: str,
                 access: tuple[str | None, float, bool]) -> tuple[bool, tuple[str, ...]]:
-        org, now, operator = access
         if rtype == "AuditEvent":
-            return operator, ()
+            return access[2], ()
         cur.execute(people_sql, key)
         people = tuple(sorted({r[0] for r in cur.fetchall()}))
-        if not people:  # not in a person's compartment: public unless protected
-            return rtype not in PROTECTED_TYPES, people
-        if org is None:
-            return False, people
-        cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
-        return cur.fetchone()[0] == len(people), people  # (every one of them)
+
+        def granted(org: str, people: tuple[str, ...], now: float) -> int:
+            cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
+            return int(cur.fetchone()[0])
+
+        return decide(rtype, people, access, granted), people
+
+
+def decide(rtype: str, people: tuple[str, ...], access: tuple[str | None, float, bool],
+           granted: Callable[[str, tuple[str, ...], float], int]) -> bool:
+    """The access rule on its inputs as data, shared by :class:`RawRule` (reads by id) and
+    the in-memory store (store/memory.py): a resource of type ``rtype`` belonging to
+    ``people``, for ``access`` = (structure, instant, operator); ``granted(org, people,
+    now)`` counts those of ``people`` the structure holds a grant on at ``now``."""
+    org, now, operator = access
+    if rtype == "AuditEvent":
+        return operator
+    if not people:  # not in a person's compartment: public unless protected
+        return rtype not in PROTECTED_TYPES
+    if org is None:
+        return False
+    return granted(org, people, now) == len(people)  # (every one of them)
 
 
 # --- scopes over everything a search filters on or returns ---------------------------------

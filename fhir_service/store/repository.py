@@ -12,10 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fhir_service.search.extract import IndexRows
 from fhir_service.search.query import SearchQuery
+
+if TYPE_CHECKING:
+    from fhir_service.security.policy import Grant
+
+# the raw form of an access rule: (structure, instant, operator); None: no rule
+RawAccess = tuple[str | None, float, bool]
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,12 @@ class AccessFilter(Protocol):
     def referenceable(self, res: Any) -> Any | None: ...
 
     def version_condition(self, hist: Any) -> Any | None: ...
+
+    @property
+    def raw(self) -> RawAccess | None:
+        """The rule as data (structure, instant, operator), None when unrestricted: what
+        the raw-SQL reads and the in-memory store evaluate (security.policy.decide)."""
+        ...
 
 
 class Session(Protocol):
@@ -112,12 +124,61 @@ class Session(Protocol):
 
     def lock(self, rtype: str, rid: str) -> None: ...
 
+    def lock_type(self, rtype: str) -> None: ...
+
+    def prepare_writes(self, keys: list[tuple[str, str]]) -> None: ...
+
+    def max_pk(self) -> int: ...
+
+    def filter_visible(self, pks: list[int], access: AccessFilter) -> list[int]: ...
+
+    def visible(self, pk: int, access: AccessFilter) -> bool: ...
+
+    # --- access and ownership rows (security/policy.py; the door passes them through) -----
+
+    def set_access_rows(self, pk: int, patients: list[str], grants: list[Grant]) -> None: ...
+
+    def replace_grants(self, pk: int, grants: list[Grant]) -> None: ...
+
+    def patients_by_pk(self, pks: list[int]) -> dict[int, list[str]]: ...
+
+    def current_patients(self, pk: int) -> set[str]: ...
+
+    def patients_of_versions(self, keys: list[tuple[str, str, int | None]]) -> set[str]: ...
+
+    def patients_of_keys(self, keys: list[tuple[str, str]]) -> set[str]: ...
+
+    def owner_row(self, pk: int) -> tuple[bool, str | None]: ...
+
+    def set_owner(self, pk: int, org: str | None) -> None: ...
+
+    def organization_owner(self, org_id: str) -> str: ...
+
+    def role_owner(self, role_id: str) -> str | None: ...
+
+    def role_organization(self, role_id: str) -> str | None: ...
+
+    def referencing_sources(self, source_type: str, target_type: str,
+                            target_id: str) -> list[Stored]: ...
+
+    def has_grant(self, org: str, patient: str, now: float) -> bool: ...
+
+    def episode_managers(self, patients: set[str]) -> set[str]: ...
+
+    def patient_has_grants(self, patient: str) -> bool: ...
+
 
 class Repository(Protocol):
-    def read_visible(self, rtype: str, rid: str, access: tuple[str | None, float, bool] | None
+    def read_visible(self, rtype: str, rid: str, access: RawAccess | None
                      ) -> tuple[Stored | None, bool]:
         """Read by id, with the raw form of the access rule (structure, instant, operator);
         None only for the server's own reads (security/door.py decides)."""
+        ...
+
+    def version_visible(self, pk: int, version: int, rtype: str, access: RawAccess
+                        ) -> tuple[bool, tuple[str, ...]]:
+        """The rule for one version (vread, a deletion): by that version's people; (visible,
+        those people)."""
         ...
 
     def read_session(self) -> AbstractContextManager[Session]: ...

@@ -1,11 +1,13 @@
-"""``cm-fhir convert FILE --to TARGET [--out FILE] [--base URL]``: a resource to or from the
-French national guides, offline (the same conversions as ``$convert``).
+"""``cm-fhir convert FILE --to TARGET [--out FILE] [--base URL] [--episode REF] [--author REF]``:
+a resource to or from the French national guides, offline (the same conversions as ``$convert``).
 
-TARGET is a profile's canonical URL or a key: ``cds-careteam`` (ANS Cercle de Soins CareTeam)
-or ``cm-care-team`` (ours). The converted resource is written to ``--out`` (or standard
-output); what could not be carried is printed as warnings on standard error. Exit code 1 when
-the resource cannot be converted (the reasons on standard error), 2 when the command cannot
-run (unreadable file, unknown target).
+TARGET is a profile's canonical URL or a key: ``cds-careteam`` (ANS Cercle de Soins CareTeam),
+``cm-care-team`` (ours), ``tddui-projet-perso`` (a plan and its goals, as a Bundle, to TDDUI) or
+``cm-care-plan`` (a TDDUI plan Bundle to ours, with ``--episode`` and ``--author``). The
+converted resource is written to ``--out`` (or standard output); what could not be carried
+is printed as warnings on standard error. Exit code 1 when the resource cannot be converted
+(the reasons on standard error), 2 when the command cannot run (unreadable file, unknown
+target).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ def convert_command(
     base: Annotated[str, typer.Option("--base", metavar="URL",
                                       help="FHIR base of the resource (makes an identifier "
                                            "from its id when it has none)")] = "",
+    episode: Annotated[str | None, typer.Option(
+        "--episode", metavar="REF", help="TDDUI plan to ours: its EpisodeOfCare/id")] = None,
+    author: Annotated[str | None, typer.Option(
+        "--author", metavar="REF", help="TDDUI plan to ours: its author, when it has none")]
+        = None,
 ) -> None:
     """Convert a resource between our profiles and the French national guides."""
     from fhir_service.conformance.package import ensure_core_package
@@ -45,7 +52,7 @@ def convert_command(
     registry = build_registry(ensure_core_package(settings.cache_dir),
                               [*settings.national_packages, *settings.ig_packages])
     try:
-        result = convert(resource, to, registry, base)
+        result = convert(resource, to, registry, base, episode=episode, author=author)
     except ValueError as exc:
         err.print(f"[red]Error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None

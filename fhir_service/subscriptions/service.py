@@ -125,10 +125,16 @@ class SubscriptionService:
     def write_outbox(self, session: Any) -> None:
         """The outbox rows of the versions a transaction wrote (one batched insert)."""
         now = time.time()
-        rows = [{"hpk": hpk, "rtype": rtype, "created": now}
-                for hpk, rtype in session.written if rtype not in UNWATCHED]
+        rows = [(hpk, rtype, now) for hpk, rtype in session.written if rtype not in UNWATCHED]
         if rows:
-            session.conn.execute(insert(sub_outbox), rows)
+            # the DBAPI cursor, as the write path's own inserts (no statement to compile)
+            mark = "?" if session.conn.dialect.paramstyle == "qmark" else "%s"
+            cur = session.conn.connection.cursor()
+            try:
+                cur.executemany("INSERT INTO sub_outbox (hpk, rtype, created) "
+                                f"VALUES ({mark}, {mark}, {mark})", rows)
+            finally:
+                cur.close()
             session.conn.info["cm_outbox"] = True
 
     def _committed(self, conn: Any) -> None:

@@ -111,12 +111,12 @@ def install(app: FastAPI, launch: SmartLaunch, public_base_url: str, base_path: 
         username = form.get("username", "")[:128]
         result = launch.accounts.login(username, form.get("password", ""))
         if result.account is None:
-            wait = ""
-            if result.retry_after > 0:
-                wait = f" Compte verrouillé : réessayez dans {int(result.retry_after) + 1} s."
+            # the same words and status whether the name is unknown, the password wrong or
+            # the account locked: the page tells nobody which accounts exist
             return _page("Connexion", _login_form(
-                auth, cookie, "Identifiant ou mot de passe incorrect." + wait, username),
-                auth.redirect_uri, status=429 if result.retry_after > 0 else 401)
+                auth, cookie, "Identifiant ou mot de passe incorrect, ou trop de tentatives "
+                "récentes : vérifiez-les, ou réessayez dans quelques minutes.", username),
+                auth.redirect_uri, status=401)
         practitioner = result.account.practitioner
         roles = launch.directory.active_roles(practitioner)
         if not roles:

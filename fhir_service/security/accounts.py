@@ -8,7 +8,8 @@ sign practitioners in (SMART App Launch, see ``smart_launch.py``).
 * Guessing is slowed down in the database, so every worker process and every restart
   knows it: after ``FREE_FAILURES`` consecutive failures an account is locked for a time
   that doubles with each further failure (up to ``MAX_LOCK_SECONDS``); a success resets it.
-  An unknown user name costs the same hash verification as a known one.
+  An unknown user name or a locked account costs the same hash verification as a known
+  one, and the login page answers all three alike.
 * App clients are public (no secret: PKCE protects the code) and registered with the exact
   redirect URIs they may use.
 """
@@ -105,6 +106,7 @@ class AccountStore:
             _verify(_DUMMY_HASH, password)
             return LoginResult(None)
         if row.locked_until > now:
+            _verify(_DUMMY_HASH, password)  # (as long as any other answer)
             return LoginResult(None, row.locked_until - now)
         if not _verify(row.password_hash, password) or not row.active:
             failures = row.failures + 1

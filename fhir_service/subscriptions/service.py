@@ -473,13 +473,16 @@ class SubscriptionService:
                 return
             status = "active"
             self._touch(sub.sub_id)
+        limit = plan.max_count if plan.kind == "topic" else 1
         for _ in range(50):  # batches in a row while events wait
-            events, total = self._batch(sub, now, plan.max_count if plan.kind == "topic" else 1)
+            events, total = self._batch(sub, now, limit)
             if not events:
                 break
             ok, why = self._notify(sub, plan, events, total)
             if not self._after(sub, events, ok, why):
                 return
+            if len(events) < limit:
+                break  # (all that was pending; later ones wake the worker again)
             now = time.time()
         else:
             return

@@ -544,6 +544,30 @@ def test_access_on_reads_by_id_history_and_versions(accompanied: Store) -> None:
             ("o1", 2), ("o0", 1), ("o1", 1)]
 
 
+def test_the_door_over_either_store(accompanied: Store) -> None:
+    """The caller-bound door (security/door.py) answers alike over both stores."""
+    from fhir_service.security.door import Door
+
+    one, two = Door(accompanied.repo, _caller("org1")), Door(accompanied.repo, _caller("org2"))
+    stored, people = one.read("Observation", "o12")
+    assert stored is None and people == ("p1", "p2")  # (hidden: its people, for the audit)
+    assert one.read("Observation", "nobody") == (None, ())
+    with one.read_session() as session:
+        assert [s.rid for s in session.search(accompanied.query("Observation")).rows] == [
+            "o1", "o0"]
+        assert session.hidden("Observation", "o12") and not session.hidden("Observation", "o1")
+        assert session.get_visible("Patient", "p2") is None
+        assert [s.rid for s in session.revinclude_sources([("Patient", "p1")], "Observation",
+                                                          "subject")] == ["o1"]
+        pks = [s.pk for s in session.match_everyone(accompanied.query("Observation"))[0]]
+        assert [s.rid for s in session.include_targets(pks, "subject", "Observation", None)
+                ] == ["p1"]
+    accompanied.delete("Observation", "o1")
+    gone, _ = one.read("Observation", "o1")
+    assert gone is not None and gone.deleted  # (410 for who saw its people)
+    assert two.read("Observation", "o1") == (None, ("p1",))  # (404 for the others)
+
+
 def test_audit_events_only_for_operators(store: Store) -> None:
     store.write({"resourceType": "AuditEvent", "id": "a1", "recorded": "2026-01-01T00:00:00Z",
                  "type": {"code": "rest"}, "agent": [{"requestor": True}],

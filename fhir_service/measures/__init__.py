@@ -196,12 +196,32 @@ def ruptures(q: Queries, scope: Scope, period: Period, params: dict[str, Any]
     ]
 
 
+def hospitalisations(q: Queries, scope: Scope, period: Period, _: dict[str, Any]
+                     ) -> list[dict[str, Any]]:
+    rows = q.hospital_stays(scope, period.start, period.end)
+    stays_by: dict[str | None, set[int]] = defaultdict(set)
+    people_by: dict[str | None, set[str]] = defaultdict(set)
+    for stay, person, cm in rows:
+        stays_by[cm].add(stay)
+        people_by[cm].add(person)
+    return [
+        {"code": concept("hospital-stays"),
+         "population": [population("initial-population", len({r[0] for r in rows}))],
+         "stratifier": [stratifier("case-manager", {k: len(v) for k, v in stays_by.items()})]},
+        {"code": concept("hospitalised-people"),
+         "population": [population("initial-population", len({r[1] for r in rows}))],
+         "stratifier": [stratifier("case-manager",
+                                   {k: len(v) for k, v in people_by.items()})]},
+    ]
+
+
 INDICATORS: dict[str, Callable[[Queries, Scope, Period, dict[str, Any]],
                                list[dict[str, Any]]]] = {
     IG + "Measure/cm-caseload": caseload,
     IG + "Measure/cm-referral-delay": referral_delay,
     IG + "Measure/cm-goals-by-domain": goals_by_domain,
     IG + "Measure/cm-ruptures": ruptures,
+    IG + "Measure/cm-hospitalisations": hospitalisations,
 }
 # the types each indicator reads (the caller's token must allow searching them)
 READS: dict[str, tuple[str, ...]] = {
@@ -209,6 +229,7 @@ READS: dict[str, tuple[str, ...]] = {
     IG + "Measure/cm-referral-delay": ("EpisodeOfCare", "ServiceRequest"),
     IG + "Measure/cm-goals-by-domain": ("Goal", "EpisodeOfCare"),
     IG + "Measure/cm-ruptures": ("EpisodeOfCare", "Encounter"),
+    IG + "Measure/cm-hospitalisations": ("EpisodeOfCare", "Encounter"),
 }
 
 

@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-MEASURES = ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures")
+MEASURES = ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
+            "cm-hospitalisations")
 COLUMNS = ("measure", "period_start", "period_end", "subject", "group", "stratifier",
            "stratum", "population", "count", "score", "score_unit")
 

@@ -31,6 +31,7 @@ GOAL_COUNTED = ("planned", "accepted", "active", "on-hold", "completed")
 ACHIEVED = ("achieved", "sustaining")
 NOT_ACHIEVED = ("not-achieved", "not-attainable")
 NO_CONTACT = ("planned", "cancelled", "entered-in-error")
+INPATIENT = ("IMP", "ACUTE", "NONAC")  # v3-ActCode: inpatient encounter, acute, non-acute
 LIFE_DOMAIN = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-life-domain"
 
 
@@ -213,3 +214,28 @@ class Queries:
                                                  cm.c.param == "care-manager")))
                 .where(*conds, self.in_progress_at(ep, end), d.c.low > -FINITE))
         return [(row[0], row[1], row[2], row[3]) for row in self.conn.execute(stmt)]
+
+    def hospital_stays(self, scope: Scope, start: float, end: float
+                       ) -> list[tuple[int, str, str | None]]:
+        """(stay, person, case manager id) for each hospital stay (an Encounter of class
+        inpatient, acute or non-acute, not planned, cancelled or entered in error) that
+        started in the period while one of the person's episodes in scope was under way
+        (started, not yet ended)."""
+        ep, conds = self.episodes(scope)
+        d, people, cm = idx_date.alias(), res_patient.alias(), idx_reference.alias()
+        enc, ed, enc_people = resources.alias("enc"), idx_date.alias(), res_patient.alias()
+        stmt = (select(enc.c.pk, people.c.patient_id, cm.c.ref_id).distinct()
+                .select_from(
+                    ep.join(people, people.c.res_pk == ep.c.pk)
+                    .join(d, and_(d.c.res_pk == ep.c.pk, d.c.param == "date"))
+                    .join(enc_people, enc_people.c.patient_id == people.c.patient_id)
+                    .join(enc, enc.c.pk == enc_people.c.res_pk)
+                    .join(ed, and_(ed.c.res_pk == enc.c.pk, ed.c.param == "date"))
+                    .outerjoin(cm, and_(cm.c.res_pk == ep.c.pk, cm.c.param == "care-manager")))
+                .where(*conds, self.visible(enc, "Encounter"),
+                       self.token_in(enc.c.pk, "class", INPATIENT),
+                       not_(self.token_in(enc.c.pk, "status", NO_CONTACT)),
+                       ed.c.low >= start, ed.c.low < end,
+                       d.c.low > -FINITE, d.c.low <= ed.c.low, d.c.high > ed.c.low))
+        return [(row[0], row[1], row[2]) for row in self.conn.execute(stmt)]
+

@@ -81,7 +81,8 @@ def generate(seed: int, people: int = 40) -> dict[str, Any]:
                 "id": f"enc-{i}-{e}", "patient": pid,
                 "status": rng.choice(["finished", "finished", "in-progress", "planned",
                                       "cancelled"]),
-                "start": date(2025, 11, 1) + timedelta(days=rng.randint(0, 260))})
+                "start": date(2025, 11, 1) + timedelta(days=rng.randint(0, 260)),
+                "class": rng.choice(["AMB", "AMB", "HH", "IMP", "ACUTE"])})
     return world
 
 
@@ -137,7 +138,7 @@ def resources(world: dict[str, Any]) -> list[dict[str, Any]]:
     for enc in world["encounters"]:
         out.append({"resourceType": "Encounter", "id": enc["id"], "status": enc["status"],
                     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-                              "code": "AMB"},
+                              "code": enc["class"]},
                     "subject": {"reference": f"Patient/{enc['patient']}"},
                     "period": {"start": enc["start"].isoformat()}})
     return out
@@ -216,6 +217,19 @@ def expected(world: dict[str, Any], people: set[str], orgs: set[str] | None = No
         seen = max([e["start"], *contacts])
         latest[e["patient"]] = max(latest.get(e["patient"], seen), seen)
     out["contact_gap"] = sum(1 for d in latest.values() if (P_END - d).days > GAP)
+
+    stays: dict[str, set[Any]] = defaultdict(set)  # stay -> case managers of its episodes
+    for c in world["encounters"]:
+        if c["class"] not in ("IMP", "ACUTE", "NONAC") or c["status"] in (
+                "planned", "cancelled", "entered-in-error") or not P_START <= c["start"] <= P_END:
+            continue
+        for e in episodes:
+            if e["patient"] == c["patient"] and e["start"] and e["start"] <= c["start"] and (
+                    e["end"] is None or e["end"] >= c["start"]):
+                stays[c["id"]].add(e["manager"])
+    out["stays"] = len(stays)
+    out["hospitalised"] = len({c["patient"] for c in world["encounters"] if c["id"] in stays})
+    out["stays_by_manager"] = Counter(m for managers in stays.values() for m in managers)
     return out
 
 
@@ -336,13 +350,23 @@ def check_all(router: Router, principal: Principal | None, want: dict[str, Any],
     assert count(group(report, "interruption")) == want["interruptions"]
     assert count(group(report, "contact-gap")) == want["contact_gap"]
 
+    report = evaluate(router, principal, "cm-hospitalisations", **params)
+    stays = group(report, "hospital-stays")
+    assert count(stays) == want["stays"]
+    assert count(group(report, "hospitalised-people")) == want["hospitalised"]
+    assert {k: count(s) for k, s in strata(stays, "case-manager").items()} == {
+        ("aucun" if m is None else m): n for m, n in want["stays_by_manager"].items()}
+
 
 def test_each_structure_counts_only_its_people(loaded: tuple[Router, dict[str, Any]]) -> None:
     router, world = loaded
     a_people, b_people = seen_people(world, "org-a"), seen_people(world, "org-b")
     assert a_people - b_people and b_people - a_people and a_people & b_people  # (the data)
     want_a, want_b = expected(world, a_people), expected(world, b_people)
-    assert want_a != want_b and want_a["caseload"] and want_b["caseload"]
+    assert want_a != want_b
+    for want in (want_a, want_b):  # (every indicator has something to count)
+        assert all(want[k] for k in ("caseload", "delay_n", "interruptions", "contact_gap",
+                                     "stays"))
     check_all(router, who("org-a"), want_a)
     check_all(router, who("org-b"), want_b)
     # B's figures leave out the people only A accompanies: none of A's case managers appear
@@ -448,7 +472,8 @@ def test_reports_are_valid_for_the_hl7_validator(make_context: Any) -> None:
         base_url="http://test/fhir"))
     assert resp.status == 200
     reports = {}
-    for mid in ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures"):
+    for mid in ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
+                "cm-hospitalisations"):
         for subject in ("", "Practitioner/pr-a1", "Organization/org-t"):
             params = {"subject": subject} if subject else {}
             reports[f"{mid} {subject}"] = json.loads(fhir.dumps(

@@ -16,6 +16,8 @@ Description: "Codes des groupes et des stratificateurs des indicateurs de case m
 * #goals-ongoing "Objectifs en cours" "Objectifs prévus, acceptés, en cours ou en pause, ni atteints ni non atteints."
 * #interruption "Interruptions" "Accompagnements suspendus (statut onhold dans l'historique des statuts) pendant la période."
 * #contact-gap "Sans contact" "Personnes en accompagnement à la fin de la période sans contact (Encounter) depuis plus de N jours."
+* #hospital-stays "Hospitalisations" "Séjours hospitaliers (Encounter de classe IMP, ACUTE ou NONAC) commencés pendant la période au cours d'un accompagnement."
+* #hospitalised-people "Personnes hospitalisées" "Personnes ayant au moins un séjour hospitalier commencé pendant la période au cours d'un accompagnement."
 * #case-manager "Par case manager" "Stratification par case manager (EpisodeOfCare.careManager)."
 * #structure "Par structure" "Stratification par structure pivot (EpisodeOfCare.managingOrganization)."
 * #life-domain "Par domaine de vie" "Stratification par domaine de vie (Goal.category)."
@@ -27,6 +29,8 @@ Description: "Codes des groupes et des stratificateurs des indicateurs de case m
 * insert En(goals-ongoing, "Goals ongoing")
 * insert En(interruption, "Interruptions")
 * insert En(contact-gap, "Without contact")
+* insert En(hospital-stays, "Hospital stays")
+* insert En(hospitalised-people, "People hospitalised")
 * insert En(case-manager, "By case manager")
 * insert En(structure, "By structure")
 * insert En(life-domain, "By life domain")
@@ -201,6 +205,36 @@ Title: "Ruptures de parcours (Care pathway ruptures)"
 * group[=].population[=].criteria.expression = "EpisodeOfCare.where(status in ('active' | 'onhold' | 'finished') and period.start <= %periodEnd and (period.end.empty() or period.end >= %periodEnd))"
 * group[=].stratifier[+].code = CMIndicator#case-manager
 * group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
+
+Instance: cm-hospitalisations
+InstanceOf: Measure
+Usage: #definition
+Title: "Hospitalisations pendant l'accompagnement (Hospital stays during case management)"
+* insert MeasureMetadata(cm-hospitalisations)
+* subjectCodeableConcept = http://hl7.org/fhir/resource-types#Patient
+* name = "CMHospitalisations"
+* title = "Hospitalisations pendant l'accompagnement (Hospital stays during case management)"
+* description = "Séjours hospitaliers commencés pendant la période alors qu'un accompagnement de la personne était en cours (commencé, pas encore terminé) : Encounter de classe IMP (hospitalisation), ACUTE ou NONAC (v3-ActCode), de statut ni planned ni cancelled ni entered-in-error, que l'appelant peut lire ; le nombre de séjours et le nombre de personnes hospitalisées. Là où les partenaires transmettent leurs séjours. Hospital stays that started in the period during an episode of care of the person; stays and people."
+* scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
+* improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#decrease
+* group[+].code = CMIndicator#hospital-stays
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Séjours hospitaliers commencés pendant la période au cours d'un accompagnement de la personne."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "Encounter.where(class.where(system = 'http://terminology.hl7.org/CodeSystem/v3-ActCode' and (code = 'IMP' or code = 'ACUTE' or code = 'NONAC')).exists() and (status = 'planned' or status = 'cancelled' or status = 'entered-in-error').not() and period.start >= %periodStart and period.start <= %periodEnd)"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager de l'accompagnement en cours au début du séjour."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
+* group[+].code = CMIndicator#hospitalised-people
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Personnes ayant au moins un tel séjour."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "Patient.where(%hospitalStays.subject.reference contains ('Patient/' + id))"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager de l'accompagnement en cours au début du séjour."
 * group[=].stratifier[=].criteria.language = #text/fhirpath
 * group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
 

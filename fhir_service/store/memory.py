@@ -8,9 +8,9 @@ serialises them and a read session sees the state of its start.
 
 Search evaluates a :class:`SearchQuery` over the index rows with the semantics of
 store/sqlsearch.py (parameter types token, string, reference, date, uri, number,
-quantity, ``_id``, ``_lastUpdated``; modifiers, prefixes, ``_sort``, paging). Chains,
-``_has`` and composite parameters are refused (400, "not supported by the in-memory
-store"): never a wrong answer. The access rule is the policy's own
+quantity, ``_id``, ``_lastUpdated``; modifiers, prefixes, chains and ``_has`` through
+what the caller may see, ``_sort``, paging). Composite parameters are refused (400, "not
+supported by the in-memory store"): never a wrong answer. The access rule is the policy's own
 (``security.policy.decide``), evaluated on the rows kept here. The contract suite
 tests/store/test_repository_contract.py runs against this and the SQL implementation.
 """
@@ -123,9 +123,17 @@ class _Matcher:
     def __init__(self, local_base_urls: tuple[str, ...]) -> None:
         self.local_base_urls = tuple(u.rstrip("/") + "/" for u in local_base_urls)
 
-    def predicate(self, filt: Filter) -> Match:
+    def predicate(self, filt: Filter, session: MemorySession, access: AccessFilter) -> Match:
+        """``session`` and ``access``: a chain or ``_has`` hops only through resources the
+        caller may see (a hop through a hidden one matches nothing), as in SQL."""
         if filt.has is not None:
-            raise _unsupported("_has")
+            has = filt.has
+            inner = self.predicate(has.inner, session, access)
+            code = has.ref_param.code
+            sources = {(r[1], r[2]) for stored, rows in session.current(has.source_type)
+                       if inner(stored, rows) and session._sees(stored, access)
+                       for r in rows.reference if r[0] == code}
+            return lambda s, _rows: (s.rtype, s.rid) in sources
         if filt.code == "_id":
             ids = {unescape(v) for v in filt.values}
             return lambda s, _rows: s.rid in ids
@@ -133,7 +141,13 @@ class _Matcher:
             instants = [self._updated(v) for v in filt.values]
             return lambda s, _rows: any(t(s.updated) for t in instants)
         if filt.chain is not None:
-            raise _unsupported("A chained search")
+            assert filt.chain_type is not None
+            chain_type, code = filt.chain_type, filt.code
+            inner = self.predicate(filt.chain, session, access)
+            targets = {stored.rid for stored, rows in session.current(chain_type)
+                       if inner(stored, rows) and session._sees(stored, access)}
+            return lambda _s, rows: any(r[0] == code and r[1] == chain_type and r[2] in targets
+                                        for r in rows.reference)
         assert filt.param is not None
         ptype = filt.param.type
         if ptype == "composite":
@@ -333,18 +347,19 @@ class MemorySession:
         current = self.state.current
         return [current[pk] for pk in pks if pk in current]
 
-    def _matches(self, query: SearchQuery, access: AccessFilter) -> list[Stored]:
-        tests = [self.matcher.predicate(f) for f in query.filters]
+    def current(self, rtype: str | None) -> Iterator[tuple[Stored, IndexRows]]:
+        """The current (not deleted) resources of a type, or of every type, by key, with
+        their index rows."""
         empty = IndexRows()
-        found = []
         for pk in sorted(self.state.current):
             stored = self.state.current[pk]
-            if stored.deleted or (query.resource_type and stored.rtype != query.resource_type):
-                continue
-            rows = self.state.index.get(pk, empty)
-            if all(t(stored, rows) for t in tests) and self._sees(stored, access):
-                found.append(stored)
-        return found
+            if not stored.deleted and (not rtype or stored.rtype == rtype):
+                yield stored, self.state.index.get(pk, empty)
+
+    def _matches(self, query: SearchQuery, access: AccessFilter) -> list[Stored]:
+        tests = [self.matcher.predicate(f, self, access) for f in query.filters]
+        return [stored for stored, rows in self.current(query.resource_type)
+                if all(t(stored, rows) for t in tests) and self._sees(stored, access)]
 
     def max_pk(self) -> int:
         return max(self.state.current, default=0)

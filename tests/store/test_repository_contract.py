@@ -376,6 +376,16 @@ def test_search_combines_filters_with_and(people: Store) -> None:
     assert people.ids("Observation", ("code", "8302-2"), ("subject", "Patient/p2")) == []
 
 
+def test_search_chains_and_has(people: Store) -> None:
+    assert people.ids("Observation", ("subject:Patient.family", "Du")) == ["o1", "o2", "o3"]
+    assert people.ids("Observation", ("patient.birthdate", "gt1985")) == ["o4"]
+    assert people.ids("Observation", ("subject:Patient.gender", "male"),
+                      ("code", "29463-7")) == ["o2"]
+    assert people.ids("Patient", ("_has:Observation:subject:code", "8302-2")) == ["p1", "p3"]
+    assert people.ids("Patient", ("_has:RiskAssessment:subject:probability", "gt0.5")) == ["p2"]
+    assert people.ids("Patient", ("_has:Observation:patient:code", "nothing")) == []
+
+
 # --- count, total, paging and sort ---------------------------------------------------------
 
 
@@ -523,6 +533,19 @@ def test_access_filtered_search_count_and_lookup(accompanied: Store) -> None:
             session.lookup([("Observation", "o12")], system_access())[0].pk) == {"p1", "p2"}
 
 
+def test_a_chain_or_has_through_a_hidden_person_matches_nothing(accompanied: Store) -> None:
+    one = _caller("org1")
+    assert accompanied.ids("Observation", ("subject:Patient.family", "Durand"), access=one) == [
+        "o1"]
+    assert accompanied.ids("Observation", ("subject:Patient.family", "Dupont"), access=one) == []
+    assert accompanied.ids("Patient", ("_has:Observation:subject:code", "29463-7"),
+                           access=one) == ["p1"]
+    assert accompanied.ids("Organization", ("_has:CareTeam:participant:status", "active"),
+                           access=_caller("org2")) == []
+    assert accompanied.ids("Organization", ("_has:CareTeam:participant:status", "active"),
+                           access=one) == ["org1"]
+
+
 def test_access_on_reads_by_id_history_and_versions(accompanied: Store) -> None:
     one = _caller("org1")
     assert one.raw is not None
@@ -583,14 +606,10 @@ def test_audit_events_only_for_operators(store: Store) -> None:
 
 def test_memory_store_refuses_what_it_does_not_support(base_context: FhirContext) -> None:
     store = Store(MemoryRepository(), base_context)
-    store.write(patient("p1", "Durand"), observation("o1", "29463-7", "Patient/p1"))
-    for items in ([("subject:Patient.family", "Durand")], [("_has:Observation:subject:code",
-                                                             "29463-7")],
-                  [("code-value-quantity", "http://loinc.org|29463-7$70")]):
-        rtype = "Patient" if items[0][0].startswith("_has") else "Observation"
-        with pytest.raises(FhirError, match="not supported by the in-memory store") as info:
-            store.ids(rtype, *items)
-        assert info.value.status == 400
+    store.write(patient("p1", "Durand"), observation("o1", "29463-7", "Patient/p1", 70.0))
+    with pytest.raises(FhirError, match="not supported by the in-memory store") as info:
+        store.ids("Observation", ("code-value-quantity", "http://loinc.org|29463-7$70"))
+    assert info.value.status == 400
 
 
 DIFFERENTIAL = [
@@ -601,6 +620,8 @@ DIFFERENTIAL = [
     ("Patient", [("birthdate", "le1980-05-17"), ("_sort", "-family")]),
     ("Patient", [("identifier", "|180")]),
     ("Patient", [("name", "e")]),
+    ("Patient", [("_has:Observation:subject:value-quantity", "ge100"), ("_sort", "birthdate")]),
+    ("Observation", [("subject:Patient.birthdate", "le1980"), ("_sort", "-_lastUpdated")]),
     ("RiskAssessment", [("probability", "ap0.8")]),
     ("Questionnaire", [("url:above", "http://cm.test/Questionnaire/intake/v2/x")]),
     ("Questionnaire", [("url:below", "http://cm.test/Questionnaire/intake/")]),

@@ -89,6 +89,15 @@ def test_cds_search_parameters_are_data(circle: Any) -> None:
     r = circle.get("/fhir/CareTeam?managingOrganization=Organization/cds-organization-example")
     assert r.status_code == 200, r.text
     assert ids(r.json()) == ["CareTeam/cds-careteam-example"]
+    # the organization's participation ended in 2032 (the example's end), the team's never
+    r = circle.get("/fhir/CareTeam?participant-end=ge2032-01-01")
+    assert ids(r.json()) == ["CareTeam/cds-careteam-2018", "CareTeam/cds-careteam-example"]
+    r = circle.get("/fhir/CareTeam?participant-start=lt2014-01-01")
+    assert ids(r.json()) == ["CareTeam/cds-careteam-2018", "CareTeam/cds-careteam-example"]
+    assert ids(circle.get("/fhir/CareTeam?end:missing=false").json()) == []
+    r = circle.get("/fhir/Patient?birthplace=GOULVEN")
+    assert r.status_code == 200, r.text
+    assert ids(r.json()) == ["Patient/cds-patient-example"]
 
 
 def test_chain_without_type_and_wildcard_iterate_include(circle: Any) -> None:

@@ -8,9 +8,9 @@ serialises them and a read session sees the state of its start.
 
 Search evaluates a :class:`SearchQuery` over the index rows with the semantics of
 store/sqlsearch.py (parameter types token, string, reference, date, uri, number,
-quantity, ``_id``, ``_lastUpdated``; modifiers, prefixes, chains and ``_has`` through
-what the caller may see, ``_sort``, paging). Composite parameters are refused (400, "not
-supported by the in-memory store"): never a wrong answer. The access rule is the policy's own
+quantity, composite, ``_id``, ``_lastUpdated``; modifiers, prefixes, chains and ``_has``
+through what the caller may see, ``_sort``, paging). What it cannot evaluate is refused (400,
+"not supported by the in-memory store"): never a wrong answer. The access rule is the policy's own
 (``security.policy.decide``), evaluated on the rows kept here. The contract suite
 tests/store/test_repository_contract.py runs against this and the SQL implementation.
 """
@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from fhir_service.outcomes import FhirError
 from fhir_service.search.extract import IndexRows, date_range, normalize_string, parse_reference
-from fhir_service.search.query import Filter, SearchQuery, split_prefix, split_token, unescape
+from fhir_service.search.params import SearchParam
+from fhir_service.search.query import (
+    Filter,
+    SearchQuery,
+    split_composite,
+    split_prefix,
+    split_token,
+    unescape,
+)
 from fhir_service.security.policy import Grant, decide
 from fhir_service.store.repository import AccessFilter, RawAccess, SearchPage, Stored
 from fhir_service.store.sqlsearch import number_range
@@ -150,9 +158,8 @@ class _Matcher:
                                         for r in rows.reference)
         assert filt.param is not None
         ptype = filt.param.type
-        if ptype == "composite":
-            raise _unsupported("A composite search parameter")
-        if ptype not in ("token", "string", "reference", "date", "uri", "number", "quantity"):
+        if ptype not in ("token", "string", "reference", "date", "uri", "number", "quantity",
+                         "composite"):
             raise _unsupported(f"A {ptype} search parameter")
         code = filt.code
         if filt.modifier == "missing":
@@ -163,8 +170,12 @@ class _Matcher:
             tests = [self._token(v, None) for v in filt.values]
             return lambda _s, rows: not any(
                 r[0] == code and t(r) for r in rows.token for t in tests)
-        method = getattr(self, f"_{ptype}")
-        tests = [method(v, filt.modifier) for v in filt.values]
+        if ptype == "composite":
+            param = filt.param
+            tests = [self._composite(v, param) for v in filt.values]
+        else:
+            method = getattr(self, f"_{ptype}")
+            tests = [method(v, filt.modifier) for v in filt.values]
         return lambda _s, rows: any(
             r[0] == code and t(r) for r in getattr(rows, ptype) for t in tests)
 
@@ -253,6 +264,60 @@ class _Matcher:
         if "://" in raw or raw.startswith("urn:"):
             return lambda r: r[3] == raw
         return lambda r: r[2] == raw and (type_filter is None or r[1] == type_filter)
+
+    def _composite(self, value: str, param: SearchParam) -> Callable[[Any], bool]:
+        """Every ``$`` part against its component's slot of one composite row (so all within
+        one element), each with the semantics of the component's type."""
+        parts: list[Callable[[Any], bool]] = []
+        for i, (part, component) in enumerate(
+                zip(split_composite(value), param.components, strict=True), start=1):
+            parts.append(self._slot_test(i, component.type, part))
+        return lambda r: all(t(r) for t in parts)
+
+    def _slot_test(self, i: int, ptype: str, part: str) -> Callable[[Any], bool]:
+        """A test on slot ``i`` (s, c, lo, hi) of a composite row: the slot seen as a row of
+        the component type's own index (as ``sqlsearch._Slot`` names its columns)."""
+        at = 4 * i - 3  # (the row: param, then per slot s, c, lo, hi)
+
+        def slot(r: Any) -> tuple[Any, Any, Any, Any]:
+            return r[at], r[at + 1], r[at + 2], r[at + 3]
+
+        if ptype == "number":
+            prefix, bare = split_prefix(part)
+            low, high = number_range(bare)
+            exact = float(bare)
+            return lambda r: _at_point(prefix, slot(r)[2], exact, low, high)
+        if ptype == "quantity":
+            prefix, bare = split_prefix(part)
+            bits = bare.split("|")
+            low, high = number_range(bits[0])
+            exact = float(bits[0])
+            system = bits[1] if len(bits) >= 3 and bits[1] else None
+            unit = (bits[2] if len(bits) >= 3 else bits[1] if len(bits) == 2 else "") or None
+
+            def quantity(r: Any) -> bool:
+                s, c, lo, hi = slot(r)
+                if (system is not None and s != system) or (unit is not None and c != unit):
+                    return False
+                if lo is None or hi is None:
+                    return False
+                if lo == hi:  # a Quantity, compared like a quantity parameter
+                    return _at_point(prefix, lo, exact, low, high)
+                return _in_range(prefix, lo, hi, low, high)  # a Range, like a date
+
+            return quantity
+        shaped: dict[str, Callable[[tuple[Any, Any, Any, Any]], tuple[Any, ...]]] = {
+            "token": lambda x: (None, x[0], x[1], None),
+            "string": lambda x: (None, x[1], None),
+            "uri": lambda x: (None, x[1]),
+            "date": lambda x: (None, x[2], x[3]),
+            "reference": lambda x: (None, x[0], x[1], x[1], None, None),
+        }
+        if ptype not in shaped:
+            raise _unsupported(f"A composite of a {ptype} component")
+        test = getattr(self, f"_{ptype}")(part, None)
+        shape = shaped[ptype]
+        return lambda r: bool(test(shape(slot(r))))
 
     def _updated(self, value: str) -> Callable[[float], bool]:
         prefix, bare = split_prefix(value)

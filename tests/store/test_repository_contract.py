@@ -601,14 +601,43 @@ def test_audit_events_only_for_operators(store: Store) -> None:
     assert store.repo.read_visible("AuditEvent", "a1", ("org1", T0, True))[1] is True
 
 
-# --- what the in-memory store refuses, and the two stores side by side --------------------
+# --- composites, and the two stores side by side -------------------------------------------
 
 
-def test_memory_store_refuses_what_it_does_not_support(base_context: FhirContext) -> None:
-    store = Store(MemoryRepository(), base_context)
-    store.write(patient("p1", "Durand"), observation("o1", "29463-7", "Patient/p1", 70.0))
-    with pytest.raises(FhirError, match="not supported by the in-memory store") as info:
-        store.ids("Observation", ("code-value-quantity", "http://loinc.org|29463-7$70"))
+def test_search_composites(store: Store) -> None:
+    store.write(
+        patient("pat", "Durand"),
+        observation("w", "29463-7", "Patient/pat", 70.0),
+        {"resourceType": "Observation", "id": "panel", "status": "final",
+         "code": {"coding": [{"code": "panel"}]}, "component": [
+             {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+              "valueQuantity": {"value": 120, "system": "http://unitsofmeasure.org",
+                                "code": "mm[Hg]"}},
+             {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+              "valueQuantity": {"value": 80, "system": "http://unitsofmeasure.org",
+                                "code": "mm[Hg]"}}]},
+        {"resourceType": "Observation", "id": "s", "status": "final",
+         "code": {"coding": [{"code": "8251-1"}]}, "valueString": "Cost $5, paid by ÉMILE"},
+        {"resourceType": "Questionnaire", "id": "adults", "status": "active", "useContext": [
+            {"code": {"code": "age"}, "valueRange": {"low": {"value": 18}, "high": {"value": 65}}}]},
+        {"resourceType": "Questionnaire", "id": "ten", "status": "active", "useContext": [
+            {"code": {"code": "age"}, "valueQuantity": {"value": 10}}]},
+    )
+    o = "Observation"
+    assert store.ids(o, ("code-value-quantity", "http://loinc.org|29463-7$70")) == ["w"]
+    assert store.ids(o, ("code-value-quantity", "29463-7$gt70")) == []
+    assert store.ids(o, ("component-code-value-quantity", "8480-6$ge100")) == ["panel"]
+    assert store.ids(o, ("component-code-value-quantity", "8462-4$ge100")) == []  # (one element)
+    assert store.ids(o, ("code-value-string", "8251-1$cost \\$5")) == ["s"]
+    assert store.ids(o, ("code-value-string", "8251-1$paid")) == []
+    assert store.ids("Patient", ("_has:Observation:subject:code-value-quantity",
+                                 "29463-7$70")) == ["pat"]
+    q = "Questionnaire"
+    assert store.ids(q, ("context-type-quantity", "age$10")) == ["ten"]
+    assert store.ids(q, ("context-type-quantity", "age$gt50")) == ["adults"]
+    assert store.ids(q, ("context-type-quantity", "age$ap40")) == ["adults"]
+    with pytest.raises(FhirError) as info:
+        store.ids(o, ("_sort", "code-value-quantity"))
     assert info.value.status == 400
 
 

@@ -237,9 +237,9 @@ def _goal_to_tddui(goal: dict[str, Any], pid: str, plan: dict[str, Any],
     out["note"] = kept
     needs = []
     if not goal.get("addresses"):
-        domain = next((c for cat in goal.get("category", []) or []
-                       for c in cat.get("coding", []) or [] if c.get("system") == LIFE_DOMAIN),
-                      {})
+        domain: dict[str, Any] = next(
+            (c for cat in goal.get("category", []) or [] for c in cat.get("coding", []) or []
+             if c.get("system") == LIFE_DOMAIN), {})
         nid = f"{goal.get('id')}-besoin"
         needs.append({
             "resourceType": "ServiceRequest", "id": nid, "status": "active", "intent": "plan",

@@ -607,6 +607,15 @@ class MemorySession:
             state.refs[pk] = frozenset(refs_out)
         return stored
 
+    def append_many(self, items: list[tuple[str, str, float, bytes, IndexRows, list[str]]]
+                    ) -> None:
+        """New resources (version 1) with their index rows and people: the audit trail's
+        bulk path (``SqlSession.append_many``)."""
+        for rtype, rid, updated, content, rows, patients in items:
+            stored = self.write(rtype, rid, 1, updated, content, "POST", rows, [])
+            if patients:  # (the resource's people only: no rows by version, as in SQL)
+                self.state.people[stored.pk] = frozenset(patients)
+
     def delete(self, pk: int, rtype: str, rid: str, version: int, updated: float) -> None:
         self._readonly()
         people = self.state.people.get(pk, frozenset())  # (the deletion stays theirs)

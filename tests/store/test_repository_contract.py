@@ -567,6 +567,27 @@ def test_access_on_reads_by_id_history_and_versions(accompanied: Store) -> None:
             ("o1", 2), ("o0", 1), ("o1", 1)]
 
 
+def test_append_many_writes_first_versions_with_their_people(store: Store) -> None:
+    events = []
+    for n, who in enumerate(("p1", "p2")):
+        event = {"resourceType": "AuditEvent", "id": f"a{n}", "recorded": "2026-01-01T00:00:00Z",
+                 "type": {"code": "rest"}, "agent": [{"requestor": True}],
+                 "source": {"observer": {"display": "cm"}},
+                 "entity": [{"what": {"reference": f"Patient/{who}"}}]}
+        prepared = prepare(store.ctx, event, f"a{n}", 1, T0 + n, BASE)
+        events.append(("AuditEvent", f"a{n}", T0 + n, prepared.content, prepared.rows, [who]))
+    with store.repo.write_session() as session:
+        session.append_many(events)
+    with store.repo.read_session() as session:
+        a1 = session.get("AuditEvent", "a1")
+        assert a1 is not None and a1.version == 1 and session.current_patients(a1.pk) == {"p2"}
+        rows, total, _ = session.history("AuditEvent", None, None, None, 10, 0, None,
+                                         system_access())
+        assert total == 2 and [(s.rid, s.method) for s in rows] == [("a1", "POST"),
+                                                                   ("a0", "POST")]
+    assert store.ids("AuditEvent", ("entity", "Patient/p1")) == ["a0"]
+
+
 def test_the_door_over_either_store(accompanied: Store) -> None:
     """The caller-bound door (security/door.py) answers alike over both stores."""
     from fhir_service.security.door import Door

@@ -13,7 +13,7 @@ import pytest
 import fhir_service.conformance.structure as structure
 from fhir_service import fhir
 from fhir_service.conformance.package import core_package_dir
-from fhir_service.conformance.validator import Validator, engine, plan
+from fhir_service.conformance.validator import Validator, engine, plan, references
 from fhir_service.conformance.validator import fhirpath as fp
 from tests.validator.mutations import INVALID, examples, mutants
 
@@ -45,7 +45,7 @@ def _switch_off(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(plan.Plan, "__init__", every_child)
     monkeypatch.setattr(Validator, "_children_of", uncached)
-    monkeypatch.setattr(engine, "reference_targets", targets)
+    monkeypatch.setattr(references, "reference_targets", targets)
 
 
 def _issues(validator: Validator, corpus: list[dict[str, Any]]) -> list[list[tuple[Any, ...]]]:

@@ -1,6 +1,7 @@
-"""Parallel writes on PostgreSQL: ``cm-fhir serve --workers 2`` with several clients posting
+"""Parallel writes on PostgreSQL: ``cm-fhir serve --workers 2``, and two ``serve`` processes
+on two ports (stateless instances behind a load balancer), with several clients posting
 transactions at once, every request audited through one journal directory shared by the
-workers (each writes its own segments).
+processes (each writes its own segments).
 
 Checked afterwards: every resource a transaction created is there (nothing lost), no id was
 given twice, one resource updated by every transaction of every client has exactly one
@@ -103,44 +104,81 @@ def _transaction(client: int, n: int, shared_goal: dict[str, Any],
     ]}
 
 
-def test_two_workers_ingest_in_parallel_without_loss(pg_server: str, tmp_path: Path) -> None:
-    url = fresh_database(pg_server, "cmfhir_parallel_ingest")
+class _Server:
+    """``cm-fhir serve`` in a process group of its own, its output drained once started."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}/fhir"
+        self.proc = subprocess.Popen([sys.executable, "-m", "fhir_service.cli", "serve",
+                                      "--port", str(self.port), *args], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, start_new_session=True)
+        self.token = self.structure = None
+        self.drain: threading.Thread | None = None
+        output: list[str] = []
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            output.append(line)
+            if line.startswith("ey"):
+                self.token = line.strip()
+            if (found := re.search(r"structure Organization/([A-Za-z0-9.-]+)", line)):
+                self.structure = found.group(1)
+            if "is serving FHIR R4 at" in line:
+                break
+        self.output = "".join(output)
+        # drain the rest of the output, so that the server never blocks on a full pipe
+        self.drain = threading.Thread(target=self.proc.stdout.read, daemon=True)
+        self.drain.start()
+
+    def wait_ready(self, http: httpx.Client, workers: int) -> None:
+        deadline = time.monotonic() + 120
+        while (workers > 1 and len(_workers(self.proc.pid)) < workers) or \
+                not _ready(http, self.base):
+            assert time.monotonic() < deadline, "the server did not start"
+            assert self.proc.poll() is None, "the server exited: " + self.output[-2000:]
+            time.sleep(0.2)  # readiness poll of separate processes, bounded
+        if workers > 1:
+            assert len(_workers(self.proc.pid)) == workers
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGINT)  # the supervisor and its workers: clean stop
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        if self.drain is not None:
+            self.drain.join(timeout=30)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.mark.parametrize("deployment", ["workers", "two-ports"])
+def test_parallel_ingest_on_postgresql_loses_nothing(pg_server: str, tmp_path: Path,
+                                                    deployment: str) -> None:
+    """``workers``: ``serve --workers 2`` (one port); ``two-ports``: two ``serve`` processes
+    on two ports, as two stateless instances behind a load balancer (clients alternate)."""
+    url = fresh_database(pg_server, f"cmfhir_parallel_{deployment.replace('-', '_')}")
     journal = tmp_path / "journal"
-    port = _free_port()
     env = {**os.environ, "CM_FHIR_DATABASE_URL": url, "CM_FHIR_KEYS_DIR": str(tmp_path / "keys"),
            "CM_FHIR_AUDIT_JOURNAL": str(journal), "CM_FHIR_RATE_LIMIT_PER_SECOND": "0",
            "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "fhir_service.cli", "serve", "--port",
-                             str(port), "--workers", "2"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    token = structure = None
-    base = f"http://127.0.0.1:{port}/fhir"
+    servers: list[_Server] = []
     results: list[tuple[int, dict[str, Any]]] = []
-    output: list[str] = []
-    drain: threading.Thread | None = None
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line)
-            if line.startswith("ey"):
-                token = line.strip()
-            if (found := re.search(r"structure Organization/([A-Za-z0-9.-]+)", line)):
-                structure = found.group(1)
-            if "is serving FHIR R4 at" in line:
-                break
-        assert token and structure, "no demo token printed: " + "".join(output)[-2000:]
-        # drain the rest of the output, so that the server never blocks on a full pipe
-        drain = threading.Thread(target=proc.stdout.read, daemon=True)
-        drain.start()
+        servers.append(_Server(["--workers", "2"] if deployment == "workers" else [], env))
+        first = servers[0]
+        token, structure = first.token, first.structure
+        assert token and structure, "no demo token printed: " + first.output[-2000:]
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
-        deadline = time.monotonic() + 120
         with httpx.Client(headers=headers, timeout=60) as http:
-            while len(_workers(proc.pid)) < 2 or not _ready(http, base):
-                assert time.monotonic() < deadline, "the workers did not start"
-                assert proc.poll() is None, "the server exited"
-                time.sleep(0.2)  # readiness poll of separate processes, bounded
-            assert len(_workers(proc.pid)) == 2
+            first.wait_ready(http, 2 if deployment == "workers" else 1)
+            if deployment == "two-ports":  # the second instance: same database, keys, journal
+                servers.append(_Server(["--no-demo"], env))
+                servers[1].wait_ready(http, 1)
+            bases = [s.base for s in servers]
+            base = bases[0]
             # a Goal of a new person, which every transaction of every client then updates
             made = http.post(f"{base}/", json={"resourceType": "Bundle", "type": "transaction",
                                                "entry": [
@@ -155,7 +193,7 @@ def test_two_workers_ingest_in_parallel_without_loss(pg_server: str, tmp_path: P
                                           "urn:uuid:7d1c3a54-9e1b-4a4e-9a0f-2b8f0c1d2e3f"}},
                  "request": {"method": "PUT", "url": "Goal/parallel-shared"}}]})
             assert made.status_code == 200, made.text
-            shared_goal = http.get(f"{base}/Goal/parallel-shared").json()
+            shared_goal = http.get(f"{bases[-1]}/Goal/parallel-shared").json()
             assert shared_goal.get("resourceType") == "Goal", shared_goal
             shared_goal.pop("meta")
             lock = threading.Lock()
@@ -165,8 +203,9 @@ def test_two_workers_ingest_in_parallel_without_loss(pg_server: str, tmp_path: P
                 with httpx.Client(headers=headers, timeout=120) as own:
                     start.wait(timeout=60)
                     for n in range(TRANSACTIONS):
-                        resp = own.post(f"{base}/", json=_transaction(c, n, shared_goal,
-                                                                       structure))
+                        target = bases[(c + n) % len(bases)]  # (two ports: alternate)
+                        resp = own.post(f"{target}/", json=_transaction(c, n, shared_goal,
+                                                                        structure))
                         with lock:
                             results.append((resp.status_code, resp.json()))
 
@@ -182,8 +221,8 @@ def test_two_workers_ingest_in_parallel_without_loss(pg_server: str, tmp_path: P
                        if e["response"]["status"].startswith("201")]
             assert len(created) == CLIENTS * TRANSACTIONS * 5
             assert len(set(created)) == len(created), "an id was given twice"
-            for key in created:  # nothing lost
-                assert http.get(f"{base}/{key}").status_code == 200, key
+            for i, key in enumerate(created):  # nothing lost, seen from every instance
+                assert http.get(f"{bases[i % len(bases)]}/{key}").status_code == 200, key
             # the shared Goal: one version per transaction, none lost, none twice
             updates = sorted(int(e["response"]["etag"].strip('W/"')) for _, b in results
                              for e in b["entry"] if "Goal/parallel-shared" in
@@ -195,16 +234,8 @@ def test_two_workers_ingest_in_parallel_without_loss(pg_server: str, tmp_path: P
             found = http.get(f"{base}/Patient?identifier={IPP}|&_summary=count").json()
             assert found["total"] == CLIENTS * TRANSACTIONS + 1
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # the supervisor and its workers: clean stop
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        if drain is not None:
-            drain.join(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for server in servers:
+            server.stop()
     # every created resource is named by a stored AuditEvent; the journal is emptied
     from sqlalchemy import create_engine, text
 

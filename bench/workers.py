@@ -250,7 +250,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
         cells = [r["config"]]
         for row in r["ingest"]:
             pg = f", pg {row['postgres_cores']}" if "postgres_cores" in row else ""
-            cells.append(f"{row['resources_per_s']:.0f} ({row['server_cores']}{pg} cores)")
+            cores = row["server_cores"] + max(0.0, row.get("postgres_cores", 0.0))
+            per_cpu = f"; {row['resources_per_s'] / cores:.0f}/CPU-s" if cores > 0 else ""
+            cells.append(f"{row['resources_per_s']:.0f} ({row['server_cores']}{pg} cores"
+                         f"{per_cpu})")
         for row in r["reads"]:
             pg = f", pg {row['postgres_cores']}" if "postgres_cores" in row else ""
             cells.append(f"{row['req_per_s']:.0f}, p95 {row['p95_ms']:.1f} ms "

@@ -134,7 +134,10 @@ def measures(settings: Any, corpus: Path, workdir: Path, rounds: int) -> dict[st
         cur = conn.cursor()
         cur.execute("SELECT ref_id, COUNT(*) FROM idx_reference WHERE rtype = 'EpisodeOfCare' "
                     "AND param = 'organization' GROUP BY ref_id ORDER BY 2 DESC LIMIT 1")
-        structure, managed = cur.fetchone()
+        found = cur.fetchone()
+        if found is None:
+            raise RuntimeError("the corpus has no EpisodeOfCare with a managing organisation")
+        structure, managed = found
     finally:
         conn.close()
     callers: list[tuple[str, Principal | None]] = [
@@ -143,7 +146,8 @@ def measures(settings: Any, corpus: Path, workdir: Path, rounds: int) -> dict[st
          Principal("bench", structure=structure, scopes=Scopes.parse("system/*.rs")))]
     out: dict[str, Any] = {"resources": loaded, "people": people, "load_s": load_s,
                            "timings": {}}
-    for mid in ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures"):
+    for mid in ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
+                "cm-hospitalisations"):
         for label, principal in callers:
             req = FhirRequest("GET", ["Measure", mid, "$evaluate-measure"],
                               query=[("periodStart", "2025-01-01"), ("periodEnd", "2026-12-31")],
@@ -156,8 +160,9 @@ def measures(settings: Any, corpus: Path, workdir: Path, rounds: int) -> dict[st
                 times.append(time.perf_counter() - t)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-            body = resp.body if isinstance(resp.body, dict) else fhir.loads(resp.body)
-            first = body["group"][0]
+            report: Any = resp.body if isinstance(resp.body, dict) else fhir.loads(
+                resp.body or b"{}")
+            first = report["group"][0]
             out["timings"][f"{mid} / {label}"] = {
                 "best_s": min(times), "peak_python_mib": peak / 2**20,
                 "first_group": first["code"]["coding"][0]["code"],

@@ -74,8 +74,9 @@ class Narrator:
             return resource
         if div is None:
             return resource
-        head = {k: resource[k] for k in ("resourceType", "id", "meta", "implicitRules",
-                                         "language") if k in resource}
+        head: dict[str, Any] = {k: resource[k] for k in ("resourceType", "id", "meta",
+                                                         "implicitRules", "language")
+                                if k in resource}
         rest = {k: v for k, v in resource.items() if k not in head and k != "text"}
         return {**head, "text": {"status": "generated", "div": div}, **rest}
 

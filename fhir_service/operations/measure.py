@@ -74,11 +74,11 @@ def _params(req: FhirRequest) -> dict[str, list[str]]:
             if not isinstance(param, dict) or not isinstance(param.get("name"), str):
                 raise FhirError("invalid", "A parameter needs a name",
                                 f"Parameters.parameter[{i}]")
-            value = next((v for k, v in param.items() if k.startswith("value")), None)
-            if not isinstance(value, (str, int)) or isinstance(value, bool):
+            given = next((v for k, v in param.items() if k.startswith("value")), None)
+            if not isinstance(given, (str, int)) or isinstance(given, bool):
                 raise FhirError("invalid", f"Parameter '{param['name']}' needs a value",
                                 f"Parameters.parameter[{i}]")
-            out.setdefault(param["name"], []).append(str(value))
+            out.setdefault(param["name"], []).append(str(given))
     for name, values in out.items():
         if name not in KNOWN:
             raise FhirError("not-supported", f"Unknown parameter '{name}' for $evaluate-measure",

@@ -112,11 +112,29 @@ def call(router: Router, method: str, path: str, body: Any = None) -> tuple[int,
     return resp.status, fhir.loads(data) if isinstance(data, bytes) and data else data
 
 
+_BASE: list[Any] = []
+
+
 def make(folder: Path, name: str, subscriptions: bool) -> Router:
-    ctx = build_context(Settings(database_url=f"sqlite:///{folder / name}.db", demo=False,
-                                 auth="off", audit=False, provenance=False,
-                                 subscriptions=subscriptions, subscription_http_loopback=True,
-                                 subscription_poll=0.05))
+    """A router on a fresh store; the definitions are loaded once for every store (as one
+    server process does), so no configuration runs with a bigger heap than another."""
+    import dataclasses
+    import gc
+
+    settings = Settings(database_url=f"sqlite:///{folder / name}.db", demo=False,
+                        auth="off", audit=False, provenance=False,
+                        subscriptions=subscriptions, subscription_http_loopback=True,
+                        subscription_poll=0.05)
+    if not _BASE:
+        _BASE.append(build_context(settings))
+        gc.collect()
+        gc.freeze()  # (as serve does: the definitions stay out of the collector's passes)
+        ctx = _BASE[0]
+    else:
+        from fhir_service.store.sqlstore import SqlRepository
+
+        ctx = dataclasses.replace(_BASE[0], settings=settings, operations={},
+                                  repository=SqlRepository(settings.database_url))
     router = Router(ctx)
     install_all(router)
     return router

@@ -2,8 +2,9 @@
 
 Resources, their versions, the index rows search extraction makes at write time
 (``IndexRows``), the outgoing references and the access and ownership rows live in Python
-structures. A write session works on a copy of the state, published at commit (discarded
-on an exception) under one lock, so writers are serialised as SQLite's ``BEGIN IMMEDIATE``
+structures. A write session works on a copy of the state (of its containers: the
+entries are replaced, never changed in place), published at commit (discarded on an
+exception) under one lock, so writers are serialised as SQLite's ``BEGIN IMMEDIATE``
 serialises them and a read session sees the state of its start.
 
 Search evaluates a :class:`SearchQuery` over the index rows with the semantics of
@@ -21,7 +22,7 @@ import copy
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from fhir_service.outcomes import FhirError
@@ -46,7 +47,7 @@ def _unsupported(what: str) -> FhirError:
     return FhirError("invalid", f"{what} is {_UNSUPPORTED}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Version:
     hpk: int
     stored: Stored  # (pk of the resource, method, content None for a deletion)
@@ -67,6 +68,13 @@ class _State:
     people: dict[int, frozenset[str]] = field(default_factory=dict)  # res_patient
     grants: dict[int, list[Grant]] = field(default_factory=dict)  # access_grants by source
     owners: dict[int, str | None] = field(default_factory=dict)  # res_owner
+
+    def copy(self) -> _State:
+        """A copy for a write session: the containers are copied, their entries shared
+        (never changed in place: a write replaces them)."""
+        return _State(self.next_pk, self.next_hpk, dict(self.current), dict(self.keys),
+                      list(self.versions), dict(self.index), dict(self.refs),
+                      dict(self.people), dict(self.grants), dict(self.owners))
 
 
 # --- comparisons (the Python form of sqlsearch.range_condition and _point_condition) -----
@@ -630,12 +638,13 @@ class MemorySession:
         if patients:
             self.state.people[pk] = self.state.people.get(pk, frozenset()) | set(patients)
             hpk = self._hpk.get(pk)
-            for v in reversed(self.state.versions):
-                if v.hpk == hpk:
-                    v.people = v.people | set(patients)
+            versions = self.state.versions
+            for n in range(len(versions) - 1, -1, -1):
+                if versions[n].hpk == hpk:
+                    versions[n] = replace(versions[n], people=versions[n].people | set(patients))
                     break
         if grants:
-            self.state.grants.setdefault(pk, []).extend(grants)
+            self.state.grants[pk] = [*self.state.grants.get(pk, []), *grants]
 
     def replace_grants(self, pk: int, grants: list[Grant]) -> None:
         self._readonly()
@@ -751,7 +760,7 @@ class MemoryRepository:
     @contextmanager
     def write_session(self) -> Iterator[MemorySession]:
         with self._write_lock:
-            work = copy.deepcopy(self._state)
+            work = self._state.copy()
             yield MemorySession(work, self.matcher, write=True)
             self._state = work  # (published only when the block ends without an error)
 

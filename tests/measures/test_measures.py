@@ -484,3 +484,22 @@ def test_reports_are_valid_for_the_hl7_validator(make_context: Any) -> None:
     errors = {name: [f"{i.expression}: {i.message}" for i in r.errors]
               for name, r in zip(reports, results, strict=True) if r.errors}
     assert errors == {}
+
+
+def test_the_measures_can_be_stored_and_read(client: Any) -> None:
+    """As docs/indicators.md says: the guide's Measures load like any resource (then GET
+    Measure/[id] serves them), and evaluating still works once they are stored."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "profiles" / "fsh-generated" / "resources"
+    files = sorted(folder.glob("Measure-*.json"))
+    assert len(files) == 5
+    for path in files:
+        measure = json.loads(path.read_text(encoding="utf-8"))
+        r = client.put(f"/fhir/Measure/{measure['id']}", json=measure,
+                       headers={"Content-Type": "application/fhir+json"})
+        assert r.status_code in (200, 201), r.text
+        assert client.get(f"/fhir/Measure/{measure['id']}").json()["url"] == measure["url"]
+    r = client.get("/fhir/Measure/cm-caseload/$evaluate-measure",
+                   params={"periodStart": "2026-01-01", "periodEnd": "2026-06-30"})
+    assert r.status_code == 200 and r.json()["resourceType"] == "MeasureReport"

@@ -38,12 +38,14 @@ def operation_modules() -> tuple[ModuleType, ...]:
         convert,
         everything,
         export,
+        measure,
         subscription,
         terminology,
         validate,
     )
 
-    return (validate, casefile, terminology, everything, export, subscription, convert)
+    return (validate, casefile, terminology, everything, export, subscription, measure,
+            convert)
 
 
 def install_all(router: Router) -> list[str]:

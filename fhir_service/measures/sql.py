@@ -199,17 +199,17 @@ class Queries:
         ep, conds = self.episodes(scope)
         d, people, cm = idx_date.alias(), res_patient.alias(), idx_reference.alias()
         enc, ed, enc_people = resources.alias("enc"), idx_date.alias(), res_patient.alias()
-        last = (select(func.max(ed.c.low))
+        # each person's latest contact, once per person (not looked up per episode)
+        last = (select(enc_people.c.patient_id.label("pid"), func.max(ed.c.low).label("at"))
                 .select_from(enc.join(ed, and_(ed.c.res_pk == enc.c.pk, ed.c.param == "date"))
                              .join(enc_people, enc_people.c.res_pk == enc.c.pk))
-                .where(self.visible(enc, "Encounter"),
-                       enc_people.c.patient_id == people.c.patient_id,
-                       ed.c.low > -FINITE, ed.c.low < end,
+                .where(self.visible(enc, "Encounter"), ed.c.low > -FINITE, ed.c.low < end,
                        not_(self.token_in(enc.c.pk, "status", NO_CONTACT)))
-                .scalar_subquery())
-        stmt = (select(people.c.patient_id, d.c.low, last, cm.c.ref_id)
+                .group_by(enc_people.c.patient_id).subquery("last_contact"))
+        stmt = (select(people.c.patient_id, d.c.low, last.c.at, cm.c.ref_id)
                 .select_from(ep.join(people, people.c.res_pk == ep.c.pk)
                              .join(d, and_(d.c.res_pk == ep.c.pk, d.c.param == "date"))
+                             .outerjoin(last, last.c.pid == people.c.patient_id)
                              .outerjoin(cm, and_(cm.c.res_pk == ep.c.pk,
                                                  cm.c.param == "care-manager")))
                 .where(*conds, self.in_progress_at(ep, end), d.c.low > -FINITE))

@@ -291,3 +291,27 @@ def test_old_events_are_forgotten_pending_ones_kept(world_router: Any, listeners
     numbers = [p["part"][0]["valueString"] for p in body["entry"][0]["resource"]["parameter"]
                if p["name"] == "notification-event"]
     assert numbers == ["2"]
+
+
+def test_a_failed_handshake_is_the_error_state(world_router: Any, listeners: Any) -> None:
+    router, hook = world_router, listeners()
+    hook.answer = 404
+    sid = subscribe(router, ORG0, topic_subscription(hook.url, "consent-changed", "empty"))
+    until(router, lambda: call(router, ORG0, "GET", f"Subscription/{sid}")[1]["status"]
+          == "error")
+    assert [r.kind for r in hook.received] == ["handshake"]
+    assert "handshake failed: HTTP 404" in call(router, ORG0, "GET",
+                                                f"Subscription/{sid}")[1]["error"]
+
+
+def test_heartbeats_only_when_asked(world_router: Any, listeners: Any) -> None:
+    router, beating, quiet = world_router, listeners(), listeners()
+    every = [{"url": BACKPORT + "backport-heartbeat-period", "valueUnsignedInt": 1}]
+    subscribe(router, ORG0, topic_subscription(beating.url, "episode-changed", "empty",
+                                               extension=every))
+    subscribe(router, ORG0, topic_subscription(quiet.url, "episode-changed", "empty"))
+    until(router, lambda: sum(r.kind == "heartbeat" for r in beating.received) >= 2)
+    beat = next(r for r in beating.received if r.kind == "heartbeat")
+    assert beat.status["status"] == ["active"] and len(beat.json["entry"]) == 1
+    assert beat.status["events-since-subscription-start"] == ["0"]
+    assert [r.kind for r in quiet.received] == ["handshake"]

@@ -275,12 +275,12 @@ def _transaction(ctx: FhirContext, req: FhirRequest, raw_entries: list[Any],
         writer = write.Writer(ctx, session, req.base_url, req.principal, probed=req.probed)
         _resolve_identities(writer, entries)
         mapping = _identity_map(entries, req.base_url)
-        _rewrite_references(ctx, writer, entries, mapping)
+        references = _rewrite_references(ctx, writer, entries, mapping)
         writer.pending = frozenset(e.target_key for e in entries
                                    if e.target_key and e.method in ("POST", "PUT", "PATCH"))
         writer.deleting = frozenset(e.target_key for e in entries
                                     if e.target_key and e.method == "DELETE")
-        _prefetch_references(ctx, writer, entries, req.base_url)
+        _prefetch_references(ctx, writer, references, req.base_url)
         # the targets' locks and current rows, in one statement each (not one per entry)
         writer.session.raw.prepare_writes([e.target_key for e in entries if e.target_key
                                            and e.method != "GET" and e.method != "HEAD"])
@@ -395,8 +395,10 @@ def _identity_map(entries: list[Entry], base_url: str) -> dict[str, str]:
 
 
 def _rewrite_references(ctx: FhirContext, writer: write.Writer, entries: list[Entry],
-                        mapping: dict[str, str]) -> None:
+                        mapping: dict[str, str]) -> set[str]:
+    """Rewrite the entries' references; returns every reference as written."""
     cache: dict[str, str] = {}
+    written: set[str] = set()
     for entry in entries:
         if entry.resource is None or entry.method not in ("POST", "PUT"):
             continue
@@ -412,18 +414,19 @@ def _rewrite_references(ctx: FhirContext, writer: write.Writer, entries: list[En
                 raise FhirError("invalid", f"Bundle.entry[{entry.index}]: reference '{ref}' "
                                 "matches no fullUrl in the transaction",
                                 f"Bundle.entry[{entry.index}].resource")
+            written.add(ref_obj["reference"])
+    return written
 
 
-def _prefetch_references(ctx: FhirContext, writer: write.Writer, entries: list[Entry],
+def _prefetch_references(ctx: FhirContext, writer: write.Writer, references: set[str],
                          base_url: str) -> None:
     """The references of the whole transaction looked up in one statement: the write
     session remembers those found, so each entry's check (``check_references``) asks only
     about the rest."""
     if not ctx.settings.referential_integrity:
         return
-    keys = {key for entry in entries if entry.resource is not None
-            and entry.method in ("POST", "PUT") for ref in iter_references(entry.resource)
-            if (key := local_reference(ctx, ref["reference"], base_url)) is not None}
+    keys = {key for ref in references
+            if (key := local_reference(ctx, ref, base_url)) is not None}
     keys -= writer.pending
     if keys:
         writer.session.existing(sorted(keys))

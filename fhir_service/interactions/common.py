@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -94,6 +95,11 @@ def _collect_references(value: Any, found: list[dict[str, Any]]) -> None:
                 _collect_references(item, found)
 
 
+@functools.lru_cache(maxsize=8)
+def _known_types(params: Any) -> frozenset[str]:
+    return frozenset(params.types())  # (a set: this runs for every reference written)
+
+
 def local_reference(ctx: FhirContext, ref: str, base_url: str) -> tuple[str, str] | None:
     """(type, id) for a reference to this server (relative or our absolute base)."""
     for base in (base_url, ctx.settings.public_base_url):
@@ -102,7 +108,7 @@ def local_reference(ctx: FhirContext, ref: str, base_url: str) -> tuple[str, str
     if "://" in ref or ref.startswith(("urn:", "#")):
         return None
     rtype, rid, _ = parse_reference(ref)
-    if rtype is None or rid is None or rtype not in ctx.params.types():
+    if rtype is None or rid is None or rtype not in _known_types(ctx.params):
         return None
     if ref.count("/") not in (1, 3):
         return None

@@ -278,3 +278,22 @@ def test_refuses_to_run_as_root() -> None:
                           check=False, timeout=60)
     assert done.returncode == 2
     assert "refusing to run as root" in done.stderr
+
+
+def test_sync_loop_needs_its_partner_and_client() -> None:
+    top = Path(tempfile.mkdtemp(prefix="cm-fhir-docker-"))
+    try:
+        top.chmod(0o755)
+        env = {"PATH": os.environ.get("PATH", ""), "CM_FHIR_DATA": str(top / "data"),
+               "CM_FHIR_USER": UNPRIVILEGED, "CM_FHIR_CMD": "false"}
+        no_remote = subprocess.run(["bash", str(ENTRYPOINT), "sync-loop"], env=env,
+                                   capture_output=True, text=True, check=False, timeout=60)
+        assert no_remote.returncode == 2 and "CM_FHIR_SYNC_REMOTE" in no_remote.stderr
+        env["CM_FHIR_SYNC_REMOTE"] = "http://hapi:8080/fhir"
+        no_client = subprocess.run(["bash", str(ENTRYPOINT), "sync-loop"], env=env,
+                                   capture_output=True, text=True, check=False, timeout=60)
+        assert no_client.returncode == 2 and "CM_FHIR_SYNC_CLIENT" in no_client.stderr
+        # the volume's folders were made, private to the service's user
+        assert stat.S_IMODE((top / "data" / "keys").stat().st_mode) == 0o700
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -39,6 +39,7 @@ class AccessRows:
     _defer: Callable[[str, list[tuple[Any, ...]]], None]
     _new: set[int]
     _grants_changed: Callable[[], None]
+    _grant_memo: dict[tuple[str, ...], bool]
     _memo: dict[tuple[str, str], Any]
     _directory: set[int]
 
@@ -186,11 +187,16 @@ class AccessRows:
         return [s for s in self.fetch(pks) if not s.deleted]
 
     def has_grant(self, org: str, patient: str, now: float) -> bool:
-        g = access_grants
-        return self.conn.execute(
-            select(1).where(g.c.org_id == org, g.c.patient_id == patient, g.c.start <= now,
-                            or_(g.c.end.is_(None), g.c.end > now)).limit(1)
-        ).first() is not None
+        """Remembered for the transaction (each entry of a bundle asks it for the same
+        person), forgotten whenever the transaction changes grants."""
+        key = ("grant", org, patient)
+        if key not in self._grant_memo:
+            g = access_grants
+            self._grant_memo[key] = self.conn.execute(
+                select(1).where(g.c.org_id == org, g.c.patient_id == patient,
+                                g.c.start <= now, or_(g.c.end.is_(None), g.c.end > now))
+                .limit(1)).first() is not None
+        return self._grant_memo[key]
 
     def episode_managers(self, patients: set[str]) -> set[str]:
         """The structures managing an episode of these people (grants of kind episode)."""
@@ -202,9 +208,12 @@ class AccessRows:
         return {r[0] for r in rows}
 
     def patient_has_grants(self, patient: str) -> bool:
-        g = access_grants
-        return self.conn.execute(
-            select(1).where(g.c.patient_id == patient).limit(1)).first() is not None
+        key = ("any grant", patient)
+        if key not in self._grant_memo:
+            g = access_grants
+            self._grant_memo[key] = self.conn.execute(
+                select(1).where(g.c.patient_id == patient).limit(1)).first() is not None
+        return self._grant_memo[key]
 
     def visible(self, pk: int, access: AccessFilter) -> bool:
         cond = access.condition(resources)

@@ -56,6 +56,10 @@ _RES_COLS = (
 )
 
 
+# the types whose versions carry access grants (security/policy.py grants_of)
+_GRANTING = frozenset({"CareTeam", "Consent", "EpisodeOfCare"})
+
+
 def _stored(row: Any, method: str = "PUT") -> Stored:
     return Stored(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], method)
 
@@ -173,6 +177,7 @@ class SqlSession(AccessRows):
         # tests/subscriptions/test_topics.py::test_every_version_a_session_writes_reaches_the_outbox)
         self.written: list[tuple[int, str]] = []
         self._locked: set[tuple[str, str]] = set()  # PostgreSQL: advisory locks held
+        self._grant_memo: dict[tuple[str, ...], bool] = {}  # (sqlaccess.py: has_grant…)
 
     # --- the write path's plain statements ----------------------------------------------
 
@@ -205,6 +210,7 @@ class SqlSession(AccessRows):
             self._cur = None
 
     def _grants_changed(self) -> None:
+        self._grant_memo.clear()
         if self._exists_for is not None and not self._exists_for.unrestricted:
             self._exists.clear()
 
@@ -492,6 +498,8 @@ class SqlSession(AccessRows):
         else:
             pk = existing_pk
             self._clear_index(pk)
+            if rtype in _GRANTING:
+                self._grants_changed()
             cur.execute(sql["update_resource"], (version, updated, False, content, pk))
         self._changed(rtype, rid, pk)
         cur.execute(sql["insert_history"], (pk, rtype, rid, version, updated, method, content))
@@ -540,6 +548,7 @@ class SqlSession(AccessRows):
     def delete(self, pk: int, rtype: str, rid: str, version: int, updated: float) -> None:
         self._changed(rtype, rid, pk)
         self._exists.clear()
+        self._grant_memo.clear()
         people = self.current_patients(pk)  # (the deletion stays theirs)
         self.conn.execute(
             update(resources)

@@ -149,7 +149,8 @@ def _wait_ready(server: HapiServer, timeout: float) -> None:
 
 def start_hapi(jdbc_url: str | None = None, *, jdbc_user: str | None = None,
                jdbc_password: str | None = None, port: int | None = None, pool: int | None = None,
-               java_opts: str | None = None, timeout: float = START_TIMEOUT) -> HapiServer:
+               java_opts: str | None = None, reuse_cached_searches_ms: int = 0,
+               timeout: float = START_TIMEOUT) -> HapiServer:
     """Build if needed, start on 127.0.0.1 (a free port unless given) and wait until
     /fhir/metadata answers. ``jdbc_url`` None: H2 in memory. The caller stops it."""
     jar = ensure_jar()
@@ -165,6 +166,8 @@ def start_hapi(jdbc_url: str | None = None, *, jdbc_user: str | None = None,
         args += ["--jdbc-password", jdbc_password]
     if pool:
         args += ["--pool", str(pool)]
+    if reuse_cached_searches_ms:
+        args += ["--reuse-cached-searches-ms", str(reuse_cached_searches_ms)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAPI_JPA_")}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,

@@ -35,6 +35,9 @@ import org.springframework.context.annotation.Import;
  *   --jdbc-user NAME     [HAPI_JPA_JDBC_USER]     default sa (H2) / postgres (PostgreSQL)
  *   --jdbc-password PW   [HAPI_JPA_JDBC_PASSWORD] default empty
  *   --pool N             [HAPI_JPA_POOL]          JDBC pool size, default 10
+ *   --reuse-cached-searches-ms N [HAPI_JPA_REUSE_CACHED_SEARCHES_MS]
+ *                        answer a search repeated within N ms from the first one's results
+ *                        (HAPI's default: 60000); default 0: never (tests see their writes)
  * </pre>
  */
 @SpringBootApplication(exclude = {ThymeleafAutoConfiguration.class},
@@ -63,6 +66,7 @@ public class HapiJpaApplication {
     {"--jdbc-user", "HAPI_JPA_JDBC_USER", "spring.datasource.username"},
     {"--jdbc-password", "HAPI_JPA_JDBC_PASSWORD", "spring.datasource.password"},
     {"--pool", "HAPI_JPA_POOL", "spring.datasource.hikari.maximum-pool-size"},
+    {"--reuse-cached-searches-ms", "HAPI_JPA_REUSE_CACHED_SEARCHES_MS", "hapi.jpa.reuse-cached-searches-ms"},
   };
 
   public static void main(String[] args) {
@@ -101,7 +105,8 @@ public class HapiJpaApplication {
       if (matched == null) {
         if (arg.equals("--help") || arg.equals("-h")) {
           System.out.println("usage: java -jar hapi-jpa.jar [--port N] [--address HOST] "
-              + "[--jdbc-url URL] [--jdbc-user NAME] [--jdbc-password PW] [--pool N]");
+              + "[--jdbc-url URL] [--jdbc-user NAME] [--jdbc-password PW] [--pool N] "
+              + "[--reuse-cached-searches-ms N]");
           return;
         }
         rest.add(arg);

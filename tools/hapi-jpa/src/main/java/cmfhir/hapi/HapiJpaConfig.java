@@ -36,6 +36,7 @@ import java.util.Optional;
 import javax.sql.DataSource;
 import org.hibernate.boot.model.naming.CamelCaseToUnderscoresNamingStrategy;
 import org.hibernate.cfg.AvailableSettings;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.orm.jpa.JpaProperties;
 import org.springframework.boot.orm.jpa.hibernate.SpringImplicitNamingStrategy;
@@ -57,10 +58,12 @@ import org.springframework.transaction.annotation.EnableTransactionManagement;
 public class HapiJpaConfig {
 
   @Bean
-  public JpaStorageSettings jpaStorageSettings() {
+  public JpaStorageSettings jpaStorageSettings(
+      @Value("${hapi.jpa.reuse-cached-searches-ms:0}") long reuseCachedSearchesMs) {
     JpaStorageSettings settings = new JpaStorageSettings();
-    // a search right after a write must see it: never answer from a cached search
-    settings.setReuseCachedSearchResultsForMillis(null);
+    // by default a search right after a write must see it: never answer from a cached search
+    // (HAPI's own default reuses a search's results for 60 s; the benchmark may ask for it)
+    settings.setReuseCachedSearchResultsForMillis(reuseCachedSearchesMs > 0 ? reuseCachedSearchesMs : null);
     settings.setIndexMissingFields(StorageSettings.IndexEnabledEnum.DISABLED);
     settings.setAllowMultipleDelete(true);
     settings.setExpungeEnabled(true);

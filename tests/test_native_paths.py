@@ -9,8 +9,8 @@ from typing import Any
 
 from fhir_service import fhir
 from fhir_service.conformance.package import core_package_dir
+from fhir_service.fhirpath.paths import compile_native
 from fhir_service.search.extract import _EXTRACTORS, IndexRows
-from fhir_service.search.native import compile_native
 from fhir_service.search.params import compile_expression
 
 # fhirpathpy's ofType on primitive types (uri, string…) depends on global state it keeps

@@ -33,9 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhirpathpy import compile as fhirpath_compile
-from fhirpathpy.models import models as fhirpath_models
-
+from fhir_service.fhirpath import engine
 from fhir_service.mapping.codes import CodeTable
 from fhir_service.mapping.paths import absent, clean
 from fhir_service.mapping.schema import Schema
@@ -43,7 +41,6 @@ from fhir_service.mapping.typecheck import MapLoadError
 
 REVERSE_DIRECTIVES = frozenset({"$each", "$context", "$path", "$code", "$key", "$value",
                                 "$comment"})
-_MODEL = fhirpath_models["r4"]
 _COMPILED: dict[str, Callable[..., list[Any]]] = {}
 # resolve() reads through the exporter evaluating the expression (compiled functions are shared)
 _CURRENT: ContextVar[Exporter | None] = ContextVar("reverse_exporter", default=None)
@@ -63,7 +60,7 @@ def _compile(expression: str, raw: bool = False) -> Callable[..., list[Any]]:
     fn = _COMPILED.get(expression + "\0" * raw)
     if fn is None:
         options = {**_OPTIONS, "returnRawData": True} if raw else _OPTIONS
-        fn = fhirpath_compile(expression, _MODEL, options)
+        fn = engine.compile_expression(expression, options)
         _COMPILED[expression + "\0" * raw] = fn
     return fn
 
@@ -104,36 +101,11 @@ def check_reverse(reverse: dict[str, Any], schema: Schema, tables: dict[str, Cod
     _check_node(reverse["document"], schema.document, schema, tables, where, "$")
 
 
-def _strict_parse(expression: str) -> None:
-    """The FHIRPath grammar with errors raised (the engine's parser recovers silently) and
-    the whole text consumed."""
-    from antlr4 import CommonTokenStream, InputStream, Token
-    from antlr4.error.ErrorListener import ErrorListener
-    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
-    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
-
-    class _Raise(ErrorListener):
-        def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int,
-                        msg: str, e: Any) -> None:
-            raise ValueError(f"column {column}: {msg}")
-
-    lexer = FHIRPathLexer(InputStream(expression))
-    lexer.removeErrorListeners()
-    lexer.addErrorListener(_Raise())
-    stream = CommonTokenStream(lexer)
-    parser = FHIRPathParser(stream)
-    parser.removeErrorListeners()
-    parser.addErrorListener(_Raise())
-    parser.expression()
-    if stream.LA(1) != Token.EOF:
-        raise ValueError("unexpected text after the expression")
-
-
 def _check_expression(expression: Any, where: str) -> None:
     if not isinstance(expression, str):
         raise MapLoadError(f"{where}: {expression!r} is not a FHIRPath expression")
     try:
-        _strict_parse(expression)
+        engine.strict_parse(expression)  # the engine's own parser recovers silently
         _compile(expression)
     except Exception as exc:  # noqa: BLE001 - the parser raises bare exceptions
         raise MapLoadError(f"{where}: FHIRPath {expression!r} does not compile ({exc})") \

@@ -2,14 +2,10 @@
 
 https://hl7.org/fhir/R4/searchparameter.html — each parameter's FHIRPath ``expression`` is
 split at its top-level unions, and the parts rooted at a resource type are compiled once per
-type. Two rewrites make R4 expressions evaluable by fhirpathpy:
-
-* ``resolve() is X`` becomes a check on the reference's type (``Reference.type`` or the
-  ``X/id`` form of ``Reference.reference``), since index extraction cannot resolve;
-* ``Resource.`` / ``DomainResource.`` roots become the concrete type;
-* ``(expr as T)`` and ``expr.as(T)`` become ``expr.ofType(T)`` (R4 applies ``as`` to
-  collections, e.g. ``Observation.component.value``; strict FHIRPath wants a singleton);
-* ``hasExtension('url')`` (not in fhirpathpy) becomes ``extension('url').exists()``.
+type. The rewrites that make R4 expressions evaluable (``resolve() is X``, ``Resource.`` roots,
+``as``, ``hasExtension``) are in :mod:`fhir_service.fhirpath.rewrites`; plain paths are walked
+natively (:mod:`fhir_service.fhirpath.paths`), the rest by the general engine
+(:mod:`fhir_service.fhirpath.engine`).
 
 An expression that does not compile fails loudly at start-up (:class:`SearchParamError`).
 
@@ -23,18 +19,16 @@ type that is not indexed, or more than :data:`COMPOSITE_SLOTS` components is not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhirpathpy import compile as fhirpath_compile
-from fhirpathpy.models import models as fhirpath_models
-
 from fhir_service.conformance.registry import Registry
+from fhir_service.fhirpath import engine, paths
+from fhir_service.fhirpath.rewrites import search_component, search_expression_for_type
+from fhir_service.fhirpath.rewrites import split_union as split_union
 from fhir_service.store.schema import COMPOSITE_SLOTS
 
-FHIRPATH_MODEL = fhirpath_models["r4"]
 INDEXED_TYPES = ("token", "string", "date", "reference", "uri", "number", "quantity")
 
 # Result and control parameters handled by the search engine itself, not by the index.
@@ -93,68 +87,6 @@ class SearchParam:
         return self.evaluate is not None
 
 
-def split_union(expression: str) -> list[str]:
-    """Split a FHIRPath expression at top-level ``|`` (outside parentheses and quotes)."""
-    parts: list[str] = []
-    depth = 0
-    quote: str | None = None
-    start = 0
-    for i, ch in enumerate(expression):
-        if quote:
-            if ch == quote and expression[i - 1] != "\\":
-                quote = None
-        elif ch in ("'", '"', "`"):
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(expression[start:i].strip())
-            start = i + 1
-    parts.append(expression[start:].strip())
-    return [p for p in parts if p]
-
-
-_RESOLVE_IS = re.compile(r"resolve\(\)\s+is\s+([A-Za-z]+)")
-_ROOT = re.compile(r"^\(?\s*([A-Z][A-Za-z]+)\b")
-_AS_PAREN = re.compile(r"^\((.+?)\s+as\s+([A-Za-z]+)\)$")
-_AS_CALL = re.compile(r"\.as\(([A-Za-z]+)\)")
-_HAS_EXTENSION = re.compile(r"hasExtension\(('[^']*')\)")
-
-
-def _rewrite_part(part: str) -> str:
-    match = _AS_PAREN.match(part)
-    if match and "(" not in match.group(1):
-        part = f"{match.group(1)}.ofType({match.group(2)})"
-    part = _AS_CALL.sub(r".ofType(\1)", part)
-    return _HAS_EXTENSION.sub(r"extension(\1).exists()", part)
-
-
-def _reference_type_check(match: re.Match[str]) -> str:
-    target = match.group(1)
-    return (
-        f"(type = '{target}' or reference.matches('^(.*/)?{target}/[A-Za-z0-9\\\\-\\\\.]{{1,64}}"
-        f"(/_history/.*)?$'))"
-    )
-
-
-def expression_for_type(expression: str, rtype: str) -> str | None:
-    """The part of a multi-type expression that applies to ``rtype`` (None if none does)."""
-    kept = []
-    for raw in split_union(expression):
-        part = _rewrite_part(raw)
-        match = _ROOT.match(part)
-        root = match.group(1) if match else None
-        if root in ("Resource", "DomainResource"):
-            kept.append(re.sub(r"\b(Resource|DomainResource)\.", f"{rtype}.", part, count=1))
-        elif root == rtype or root is None:
-            kept.append(part)
-    if not kept:
-        return None
-    return _RESOLVE_IS.sub(_reference_type_check, " | ".join(kept))
-
-
 def _native_component(fn: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     """A composite component evaluated natively on the element that holds it."""
 
@@ -174,18 +106,12 @@ def _located_component(fns: list[Callable[..., list[Any]]]) -> Callable[..., lis
 
 
 def compile_expression(expression: str) -> Callable[..., list[Any]]:
-    """fhirpathpy's compiled function: ``fn(resource, context=None)``."""
+    """The general engine's compiled function: ``fn(resource, context=None)``."""
     try:
-        fn: Callable[..., list[Any]] = fhirpath_compile(expression, FHIRPATH_MODEL)
+        fn: Callable[..., list[Any]] = engine.compile_expression(expression)
     except Exception as exc:
         raise SearchParamError(f"cannot compile '{expression}': {exc}") from exc
     return fn
-
-
-def compile_native(expression: str) -> Callable[[dict[str, Any]], list[Any]] | None:
-    from fhir_service.search.native import compile_native as native
-
-    return native(expression)
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,14 +183,14 @@ class SearchParamRegistry:
                 evaluate = None
                 expr_for = ""
                 if expression and ptype in (*INDEXED_TYPES, "composite"):
-                    expr_for = expression_for_type(expression, rtype) or ""
+                    expr_for = search_expression_for_type(expression, rtype) or ""
                     if expr_for and ptype == "composite":
                         compile_expression(expr_for)  # components: link_composites()
                     elif expr_for:
                         # always compiled by fhirpathpy (a bad expression fails here, at
                         # start-up); evaluated natively when the expression is a simple path
                         evaluate = compile_expression(expr_for)
-                        evaluate = compile_native(expr_for) or evaluate
+                        evaluate = paths.compile_native(expr_for) or evaluate
                 if code in ("_id", "_lastUpdated"):
                     evaluate = None  # columns of the resource table
                 self._by_type[rtype][code] = SearchParam(
@@ -288,8 +214,6 @@ class SearchParamRegistry:
                     self._link_composite(param)
 
     def _link_composite(self, param: SearchParam) -> None:
-        from fhir_service.search.native import compile_elements, compile_relative
-
         parts = []
         for component in param.definition.get("component", []):
             url = str(component.get("definition", "")).split("|", 1)[0]
@@ -308,13 +232,13 @@ class SearchParamRegistry:
             target = same[0] if len(same) == 1 and named.get("expression") != path else named
             if target.get("type") not in INDEXED_TYPES:
                 return
-            rewritten = " | ".join(_rewrite_part(p) for p in split_union(expression))
+            rewritten = search_component(expression)
             compile_expression(rewritten)  # a bad expression fails at start-up
             specs.append((str(target.get("code", "")), str(target["type"]), rewritten))
         if not specs or len(specs) > COMPOSITE_SLOTS:
             return
-        elements = compile_elements(param.expression)
-        natives = [compile_relative(expression) for _, _, expression in specs]
+        elements = paths.compile_elements(param.expression)
+        natives = [paths.compile_relative(expression) for _, _, expression in specs]
         compiled = [fn for fn in natives if fn is not None]
         components = []
         if elements is not None and len(compiled) == len(natives):

@@ -1,12 +1,14 @@
 """Invariants (ElementDefinition.constraint) in FHIRPath: compiled once, cached, evaluated.
 
 https://hl7.org/fhir/R4/conformance-rules.html#constraints and https://hl7.org/fhirpath/ —
-evaluated with ``fhirpathpy`` and its R4 model. The universal rules that sit on nearly every
-element (``ele-1``, ``ext-1``, ``dom-2``…``dom-6``, ``ref-1``, ``txt-1``/``txt-2``) are checked
-natively by the engine (see :data:`NATIVE`): evaluating ``ele-1`` with a generic FHIRPath engine
-on every element is what makes naive validators slow. Expressions are rewritten where
-fhirpathpy 2.2.4 differs from the spec (``extension('url')`` returns only the first match;
-``as`` applied to collections); functions it lacks are supplied (``hasValue``, ``resolve`` over
+evaluated with the general engine (:mod:`fhir_service.fhirpath.engine`: fhirpathpy, R4 model).
+The universal rules that sit on nearly every element (``ele-1``, ``ext-1``,
+``dom-2``…``dom-6``, ``ref-1``, ``txt-1``/``txt-2``) are checked natively by the engine (see
+:data:`NATIVE`): evaluating ``ele-1`` with a generic FHIRPath engine on every element is what
+makes naive validators slow. Expressions are rewritten where fhirpathpy 2.2.4 differs from the
+spec, and the R4 errata applied, by :mod:`fhir_service.fhirpath.rewrites`
+(``invariant_expression``, ``INVARIANT_ERRATA``); functions it lacks are supplied
+(``hasValue``, ``resolve`` over
 contained resources and the Bundle, ``htmlChecks``, ``memberOf`` over local terminology) or,
 when not decidable here (``conformsTo``), make the invariant *unchecked* (information).
 The other invariants are compiled into Python closures by :mod:`.native` when their shape
@@ -16,47 +18,21 @@ the rest, and the values the closures leave to it.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fhirpathpy import compile as fhirpath_compile
-from fhirpathpy.engine.nodes import ResourceNode
-from fhirpathpy.models import models as fhirpath_models
-
 from fhir_service.conformance.validator import native
-
-MODEL = fhirpath_models["r4"]
+from fhir_service.fhirpath import engine
+from fhir_service.fhirpath.rewrites import invariant_errata, invariant_expression
 
 # invariant keys the engine checks natively (never through FHIRPath)
 NATIVE = frozenset({"ele-1", "ext-1", "dom-2", "dom-3", "dom-4", "dom-5", "dom-6", "ref-1",
                     "txt-1", "txt-2"})
 
-_EXT_FN = re.compile(r"\bextension\(\s*('[^']*')\s*\)")
-_HAS_EXTENSION = re.compile(r"\bhasExtension\(\s*('[^']*')\s*\)")
-_AS_PAREN = re.compile(r"\(([\w.]+) as (\w+)\)")
-_AS_CALL = re.compile(r"\.as\((\w+)\)")
-# FHIR elements are FHIR.boolean etc.; R4 invariants write the System names (Java accepts both)
-_SYSTEM_TYPES = {"Boolean": "boolean", "String": "string", "Integer": "integer",
-                 "Decimal": "decimal", "Date": "date", "DateTime": "dateTime", "Time": "time"}
-_IS_SYSTEM = re.compile(r"\b(is|as|ofType\(|is\()\s*(Boolean|String|Integer|Decimal|Date|DateTime|Time)\b")
-
-
 class Unchecked(Exception):
     """The expression uses something we cannot evaluate here."""
-
-
-def rewrite(expression: str) -> str:
-    """Make an R4 expression evaluable by fhirpathpy 2.2.4 with the same meaning."""
-    expr = _HAS_EXTENSION.sub(r"extension.where(url = \1).exists()", expression)
-    expr = _EXT_FN.sub(r"extension.where(url = \1)", expr)
-    expr = _AS_PAREN.sub(r"\1.ofType(\2)", expr)
-    expr = _AS_CALL.sub(r".ofType(\1)", expr)
-    return _IS_SYSTEM.sub(lambda m: f"{m.group(1)} {_SYSTEM_TYPES[m.group(2)]}"
-                          if not m.group(1).endswith("(") else
-                          f"{m.group(1)}{_SYSTEM_TYPES[m.group(2)]}", expr)
 
 
 @dataclass
@@ -120,7 +96,7 @@ def _resolve(inputs: list[Any]) -> list[Any]:
                     target = res
                     break
         if target is not None:
-            out.append(ResourceNode.create_node(target, target.get("resourceType")))
+            out.append(engine.node(target, target.get("resourceType")))
     return out
 
 
@@ -173,25 +149,6 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-# R4 invariants published with an expression that contradicts their own rule (``human``), as
-# corrected by the later official publication named with each; applied only where the published
-# expression is exactly the defective one. The HL7 validator evaluates the corrected rules too.
-ERRATA: dict[tuple[str, str], str] = {
-    # hl7.fhir.r4b.core#4.3.0 Questionnaire que-12: "more than one enableWhen" counts from two
-    ("que-12", "enableWhen.count() > 2 implies enableBehavior.exists()"):
-        "enableWhen.count() > 1 implies enableBehavior.exists()",
-    # hl7.fhir.r4b.core#4.3.0 Questionnaire que-7: a FHIR boolean is not a System.Boolean
-    ("que-7", "operator = 'exists' implies (answer is Boolean)"):
-        "operator = 'exists' implies (answer is boolean)",
-    # hl7.fhir.r4b.core#4.3.0 Bundle bdl-8: applies only to an entry with a fullUrl
-    ("bdl-8", "fullUrl.contains('/_history/').not()"):
-        "fullUrl.exists() implies fullUrl.contains('/_history/').not()",
-    # hl7.fhir.r4b.core#4.3.0 RiskAssessment ras-2: applies only to a decimal probability
-    ("ras-2", "probability is decimal implies (probability as decimal) <= 100"):
-        "probability.exists($this is decimal) implies (probability as decimal) <= 100",
-}
-
-
 @dataclass
 class Invariant:
     key: str
@@ -213,26 +170,19 @@ class InvariantCache:
         expression = constraint.get("expression")
         if key in NATIVE or not expression:
             return None
-        expression = ERRATA.get((key, expression), expression)
+        expression = invariant_errata(key, expression)
         if expression not in self._compiled:
             fn, problem = None, None
             try:
-                fn = fhirpath_compile(rewrite(expression), MODEL,
-                                      {"userInvocationTable": FUNCTIONS,
-                                       "traceFn": _no_trace})
+                fn = engine.compile_expression(invariant_expression(expression),
+                                               {"userInvocationTable": FUNCTIONS,
+                                                "traceFn": _no_trace})
             except Exception as exc:  # noqa: BLE001 - report as unchecked
                 problem = f"cannot be compiled ({str(exc)[:120]})"
             self._compiled[expression] = (fn, problem)
         fn, problem = self._compiled[expression]
         return Invariant(key, constraint.get("severity", "error"), constraint.get("human", ""),
                          expression, fn, problem)
-
-
-def _typed(resource: Any) -> Any:
-    """%resource / %rootResource as typed nodes, so that ``type()`` and paths see FHIR types."""
-    if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-        return ResourceNode.create_node(resource, resource["resourceType"])
-    return resource
 
 
 # compiled closures (see :mod:`.native`) by (expression, fhirpathpy type path of the node);
@@ -266,7 +216,7 @@ def evaluate_native(inv: Invariant, node: Any, type_path: str, resource: Any,
     try:
         fn = _NATIVE[key]
     except KeyError:
-        fn = _NATIVE[key] = native.compile_native(rewrite(inv.expression), path)
+        fn = _NATIVE[key] = native.compile_native(invariant_expression(inv.expression), path)
     if fn is None:
         return NOT_NATIVE
     try:
@@ -295,9 +245,10 @@ def evaluate_fhirpath(inv: Invariant, node: Any, type_path: str, resource: Any,
     if isinstance(node, dict) and "resourceType" in node:
         data: Any = node
     else:
-        data = ResourceNode.create_node(node, type_path)
+        data = engine.node(node, type_path)
     try:
-        result = inv.fn(data, {"resource": _typed(resource), "rootResource": _typed(root)})
+        result = inv.fn(data, {"resource": engine.typed_resource(resource),
+                               "rootResource": engine.typed_resource(root)})
     except Unchecked:
         return None
     except Exception:  # noqa: BLE001 - an engine failure is not the instance's fault

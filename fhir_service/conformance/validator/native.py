@@ -27,12 +27,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from fhirpathpy.engine.evaluators import string_literal
-from fhirpathpy.engine.util import uniq
-from fhirpathpy.models import models as fhirpath_models
-from fhirpathpy.parser import parse
+from fhir_service.fhirpath.engine import MODEL, parse, string_literal, uniq
 
-MODEL: dict[str, Any] = fhirpath_models["r4"]
 Env = dict[str, Any]
 # a compiled expression: (focus collection, $this collection, variables) -> collection
 Fn = Callable[[list[Any], list[Any], Env], list[Any]]
@@ -58,8 +54,9 @@ def compile_native(expression: str, type_path: str | None = None
                    ) -> Callable[[Any, Env], list[Any]] | None:
     """A closure ``(node, {"resource": …, "rootResource": …}) -> collection``, or None when the
     expression is outside the compiled subset. ``expression`` is what fhirpathpy would
-    evaluate (after :func:`.fhirpath.rewrite`); ``type_path`` is the path fhirpathpy types the
-    node with (a resource is typed by its ``resourceType``), which resolves choice elements."""
+    evaluate (after :func:`fhir_service.fhirpath.rewrites.invariant_expression`);
+    ``type_path`` is the path fhirpathpy types the node with (a resource is typed by its
+    ``resourceType``), which resolves choice elements."""
     try:
         tree = parse(expression)
         fn, _ = _expr(tree["children"][0], type_path, type_path)

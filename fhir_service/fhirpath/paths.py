@@ -8,10 +8,11 @@ walking the JSON directly:
 * ``Type.a.b.c`` (choice elements such as ``value`` match ``valueQuantity`` …),
 * ``.ofType(T)`` after a choice element,
 * ``.where(field = 'literal')`` and ``.extension('url')``,
-* the reference-type check that ``resolve() is X`` is rewritten to (see params.py),
+* the reference-type check that ``resolve() is X`` is rewritten to (see :mod:`.rewrites`),
 * unions of those with ``|``.
 
-Anything else returns ``None`` from :func:`compile_native` and stays with fhirpathpy.
+Anything else returns ``None`` from :func:`compile_native` and stays with the general engine
+(:mod:`.engine`, fhirpathpy).
 ``tests/test_native_paths.py`` checks, on every official R4 resource, that both give the same
 values for every parameter.
 """
@@ -22,10 +23,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fhir_service.search.params import FHIRPATH_MODEL, split_union
+from fhir_service.fhirpath.engine import MODEL
+from fhir_service.fhirpath.rewrites import split_union
 
 # the type names that may end a choice element's JSON name (valueQuantity…), from the R4 model
-CHOICE_SUFFIXES = frozenset(t for types in FHIRPATH_MODEL["choiceTypePaths"].values()
+CHOICE_SUFFIXES = frozenset(t for types in MODEL["choiceTypePaths"].values()
                             for t in types)
 
 Evaluator = Callable[[dict[str, Any]], list[Any]]

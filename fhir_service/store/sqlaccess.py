@@ -40,6 +40,7 @@ class AccessRows:
     _new: set[int]
     _grants_changed: Callable[[], None]
     _grant_memo: dict[tuple[str, ...], bool]
+    _owned: set[int]
     _memo: dict[tuple[str, str], Any]
     _directory: set[int]
 

@@ -523,7 +523,9 @@ class SqlSession(AccessRows):
                     "INSERT INTO resources (rtype, rid, version, updated, deleted, content) "
                     f"VALUES ({mark}, {mark}, 1, {mark}, {mark}, {mark}) RETURNING pk",
                     (rtype, rid, updated, False, content))
-                pks.append(cur.fetchone()[0])
+                row = cur.fetchone()
+                assert row is not None
+                pks.append(row[0])
             cur.executemany(
                 "INSERT INTO history (res_pk, rtype, rid, version, updated, method, content) "
                 f"VALUES ({mark}, {mark}, {mark}, 1, {mark}, 'POST', {mark})",

@@ -22,17 +22,18 @@ def _published() -> dict[str, dict[str, Any]]:
         if basic.get("code", {}).get("coding", [{}])[0].get("code") != "SubscriptionTopic":
             continue
         ext = basic["extension"]
-        url = next(e["valueUri"] for e in ext
-                   if e["url"] == "http://hl7.org/fhir/StructureDefinition/artifact-url")
+        url = next(e["valueUri"] for e in ext if e["url"] == X + "url")
         trigger = next(e["extension"] for e in ext if e["url"] == X + "resourceTrigger")
         out[url] = {
-            "resource": next(e["valueUri"] for e in trigger if e["url"] == "resource"),
+            "resource": next(e["valueUri"] for e in trigger
+                             if e["url"] == X + "resourceTrigger.resource"),
             "interactions": tuple(e["valueCode"] for e in trigger
-                                  if e["url"] == "supportedInteraction"),
+                                  if e["url"] == X + "resourceTrigger.supportedInteraction"),
             "filters": tuple(next(p["valueString"] for p in e["extension"]
-                                  if p["url"] == "filterParameter")
+                                  if p["url"] == X + "canFilterBy.filterParameter")
                              for e in ext if e["url"] == X + "canFilterBy"),
-            "criteria": [e["valueString"] for e in trigger if e["url"] == "fhirPathCriteria"],
+            "criteria": [e["valueString"] for e in trigger
+                         if e["url"] == X + "resourceTrigger.fhirPathCriteria"],
         }
     return out
 

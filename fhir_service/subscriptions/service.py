@@ -108,7 +108,9 @@ class SubscriptionService:
         self.audit = audit  # the router's audit trail: each disclosure is recorded
         self.settings = ctx.settings
         self.repository = ctx.repository
-        self.enabled = bool(getattr(self.settings, "subscriptions", True))
+        # (a store without SQL, the in-memory one, has no outbox: subscriptions are refused)
+        engine = getattr(self.repository, "engine", None)
+        self.enabled = bool(getattr(self.settings, "subscriptions", True)) and engine is not None
         self.parser = copy.copy(ctx.parser)  # (the parser keeps per-call state)
         self.wake = threading.Event()
         self.me = uuid.uuid4().hex[:16]
@@ -117,7 +119,7 @@ class SubscriptionService:
         self._executor: Any = None
         self._next_prune = 0.0
         self._local = threading.local()  # one HTTP session per delivery thread
-        self.postgres = self.repository.engine.dialect.name == "postgresql"
+        self.postgres = engine is not None and engine.dialect.name == "postgresql"
 
     def install(self) -> None:
         self.ctx.subscriptions = self

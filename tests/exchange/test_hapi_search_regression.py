@@ -289,11 +289,14 @@ def sides(base_context: FhirContext, hapi_base_url: str,
                 r = requests.get(full, headers=HEADERS, timeout=300)
                 return r.status_code, r.json()
 
-            ours_ids = _load("ours", ours_post, bundles)
-            hapi_ids = _load("HAPI", hapi_post, bundles)
-            yield (Side("ours", ours_get, ours_ids, {v: k for k, v in ours_ids.items()}),
-                   Side("HAPI", hapi_get, hapi_ids, {v: k for k, v in hapi_ids.items()}),
-                   queries)
+            try:
+                ours_ids = _load("ours", ours_post, bundles)
+                hapi_ids = _load("HAPI", hapi_post, bundles)
+                yield (Side("ours", ours_get, ours_ids, {v: k for k, v in ours_ids.items()}),
+                       Side("HAPI", hapi_get, hapi_ids, {v: k for k, v in hapi_ids.items()}),
+                       queries)
+            finally:
+                expunge_everything(hapi_base_url)  # the session's HAPI, clean for other tests
     finally:
         ctx.close()
 

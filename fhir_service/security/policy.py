@@ -29,7 +29,7 @@ from fhir_service.conformance.registry import Registry
 from fhir_service.outcomes import FhirError
 from fhir_service.search.extract import IndexRows, date_range, parse_reference
 from fhir_service.security.principal import SYSTEM, Principal
-from fhir_service.store.schema import access_grants, hist_patient, res_patient
+from fhir_service.store.schema import access_grants, hist_patient, res_owner, res_patient
 
 # Case-management data: never visible without a grant, even when not linked to a person.
 PROTECTED_TYPES = frozenset({
@@ -42,6 +42,9 @@ DIRECTORY_TYPES = frozenset({
     "Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService",
     "Endpoint",
 })
+# A client's own configuration (a Subscription names an endpoint and criteria that may name a
+# person): visible only to the structure that owns it (its res_owner row), never public.
+OWNER_ONLY = frozenset({"Subscription"})
 # Written by the server only, immutable through the API.
 SERVER_WRITTEN = frozenset({"Provenance", "AuditEvent"})
 # The element naming the structure that manages a resource (directory) or holds it as its
@@ -125,15 +128,23 @@ class AccessFilter:
         return and_(exists(select(1).where(key == key_col)),
                     not_(exists(select(1).where(person_key == key_col, not_(with_grant)))))
 
-    def condition_for(self, pk_col: Any, rtype_col: Any, people: Any = None) -> Any:
+    def condition_for(self, pk_col: Any, rtype_col: Any, people: Any = None,
+                      res_pk_col: Any = None) -> Any:
         """Visible: an AuditEvent to operators only; a resource in people's compartments when
-        the caller's structure may see every one of them; otherwise a public type."""
+        the caller's structure may see every one of them; an owner-only type (OWNER_ONLY) to
+        its owner structure; otherwise a public type. ``res_pk_col``: the resource's key when
+        ``pk_col`` is a version's (owner rows are by resource)."""
         table = res_patient if people is None else people
         key = table.c.res_pk if table is res_patient else table.c.hpk
         in_compartment = exists(select(1).where(key == pk_col))
-        public = and_(not_(in_compartment), rtype_col.notin_(PROTECTED_TYPES))
+        public = and_(not_(in_compartment), rtype_col.notin_(PROTECTED_TYPES | OWNER_ONLY))
         granted = self.granted(pk_col, table)
         visible = or_(public, granted) if granted is not None else public
+        org = self.principal.structure
+        if org is not None:
+            owner_key = pk_col if res_pk_col is None else res_pk_col
+            visible = or_(visible, and_(rtype_col.in_(OWNER_ONLY), exists(select(1).where(
+                res_owner.c.res_pk == owner_key, res_owner.c.org_id == org))))
         if self.principal.operator:
             return or_(rtype_col == "AuditEvent", and_(rtype_col != "AuditEvent", visible))
         return and_(rtype_col != "AuditEvent", visible)
@@ -150,7 +161,7 @@ class AccessFilter:
 
     def version_condition(self, hist: Any) -> Any:
         """The rule for a row of history: by the people of that version."""
-        return self.condition_for(hist.c.hpk, hist.c.rtype, hist_patient)
+        return self.condition_for(hist.c.hpk, hist.c.rtype, hist_patient, hist.c.res_pk)
 
     @property
     def raw(self) -> tuple[str | None, float, bool] | None:
@@ -170,7 +181,8 @@ class Unrestricted(AccessFilter):
     def can(self, rtype: str, letter: str) -> bool:
         return True
 
-    def condition_for(self, pk_col: Any, rtype_col: Any, people: Any = None) -> Any:
+    def condition_for(self, pk_col: Any, rtype_col: Any, people: Any = None,
+                      res_pk_col: Any = None) -> Any:
         return None
 
     def condition(self, res: Any) -> Any:
@@ -210,6 +222,7 @@ class RawRule:
             "SELECT hp.patient_id FROM hist_patient hp JOIN history h ON h.hpk = hp.hpk "
             f"WHERE h.res_pk = {self.mark} AND h.version = {self.mark}")
         self._grant_sql: dict[int, str] = {}  # by number of people
+        self.owner_sql = f"SELECT org_id FROM res_owner WHERE res_pk = {self.mark}"
 
     def grant_statement(self, people: int) -> str:
         sql = self._grant_sql.get(people)
@@ -242,18 +255,27 @@ class RawRule:
             cur.execute(self.grant_statement(len(people)), (org, *people, now, now))
             return int(cur.fetchone()[0])
 
-        return decide(rtype, people, access, granted), people
+        def owner() -> str | None:
+            cur.execute(self.owner_sql, (key[0],))
+            row = cur.fetchone()
+            return None if row is None else row[0]
+
+        return decide(rtype, people, access, granted, owner), people
 
 
 def decide(rtype: str, people: tuple[str, ...], access: tuple[str | None, float, bool],
-           granted: Callable[[str, tuple[str, ...], float], int]) -> bool:
+           granted: Callable[[str, tuple[str, ...], float], int],
+           owner: Callable[[], str | None]) -> bool:
     """The access rule on its inputs as data, shared by :class:`RawRule` (reads by id) and
     the in-memory store (store/memory.py): a resource of type ``rtype`` belonging to
     ``people``, for ``access`` = (structure, instant, operator); ``granted(org, people,
-    now)`` counts those of ``people`` the structure holds a grant on at ``now``."""
+    now)`` counts those of ``people`` the structure holds a grant on at ``now``; ``owner()``
+    the structure that owns the resource (asked for owner-only types)."""
     org, now, operator = access
     if rtype == "AuditEvent":
         return operator
+    if rtype in OWNER_ONLY:
+        return org is not None and owner() == org
     if not people:  # not in a person's compartment: public unless protected
         return rtype not in PROTECTED_TYPES
     if org is None:

@@ -392,14 +392,15 @@ class MemorySession:
                     if g.org_id == org and g.patient_id in people and g.start <= now
                     and (g.end is None or g.end > now)})
 
-    def _decide(self, rtype: str, people: Iterable[str], access: RawAccess) -> bool:
-        return decide(rtype, tuple(sorted(people)), access, self._granted)
+    def _decide(self, rtype: str, people: Iterable[str], access: RawAccess, pk: int) -> bool:
+        return decide(rtype, tuple(sorted(people)), access, self._granted,
+                      lambda: self.state.owners.get(pk))
 
     def _sees(self, stored: Stored, access: AccessFilter) -> bool:
         raw = access.raw
         if raw is None:
             return True
-        return self._decide(stored.rtype, self.state.people.get(stored.pk, ()), raw)
+        return self._decide(stored.rtype, self.state.people.get(stored.pk, ()), raw, stored.pk)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -546,7 +547,7 @@ class MemorySession:
                 and (not rtype or v.stored.rtype == rtype) and (not rid or v.stored.rid == rid)
                 and (since is None or v.stored.updated >= since)
                 and (before is None or v.stored.updated < before)
-                and (raw is None or self._decide(v.stored.rtype, v.people, raw))]
+                and (raw is None or self._decide(v.stored.rtype, v.people, raw, v.stored.pk))]
         return rows[offset:offset + count], len(rows), snapshot
 
     def referencing(self, rtype: str, rid: str, limit: int = 5) -> list[tuple[str, str]]:
@@ -738,7 +739,7 @@ class MemoryRepository:
             return stored, True
         people = () if rtype == "AuditEvent" else tuple(  # (as RawRule: not looked up)
             sorted(self._state.people.get(stored.pk, ())))
-        visible = session._decide(rtype, people, access)
+        visible = session._decide(rtype, people, access, stored.pk)
         return Stored(stored.pk, stored.rtype, stored.rid, stored.version, stored.updated,
                       stored.deleted, stored.content, patients=people), visible
 
@@ -746,12 +747,12 @@ class MemoryRepository:
                         ) -> tuple[bool, tuple[str, ...]]:
         session = MemorySession(self._state, self.matcher, write=False)
         if rtype == "AuditEvent":
-            return session._decide(rtype, (), access), ()
+            return session._decide(rtype, (), access, pk), ()
         people: tuple[str, ...] = ()
         for v in self._state.versions:
             if v.stored.pk == pk and v.stored.version == version:
                 people = tuple(sorted(v.people))
-        return session._decide(rtype, people, access), people
+        return session._decide(rtype, people, access, pk), people
 
     @contextmanager
     def read_session(self) -> Iterator[MemorySession]:

@@ -251,7 +251,7 @@ class Writer:
         service = getattr(self.ctx, "subscriptions", None)
         if service is None or resource.get("resourceType") != "Subscription":
             return resource, None
-        return service.accept(self, resource, rid)  # type: ignore[no-any-return]
+        return service.accept(self, resource, rid)
 
     def _check(self, rtype: str, letter: str, prepared: Prepared, before: set[str]) -> None:
         # references first: one the caller may not see does not resolve, the same answer as

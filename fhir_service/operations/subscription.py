@@ -48,7 +48,7 @@ def _service(ctx: FhirContext) -> SubscriptionService:
     service = getattr(ctx, "subscriptions", None)
     if service is None:
         raise FhirError("not-supported", "Subscriptions are not available on this server")
-    return service  # type: ignore[no-any-return]
+    return service
 
 
 def _params(req: FhirRequest) -> list[tuple[str, str]]:

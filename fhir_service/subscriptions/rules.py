@@ -140,7 +140,8 @@ def analyse(ctx: Any, resource: dict[str, Any], principal: Any, base_url: str,
     def problem(message: str, expression: str) -> None:
         issues.append(Issue("error", "not-supported", message, (expression,)))
 
-    channel = resource.get("channel") if isinstance(resource.get("channel"), dict) else {}
+    channel: dict[str, Any] = resource["channel"] if isinstance(resource.get("channel"), dict) \
+        else {}
     ctype = channel.get("type")
     if ctype != "rest-hook":
         problem(f"Channel type '{str(ctype)[:40]}' is not supported: this server notifies "
@@ -211,7 +212,7 @@ def analyse(ctx: Any, resource: dict[str, Any], principal: Any, base_url: str,
             problem("The Subscription's end is in the past", "Subscription.end")
 
     criteria = resource.get("criteria")
-    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    meta: dict[str, Any] = resource["meta"] if isinstance(resource.get("meta"), dict) else {}
     topic_based = (isinstance(criteria, str) and criteria.startswith(("http://", "https://"))) \
         or PROFILE in (meta.get("profile") or [])
     query: list[tuple[str, str]] = []
@@ -233,7 +234,7 @@ def analyse(ctx: Any, resource: dict[str, Any], principal: Any, base_url: str,
         if len(contents) > 1:
             problem("One payload content only", "Subscription.channel.payload.extension")
         for ext in contents:
-            content = ext.get("valueCode")
+            content = str(ext.get("valueCode"))
             if content not in CONTENTS:
                 problem(f"Payload content '{str(content)[:40]}' is not supported: empty, id-only "
                         "or full-resource", "Subscription.channel.payload.extension")

@@ -91,7 +91,7 @@ class Sub:
         cached = self.__dict__.get("_plan")
         if cached is None:
             cached = self.__dict__["_plan"] = Plan.from_json(json.loads(self.config))
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def question(self) -> str:
@@ -729,7 +729,7 @@ class SubscriptionService:
                                          sub_events.c.hpk)
                                   .where(*conds).order_by(sub_events.c.event.desc())
                                   .limit(limit)).all()
-        events = [Event(*r[:6], hpk=r[6]) for r in reversed(rows)]
+        events = [Event(r[0], r[1], r[2], r[3], r[4], r[5], hpk=r[6]) for r in reversed(rows)]
         self._load(sub, sub.plan, events)
         return events
 

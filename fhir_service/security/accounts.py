@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, insert, select, update
 
 from fhir_service.store.schema import app_clients, user_accounts
+from fhir_service.store.sqlstore import begin_write
 
 FREE_FAILURES = 5
 BASE_LOCK_SECONDS = 30.0
@@ -64,7 +65,7 @@ class AccountStore:
             raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
         values = {"practitioner": practitioner, "password_hash": _hasher.hash(password),
                   "active": True, "failures": 0, "locked_until": 0.0}
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             exists = conn.execute(select(user_accounts.c.username)
                                   .where(user_accounts.c.username == username)).first()
             if exists:
@@ -82,7 +83,7 @@ class AccountStore:
         return Account(row.username, row.practitioner, bool(row.active)) if row else None
 
     def deactivate(self, username: str) -> bool:
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             done = conn.execute(update(user_accounts)
                                 .where(user_accounts.c.username == username)
                                 .values(active=False))
@@ -114,13 +115,13 @@ class AccountStore:
             if failures >= FREE_FAILURES:
                 locked = now + min(MAX_LOCK_SECONDS,
                                    BASE_LOCK_SECONDS * 2 ** (failures - FREE_FAILURES))
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 conn.execute(update(user_accounts)
                              .where(user_accounts.c.username == row.username)
                              .values(failures=failures, locked_until=locked))
             return LoginResult(None, max(0.0, locked - now))
         if row.failures or _hasher.check_needs_rehash(row.password_hash):
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 values: dict[str, object] = {"failures": 0, "locked_until": 0.0}
                 if _hasher.check_needs_rehash(row.password_hash):
                     values["password_hash"] = _hasher.hash(password)
@@ -168,7 +169,7 @@ class AppClientRegistry:
                                  "fragment (http only for localhost)")
         values = {"name": name, "redirect_uris": json.dumps(redirect_uris), "scopes": scopes,
                   "active": True}
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             exists = conn.execute(select(app_clients.c.client_id)
                                   .where(app_clients.c.client_id == client_id)).first()
             if exists:
@@ -191,7 +192,7 @@ class AppClientRegistry:
                          row.scopes, bool(row.active))
 
     def deactivate(self, client_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             done = conn.execute(update(app_clients).where(app_clients.c.client_id == client_id)
                                 .values(active=False))
         return bool(done.rowcount)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fhir_service.security.principal import Scopes
 from fhir_service.store.schema import auth_jti, clients
+from fhir_service.store.sqlstore import begin_write
 
 ROLES = ("client", "operator")
 
@@ -56,7 +57,7 @@ class ClientRegistry:
         values = {"name": name, "structure": structure, "practitioner": practitioner,
                   "scopes": scopes, "role": role, "jwks": json.dumps(jwks) if jwks else None,
                   "active": True}
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             exists = conn.execute(select(clients.c.client_id)
                                   .where(clients.c.client_id == client_id)).first()
             if exists:
@@ -71,7 +72,7 @@ class ClientRegistry:
         return client
 
     def deactivate(self, client_id: str) -> None:
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             conn.execute(update(clients).where(clients.c.client_id == client_id)
                          .values(active=False))
         self._cache.pop(client_id, None)
@@ -107,13 +108,13 @@ class UsedAssertions:
             self.purge(now)
         key = self.key(client_id, jti)
         try:
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 conn.execute(insert(auth_jti).values(jti=key, expires=expires))
             return True
         except IntegrityError:
             pass
         # known: a replay, unless its row outlived the assertion and was not purged yet
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             taken = conn.execute(update(auth_jti)
                                  .where(auth_jti.c.jti == key, auth_jti.c.expires <= now)
                                  .values(expires=expires))
@@ -122,6 +123,6 @@ class UsedAssertions:
     def purge(self, now: float | None = None) -> int:
         """Forget the assertions that have expired (they are refused anyway)."""
         now = time.time() if now is None else now
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             return int(conn.execute(delete(auth_jti).where(auth_jti.c.expires <= now))
                        .rowcount)

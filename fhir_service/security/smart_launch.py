@@ -46,6 +46,7 @@ from fhir_service.security.accounts import AccountStore, AppClient, AppClientReg
 from fhir_service.security.principal import Principal, Scopes, parse_scope
 from fhir_service.security.tokens import TokenService, unauthorized
 from fhir_service.store.schema import auth_codes
+from fhir_service.store.sqlstore import begin_write
 
 CODE_SECONDS = 60
 CACHE_SECONDS = 5.0
@@ -299,7 +300,7 @@ class SmartLaunch:
         grant = {"user": username, "practitioner": practitioner, "role": role.role_id,
                  "structure": role.organization, "scope": request.scope,
                  "nonce": request.nonce, "auth_time": int(now)}
-        with self.ctx.repository.engine.begin() as conn:
+        with begin_write(self.ctx.repository.engine) as conn:
             conn.execute(delete(auth_codes).where(auth_codes.c.expires < now - 3600))
             conn.execute(insert(auth_codes).values(
                 code=_digest(code), client_id=request.client.client_id,
@@ -319,7 +320,7 @@ class SmartLaunch:
             raise GrantError("invalid_request", "code and code_verifier are required")
         now = time.time()
         key = _digest(code)
-        with self.ctx.repository.engine.begin() as conn:
+        with begin_write(self.ctx.repository.engine) as conn:
             claimed = conn.execute(update(auth_codes).where(
                 auth_codes.c.code == key, auth_codes.c.used.is_(False),
                 auth_codes.c.expires > now).values(used=True)).rowcount

@@ -105,6 +105,16 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes, outside a repository session (accounts, clients, codes):
+    on SQLite it starts with ``BEGIN IMMEDIATE``, so that a read followed by a write cannot
+    fail with "database is locked" when another connection committed in between (WAL's busy
+    snapshot, which the busy timeout does not wait out); elsewhere a plain transaction."""
+    with engine.connect().execution_options(cm_write=True) as conn, conn.begin():
+        yield conn
+
+
 def _flush_before_statements(engine: Engine) -> None:
     """A write session defers its plain inserts (index, reference, people, grant and owner
     rows) and sends them in one ``executemany`` per table (``SqlSession.flush``): before any

@@ -33,9 +33,10 @@ run: install
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-# the inner loop: everything but the JVM-backed, PostgreSQL and slow tests (markers: pyproject.toml)
+# the inner loop: everything but the JVM-backed, PostgreSQL and slow tests (markers: pyproject.toml),
+# spread over the cores (pytest-xdist)
 test-fast: install
-	$(PY) -m pytest -q -m 'not jvm and not postgres and not slow' $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n auto -m 'not jvm and not postgres and not slow' $(PYTEST_ARGS)
 
 # rewrite the golden files and reports the tests compare with (never part of a normal run);
 # review `git diff` before committing them

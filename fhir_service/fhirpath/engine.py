@@ -61,7 +61,7 @@ def strict_parse(expression: str) -> None:
     from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
     from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-    class _Raise(ErrorListener):
+    class _Raise(ErrorListener):  # type: ignore[misc]  # (antlr4 is untyped)
         def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int,
                         msg: str, e: Any) -> None:
             raise ValueError(f"column {column}: {msg}")

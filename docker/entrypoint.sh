@@ -3,7 +3,7 @@
 # script on 127.0.0.1 without Docker.
 #
 #   entrypoint.sh serve [cm-fhir serve options]   upgrade the schema, then serve (the default)
-#   entrypoint.sh sync-loop                        pull (and push) with the partner, every interval
+#   entrypoint.sh sync-loop                        pull then push with the partner, every interval
 #   entrypoint.sh healthcheck                      exit 0 when GET <base>/metadata answers 200
 #   entrypoint.sh <cm-fhir command> [args]         any cm-fhir command (client add, token, db ...)
 #
@@ -81,10 +81,12 @@ case "$command" in
     [ -n "${CM_FHIR_SYNC_CLIENT:-}" ] || die "CM_FHIR_SYNC_CLIENT (a client registered with cm-fhir client add) is not set"
     read -r -a persons <<<"${CM_FHIR_SYNC_PERSONS:-}"
     while :; do
+      # pull first: push refuses to overwrite what the partner changed since the last
+      # exchange ("pull first"), so a change made there comes back before ours go out
+      "${CMD[@]}" sync pull --client "$CM_FHIR_SYNC_CLIENT" || log "pull failed (next round retries)"
       if [ "${#persons[@]}" -gt 0 ]; then
         "${CMD[@]}" sync push --client "$CM_FHIR_SYNC_CLIENT" "${persons[@]}" || log "push failed (next round retries)"
       fi
-      "${CMD[@]}" sync pull --client "$CM_FHIR_SYNC_CLIENT" || log "pull failed (next round retries)"
       sleep "${CM_FHIR_SYNC_INTERVAL:-300}"
     done
     ;;

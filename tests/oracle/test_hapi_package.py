@@ -85,7 +85,19 @@ def test_hapi_loads_the_package_and_every_example_is_valid(hapi: Result) -> None
     profiles = list(EXAMPLES.glob("StructureDefinition-*.json"))
     assert loaded.get("StructureDefinition") == len(profiles), loaded
     assert loaded.get("ValueSet", 0) > 0 and loaded.get("CodeSystem", 0) > 0, loaded
-    assert {p.name: errors[p.name] for p in examples if p.name in errors} == {}
+    found = {p.name: [e for e in errors[p.name] if not _cross_version_url(e)]
+             for p in examples if p.name in errors}
+    assert {name: e for name, e in found.items() if e} == {}
+
+
+def _cross_version_url(error: str) -> bool:
+    """HAPI's one known refusal: the Subscriptions Backport IG writes an R4 topic (a Basic)
+    with the R5 cross-version extensions (``http://hl7.org/fhir/5.0/StructureDefinition/
+    extension-SubscriptionTopic.*``), which HAPI's validator refuses ("invalid Version
+    '5.0'") while the HL7 validator, the reference, accepts them (tests/oracle/
+    test_ig_conformance.py: 0 errors). Any other problem with a topic still fails."""
+    return "[url='http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic" \
+        in error and "is not valid (invalid Version '5.0')" in error
 
 
 def test_hapi_finds_the_invariant_violations(hapi: Result) -> None:

@@ -40,8 +40,18 @@ def _package() -> Path:
     return PACKAGE
 
 
-def _errors(hl7: HL7Validator, named: dict[str, dict]) -> dict[str, list[str]]:
-    results = hl7.validate(list(named.values()), igs=[str(_package())], load_sources=False)
+def _errors(hl7: HL7Validator, named: dict[str, dict], alone: bool = False
+            ) -> dict[str, list[str]]:
+    """``alone``: one job per resource. The validator's terminology cache lives as long as a
+    job, and once a job has checked one language code (a Measure's ``language``), a later
+    translation's 'en' (all-languages) fails with "The System URI could not be determined"
+    in the same job: a known fault of the reference validator, not of the resource."""
+    if alone:
+        results = [hl7.validate([res], igs=[str(_package())], load_sources=False)[0]
+                   for res in named.values()]
+    else:
+        results = hl7.validate(list(named.values()), igs=[str(_package())],
+                               load_sources=False)
     return {name: [f"{i.expression}: {i.message}" for i in r.errors]
             for name, r in zip(named, results, strict=True) if r.errors}
 
@@ -54,7 +64,7 @@ def test_every_ig_example_is_valid_for_the_hl7_validator(hl7: HL7Validator) -> N
             named[path.stem] = resource
     assert len(named) >= 20, sorted(named)
     assert any(r["resourceType"] == "Bundle" for r in named.values())
-    assert _errors(hl7, named) == {}
+    assert _errors(hl7, named, alone=True) == {}
 
 
 def test_every_mapping_output_is_valid_for_the_hl7_validator(hl7: HL7Validator) -> None:

@@ -286,11 +286,16 @@ def test_sync_loop_needs_its_partner_and_client() -> None:
         top.chmod(0o755)
         env = {"PATH": os.environ.get("PATH", ""), "CM_FHIR_DATA": str(top / "data"),
                "CM_FHIR_USER": UNPRIVILEGED, "CM_FHIR_CMD": "false"}
-        no_remote = subprocess.run(["bash", str(ENTRYPOINT), "sync-loop"], env=env,
+        # a copy the unprivileged user may read (run as root, the entrypoint re-executes itself
+        # as that user, and the checkout may sit in a folder only root can enter)
+        entrypoint = top / "entrypoint.sh"
+        shutil.copy(ENTRYPOINT, entrypoint)
+        entrypoint.chmod(0o755)
+        no_remote = subprocess.run(["bash", str(entrypoint), "sync-loop"], env=env,
                                    capture_output=True, text=True, check=False, timeout=60)
         assert no_remote.returncode == 2 and "CM_FHIR_SYNC_REMOTE" in no_remote.stderr
         env["CM_FHIR_SYNC_REMOTE"] = "http://hapi:8080/fhir"
-        no_client = subprocess.run(["bash", str(ENTRYPOINT), "sync-loop"], env=env,
+        no_client = subprocess.run(["bash", str(entrypoint), "sync-loop"], env=env,
                                    capture_output=True, text=True, check=False, timeout=60)
         assert no_client.returncode == 2 and "CM_FHIR_SYNC_CLIENT" in no_client.stderr
         # the volume's folders were made, private to the service's user

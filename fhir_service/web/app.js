@@ -6,7 +6,12 @@ import { formatDate, language, setLanguage, statusWord, t } from "./i18n.js";
 
 const CS = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/";
 const SD = "https://interop.cm-sante-mentale.fr/fhir/StructureDefinition/";
-const SYSTEMS = ["cm-life-domain", "cm-care-pillar", "cm-team-function", "cm-programme"].map((c) => CS + c);
+const SYSTEMS = ["cm-life-domain", "cm-care-pillar", "cm-team-function", "cm-programme", "cm-indicator"].map((c) => CS + c);
+const IG = "https://interop.cm-sante-mentale.fr/fhir/";
+// the guide's indicators (Measures), evaluated by the server through the signed-in
+// practitioner's door: the page draws what $evaluate-measure answers, nothing computed here
+const MEASURES = ["cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures", "cm-hospitalisations"];
+const SVG = "http://www.w3.org/2000/svg";
 const main = document.getElementById("main");
 let labels = null; // system|code -> {fr, en}, and the order of each CodeSystem's concepts
 let authOff = false;
@@ -109,7 +114,9 @@ function frame() {
   const current = session();
   out.hidden = !current;
   document.getElementById("who").textContent = current?.user ? `${t("signedInAs")} ${current.user}` : "";
-  document.getElementById("nav").replaceChildren(current || authOff ? h("a", { href: "#/" }, t("caseload")) : "");
+  document.getElementById("nav").replaceChildren(...(current || authOff
+    ? [h("a", { href: "#/" }, t("caseload")), " ", h("a", { href: "#/indicators", id: "indicators-link" }, t("indicators"))]
+    : []));
 }
 
 function signInView(message) {
@@ -394,6 +401,75 @@ async function myPlanView(id) {
       h("p", { class: "meta" }, `${t("printed")} ${formatDate(today())}`)));
 }
 
+// --- indicators ------------------------------------------------------------------------------
+
+function svg(tag, attrs = {}, text = null) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  if (text !== null) node.textContent = String(text);
+  return node;
+}
+
+// A figure of a MeasureReport: its count (or score with its unit), as reported
+function figure(part) {
+  const score = part.measureScore;
+  if (score && typeof score.value === "number") return { value: score.value, unit: score.unit || "" };
+  const population = (part.population || []).find((p) => p.code?.coding?.some((c) => c.code === "initial-population")) || part.population?.[0];
+  return { value: population?.count ?? 0, unit: "" };
+}
+
+function stratumLabel(stratum) {
+  const value = stratum.value || {};
+  return value.coding?.length ? label(value) : (value.text || "—");
+}
+
+// Horizontal bars, one per stratum, drawn in SVG with text nodes only
+function bars(stratifier, group) {
+  const strata = stratifier.stratum || [];
+  const rows = strata.map((s) => ({ name: stratumLabel(s), ...figure(s) }));
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const height = 26;
+  const chart = svg("svg", { viewBox: `0 0 600 ${Math.max(1, rows.length) * height + 4}`, role: "img", class: "bars",
+    "aria-label": `${label(group.code)} — ${label(stratifier.code?.[0])}` });
+  rows.forEach((row, i) => {
+    const y = i * height + 2;
+    chart.append(svg("text", { x: 0, y: y + 17, class: "bar-label" }, row.name.length > 34 ? `${row.name.slice(0, 33)}…` : row.name));
+    chart.append(svg("rect", { x: 260, y: y + 4, height: height - 10, width: Math.max(2, Math.round((row.value / max) * 280)),
+      class: "bar", "data-value": row.value }));
+    chart.append(svg("text", { x: 266 + Math.round((row.value / max) * 280), y: y + 17, class: "bar-value" }, `${row.value}${row.unit ? ` ${row.unit}` : ""}`));
+  });
+  return h("div", { class: "stratifier", "data-stratifier": codeIn(stratifier.code?.[0], CS + "cm-indicator") || "" },
+    h("h4", {}, label(stratifier.code?.[0])),
+    rows.length ? chart : h("p", { class: "meta" }, t("noData")));
+}
+
+async function indicatorsView() {
+  const end = today();
+  const start = new Date(Date.now() - 365 * 86400000).toISOString().slice(0, 10);
+  const sections = await Promise.all(MEASURES.map(async (id) => {
+    let report;
+    try {
+      report = await fhir(`Measure/$evaluate-measure?measure=${encodeURIComponent(`${IG}Measure/${id}`)}&periodStart=${start}&periodEnd=${end}`);
+    } catch (error) {
+      if (error instanceof SignInNeeded) throw error;
+      return h("section", { class: "measure", "data-measure": id }, h("h2", {}, t(`measure-${id}`)),
+        h("p", { class: "error" }, error.message));
+    }
+    return h("section", { class: "measure", "data-measure": id }, h("h2", {}, t(`measure-${id}`)),
+      (report.group || []).map((group) => {
+        const total = figure(group);
+        return h("div", { class: "group", "data-group": codeIn(group.code, CS + "cm-indicator") || "" },
+          h("h3", {}, label(group.code), " : ", h("strong", { class: "total", "data-value": total.value },
+            `${total.value}${total.unit ? ` ${total.unit}` : ""}`)),
+          (group.stratifier || []).map((s) => bars(s, group)));
+      }));
+  }));
+  show(h("section", { id: "indicators" },
+    h("h1", {}, t("indicators")),
+    h("p", { class: "meta" }, t("indicatorsIntro"), " ", formatDate(start), " – ", formatDate(end), "."),
+    sections));
+}
+
 // --- routing ---------------------------------------------------------------------------------
 
 async function route() {
@@ -404,7 +480,8 @@ async function route() {
   try {
     await loadLabels();
     const person = path.match(/^\/person\/([^/]+)(\/my-plan)?$/);
-    if (person && person[2]) await myPlanView(decodeURIComponent(person[1]));
+    if (path === "/indicators") await indicatorsView();
+    else if (person && person[2]) await myPlanView(decodeURIComponent(person[1]));
     else if (person) await personView(decodeURIComponent(person[1]));
     else await caseloadView();
   } catch (error) {

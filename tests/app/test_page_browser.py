@@ -184,6 +184,10 @@ def test_the_pages_have_no_serious_accessibility_violations(server: Any, browser
     browser.find_element(By.ID, "my-plan-link").click()
     wait(browser, ec.presence_of_element_located((By.ID, "my-plan")))
     assert serious_violations(browser) == []
+    browser.get(f"{base}/app/#/indicators")
+    wait(browser, ec.presence_of_element_located(
+        (By.CSS_SELECTOR, '#indicators .measure[data-measure="cm-hospitalisations"]')))
+    assert serious_violations(browser) == []
 
 
 def diego(app: Any) -> dict[str, Any]:
@@ -329,3 +333,66 @@ def test_contacts_and_ruptures_show_in_the_caseload_and_the_timeline(server: Any
         _system(app, "PUT", f"EpisodeOfCare/{episode['id']}", before)
         _system(app, "DELETE", f"Encounter/{met['id']}")
         _system(app, "DELETE", f"Encounter/{planned['id']}")
+
+
+MEASURES = ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
+            "cm-hospitalisations")
+
+
+def _figure(part: dict[str, Any]) -> float:
+    score = part.get("measureScore") or {}
+    if isinstance(score.get("value"), (int, float)):
+        return score["value"]
+    pops = part.get("population") or []
+    first = next((p for p in pops if any(c.get("code") == "initial-population"
+                                         for c in p.get("code", {}).get("coding", []))),
+                 pops[0] if pops else {})
+    return first.get("count", 0)
+
+
+def test_the_indicators_are_drawn_as_the_server_reports_them(server: Any, browser: Any,
+                                                             shots: Path) -> None:
+    """The indicators page draws, for the signed-in practitioner, each group's figure and one
+    bar per stratum exactly as $evaluate-measure answers with the same token."""
+    import datetime
+
+    import requests
+
+    base, _ = server
+    sign_in(browser, base, "ddurand")
+    browser.find_element(By.ID, "indicators-link").click()
+    wait(browser, ec.presence_of_element_located(
+        (By.CSS_SELECTOR, '#indicators .measure[data-measure="cm-hospitalisations"]')))
+    token = browser.execute_script(
+        "return JSON.parse(sessionStorage.getItem('cm-session')).token")
+    today = datetime.datetime.now(datetime.UTC).date()
+    period = {"periodStart": (today - datetime.timedelta(days=365)).isoformat(),
+              "periodEnd": today.isoformat()}
+    seen_bars = 0
+    for measure in MEASURES:
+        report = requests.get(
+            f"{base}/fhir/Measure/$evaluate-measure", timeout=30,
+            params={"measure": f"https://interop.cm-sante-mentale.fr/fhir/Measure/{measure}",
+                    **period},
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
+        assert report.status_code == 200, report.text
+        section = browser.find_element(By.CSS_SELECTOR, f'.measure[data-measure="{measure}"]')
+        groups = report.json().get("group", [])
+        assert groups
+        for group in groups:
+            code = group["code"]["coding"][0]["code"]
+            block = section.find_element(By.CSS_SELECTOR, f'.group[data-group="{code}"]')
+            total = block.find_element(By.CSS_SELECTOR, ".total").get_attribute("data-value")
+            assert float(total) == float(_figure(group)), (measure, code)
+            for k, stratifier in enumerate(group.get("stratifier", [])):
+                drawn = block.find_elements(By.CSS_SELECTOR, ".stratifier")[k]
+                values = [float(r.get_attribute("data-value"))
+                          for r in drawn.find_elements(By.CSS_SELECTOR, "rect.bar")]
+                assert values == [float(_figure(s)) for s in stratifier.get("stratum", [])], \
+                    (measure, code, k)
+                seen_bars += len(values)
+    # the demo's case manager has people in his caseload: something is drawn
+    caseload = browser.find_element(By.CSS_SELECTOR, '.group[data-group="caseload"] .total')
+    assert float(caseload.get_attribute("data-value")) >= 1 and seen_bars >= 1
+    assert "File active" in browser.find_element(By.ID, "indicators").text
+    browser.save_screenshot(str(shots / "indicators.png"))

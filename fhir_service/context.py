@@ -17,6 +17,7 @@ from fhir_service.search.params import SearchParamRegistry
 from fhir_service.search.query import QueryParser
 from fhir_service.security.policy import AccessPolicy
 from fhir_service.settings import Settings
+from fhir_service.store.repository import Repository
 from fhir_service.store.sqlstore import SqlRepository
 
 
@@ -59,7 +60,7 @@ class FhirContext:
     registry: Registry
     params: SearchParamRegistry
     checker: StructureChecker
-    repository: SqlRepository
+    repository: Repository  # (store/repository.py: SQL, or in memory)
     parser: QueryParser
     resource_types: list[str]
     clock: Clock = field(default_factory=Clock)
@@ -75,6 +76,14 @@ class FhirContext:
         from fhir_service.security.door import for_caller
 
         return for_caller(self.repository, self.policy, principal)
+
+    def sql(self, feature: str) -> SqlRepository:
+        """The SQL store, for a feature that needs its engine (accounts and clients, the
+        subscriptions' commit listener): a clear error on another store."""
+        if not isinstance(self.repository, SqlRepository):
+            raise RuntimeError(f"{feature} needs the SQL store (SQLite or PostgreSQL), not "
+                               f"{type(self.repository).__name__}")
+        return self.repository
 
     def close(self) -> None:
         self.repository.close()

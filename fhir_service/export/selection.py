@@ -56,7 +56,7 @@ def _chunks(items: list[Any]) -> Iterable[list[Any]]:
 
 
 def _rows(session: CallerSession, *conds: Any) -> list[Row]:
-    result = session.raw.conn.execute(select(*_META).where(and_(*_visible(session, *conds))))
+    result = session.sql.conn.execute(select(*_META).where(and_(*_visible(session, *conds))))
     return [Row(r[0], r[1], r[2], r[3]) for r in result]
 
 
@@ -92,7 +92,7 @@ def referenced(session: CallerSession, pks: Iterable[int]) -> set[tuple[str, str
     the rule)."""
     out: set[tuple[str, str]] = set()
     for part in _chunks(sorted(set(pks))):
-        result = session.raw.conn.execute(
+        result = session.sql.conn.execute(
             select(refs.c.target_type, refs.c.target_id).where(refs.c.res_pk.in_(part)))
         out.update((r[0], r[1]) for r in result)
     return out
@@ -102,7 +102,7 @@ def referencing(session: CallerSession, keys: Iterable[tuple[str, str]]) -> set[
     """Keys of the resources that reference ``keys`` (to be looked up under the rule)."""
     out: set[int] = set()
     for part in _chunks(sorted(set(keys))):
-        result = session.raw.conn.execute(
+        result = session.sql.conn.execute(
             select(refs.c.res_pk).where(by_type(refs.c.target_type, refs.c.target_id, part)))
         out.update(r[0] for r in result)
     return out
@@ -134,7 +134,7 @@ def fetch(session: CallerSession, pks: list[int]) -> list[Stored]:
     """The current versions of ``pks`` that the caller may see, in the order given."""
     by_pk: dict[int, Stored] = {}
     for part in _chunks(pks):
-        result = session.raw.conn.execute(
+        result = session.sql.conn.execute(
             select(*_FULL).where(and_(*_visible(session, resources.c.pk.in_(part)))))
         for r in result:
             by_pk[r[0]] = Stored(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6])
@@ -147,13 +147,13 @@ def max_pk(session: CallerSession) -> int:
 
 def max_updated(session: CallerSession) -> float:
     """The latest change stored (whoever may see it: an instant only)."""
-    value = session.raw.conn.execute(select(func.max(resources.c.updated))).scalar()
+    value = session.sql.conn.execute(select(func.max(resources.c.updated))).scalar()
     return float(value or 0.0)
 
 
 def present_types(session: CallerSession) -> set[str]:
     """The types that have at least one current resource (whoever may see it: types only)."""
-    result = session.raw.conn.execute(
+    result = session.sql.conn.execute(
         select(resources.c.rtype).where(resources.c.deleted == false()).distinct())
     return {r[0] for r in result}
 
@@ -177,10 +177,10 @@ def export_page(session: CallerSession, rtype: str, after: int, limit: int, snap
         conds.append(exists(select(1).where(*link)))
     # the people of each resource (for the audit of downloads), in the same statement: a
     # correlated aggregate costs next to nothing, a second query per page doubled the time
-    joined = (func.string_agg if session.raw.postgres else func.group_concat)(
+    joined = (func.string_agg if session.sql.postgres else func.group_concat)(
         res_patient.c.patient_id, " ")
     whose = select(joined).where(res_patient.c.res_pk == resources.c.pk).scalar_subquery()
-    result = session.raw.conn.execute(
+    result = session.sql.conn.execute(
         select(*_FULL, whose).where(and_(*_visible(session, *conds)))
         .order_by(resources.c.pk.asc()).limit(limit))
     return [Stored(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6],

@@ -49,7 +49,7 @@ class Queries:
     """The indicators' queries for one caller's session (``CallerSession``)."""
 
     def __init__(self, session: Any) -> None:
-        self.conn = session.raw.conn
+        self.conn = session.sql.conn
         self.access = session.access
 
     # --- building blocks ---------------------------------------------------------------------

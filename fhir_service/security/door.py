@@ -25,17 +25,25 @@ from fhir_service.security.policy import (
     check_search_scopes,
 )
 from fhir_service.security.principal import Principal
-from fhir_service.store.repository import SearchPage, Stored
-from fhir_service.store.sqlstore import SqlRepository, SqlSession
+from fhir_service.store.repository import Repository, SearchPage, Session, Stored
+from fhir_service.store.sqlstore import SqlSession
 
 
 class CallerSession:
     """A database session seen through the caller's access rule. Write primitives (which
     the write rules in ``interactions/write.py`` guard) pass through unchanged."""
 
-    def __init__(self, session: SqlSession, access: AccessFilter) -> None:
+    def __init__(self, session: Session, access: AccessFilter) -> None:
         self.raw = session
         self.access = access
+
+    @property
+    def sql(self) -> SqlSession:
+        """The SQL session under this one, for what is written in SQL (the probing audit, bulk
+        export, indicators, the subscriptions' outbox): a clear error on another store."""
+        if not isinstance(self.raw, SqlSession):
+            raise RuntimeError(f"this needs the SQL store, not {type(self.raw).__name__}")
+        return self.raw
 
     # --- what the write rules need, named: locks, the write primitives, access and owner
     # rows (security/policy.py and interactions/write.py guard every use) -----------------
@@ -198,8 +206,8 @@ class CallerSession:
             if level_type is None:
                 continue
             query = SearchQuery(level_type, filters=level_filters)
-            conds = self.raw._conditions(query, Unrestricted())
-            rows = self.raw.conn.execute(
+            conds = self.sql._conditions(query, Unrestricted())
+            rows = self.sql.conn.execute(
                 select(res_patient.c.patient_id)
                 .select_from(resources.join(res_patient, res_patient.c.res_pk == resources.c.pk))
                 .where(and_(*conds)).distinct().limit(self.PROBE_LIMIT))
@@ -245,7 +253,7 @@ def _named_patients(filters: list[Any]) -> set[str] | None:
 class Door:
     """The store as one caller sees it (see module docstring)."""
 
-    def __init__(self, repository: SqlRepository, access: AccessFilter) -> None:
+    def __init__(self, repository: Repository, access: AccessFilter) -> None:
         self.repository = repository
         self.access = access
 
@@ -290,7 +298,7 @@ class Door:
             yield CallerSession(session, self.access)
 
 
-def for_caller(repository: SqlRepository, policy: AccessPolicy | None,
+def for_caller(repository: Repository, policy: AccessPolicy | None,
                principal: Principal | None) -> Door:
     """The door of one request's caller (the unrestricted one only for the server itself:
     no principal, or the system principal)."""
@@ -299,7 +307,7 @@ def for_caller(repository: SqlRepository, policy: AccessPolicy | None,
     return Door(repository, policy.filter_for(principal))
 
 
-def system_door(repository: SqlRepository) -> Door:
+def system_door(repository: Repository) -> Door:
     """The unrestricted door: the server's own tasks only (definitions, demo, audit)."""
     from fhir_service.security.policy import system_access
 

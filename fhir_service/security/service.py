@@ -28,7 +28,7 @@ class Security:
     @classmethod
     def from_context(cls, ctx: FhirContext) -> Security:
         s = ctx.settings
-        clients = ClientRegistry(ctx.repository.engine)
+        clients = ClientRegistry(ctx.sql("OAuth clients").engine)
         limiter = RateLimiter(s.rate_limit_per_second, s.rate_limit_burst)
         if s.auth == "off":
             return cls("off", clients, None, limiter)

@@ -210,7 +210,7 @@ class SmartLaunch:
     def __init__(self, ctx: Any, tokens: TokenService) -> None:
         self.ctx = ctx
         self.tokens = tokens
-        engine = ctx.repository.engine
+        engine = ctx.sql("practitioner sign-in").engine
         self.accounts = AccountStore(engine)
         self.apps = AppClientRegistry(engine)
         self.directory = Directory(ctx)
@@ -300,7 +300,7 @@ class SmartLaunch:
         grant = {"user": username, "practitioner": practitioner, "role": role.role_id,
                  "structure": role.organization, "scope": request.scope,
                  "nonce": request.nonce, "auth_time": int(now)}
-        with begin_write(self.ctx.repository.engine) as conn:
+        with begin_write(self.ctx.sql("practitioner sign-in").engine) as conn:
             conn.execute(delete(auth_codes).where(auth_codes.c.expires < now - 3600))
             conn.execute(insert(auth_codes).values(
                 code=_digest(code), client_id=request.client.client_id,
@@ -320,7 +320,7 @@ class SmartLaunch:
             raise GrantError("invalid_request", "code and code_verifier are required")
         now = time.time()
         key = _digest(code)
-        with begin_write(self.ctx.repository.engine) as conn:
+        with begin_write(self.ctx.sql("practitioner sign-in").engine) as conn:
             claimed = conn.execute(update(auth_codes).where(
                 auth_codes.c.code == key, auth_codes.c.used.is_(False),
                 auth_codes.c.expires > now).values(used=True)).rowcount

@@ -156,7 +156,7 @@ class SubscriptionService:
         if not self.enabled:
             raise FhirError("not-supported", "Subscriptions are switched off on this server "
                             "(CM_FHIR_SUBSCRIPTIONS): nothing would be notified", "Subscription")
-        conn = writer.session.raw.conn
+        conn = writer.session.sql.conn
         old = conn.execute(select(sub_state.c.config).where(sub_state.c.sub_id == rid)).first()
         previous = Plan.from_json(json.loads(old[0])).headers if old else []
         plan = analyse(self.ctx, resource, writer.principal, writer.base_url, previous)
@@ -184,7 +184,7 @@ class SubscriptionService:
         return stored, record
 
     def removed(self, session: Any, rid: str) -> None:
-        conn = session.raw.conn
+        conn = session.sql.conn
         conn.execute(delete(sub_state).where(sub_state.c.sub_id == rid))
         conn.execute(delete(sub_events).where(sub_events.c.sub_id == rid))
 

@@ -8,6 +8,7 @@ port of 127.0.0.1, and stops it afterwards. Skips with a reason when PostgreSQL 
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import shutil
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +89,18 @@ def fresh_database(server_url: str, name: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def postgres_contexts(make_context: Any, server_url: str, journals: pytest.TempPathFactory,
+                      prefix: str) -> Any:
+    """A ``make_context`` (tests/conftest.py) whose contexts each get a fresh database on the
+    PostgreSQL server, named ``<prefix>_<n>``, and an audit journal folder of their own (a
+    PostgreSQL deployment names it, CM_FHIR_AUDIT_JOURNAL: it is not beside a file)."""
+    counter = itertools.count()
+
+    def make(url: str | None = None, **overrides: Any) -> Any:
+        db = fresh_database(server_url, f"{prefix}_{next(counter)}")
+        overrides.setdefault("audit_journal", str(journals.mktemp("journal")))
+        return make_context(url or db, **overrides)
+
+    return make

@@ -7,14 +7,13 @@ PostgreSQL is absent; CI installs it)."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from fhir_service.context import FhirContext
-from tests.pg import fresh_database, postgres_server
+from tests.pg import postgres_contexts, postgres_server
 from tests.security.test_access_matrix import *  # noqa: F403
 from tests.security.test_audit_provenance import (  # noqa: F401 (collected here too)
     test_auditor_searches_wait_for_the_journal,
@@ -38,8 +37,6 @@ from tests.security.test_trust import (  # noqa: F401 (collected here too)
     test_scopes_apply_to_every_type_a_search_reads_or_returns,
 )
 
-_counter = itertools.count()
-
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
@@ -49,14 +46,7 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture
 def make_context(make_context: Callable[..., FhirContext], pg_server: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Any:
-    def make(url: str | None = None, **overrides: Any) -> FhirContext:
-        db = fresh_database(pg_server, f"cmfhir_sec_{next(_counter)}")
-        # with SQLite the audit journal defaults to a folder beside the database file; a
-        # PostgreSQL deployment names it (CM_FHIR_AUDIT_JOURNAL), as here
-        overrides.setdefault("audit_journal", str(tmp_path_factory.mktemp("journal")))
-        return make_context(url or db, **overrides)
-
-    return make
+    return postgres_contexts(make_context, pg_server, tmp_path_factory, "cmfhir_sec")
 
 
 def test_the_security_suites_really_run_on_postgresql(make_context: Any) -> None:

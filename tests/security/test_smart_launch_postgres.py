@@ -4,14 +4,13 @@ engine as the data (skips with a reason when PostgreSQL is absent; CI installs i
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from fhir_service.context import FhirContext
-from tests.pg import fresh_database, postgres_server
+from tests.pg import postgres_contexts, postgres_server
 from tests.security.test_smart_launch import (  # noqa: F401 (collected here too)
     launch_app,
     test_a_code_for_another_client_or_redirect_is_refused_and_spent,
@@ -25,8 +24,6 @@ from tests.security.test_smart_launch import (  # noqa: F401 (collected here too
     test_sign_in_gives_the_practitioners_view_with_an_id_token,
 )
 
-_counter = itertools.count()
-
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
@@ -36,12 +33,7 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture
 def make_context(make_context: Callable[..., FhirContext], pg_server: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Any:
-    def make(url: str | None = None, **overrides: Any) -> FhirContext:
-        db = fresh_database(pg_server, f"cmfhir_signin_{next(_counter)}")
-        overrides.setdefault("audit_journal", str(tmp_path_factory.mktemp("journal")))
-        return make_context(url or db, **overrides)
-
-    return make
+    return postgres_contexts(make_context, pg_server, tmp_path_factory, "cmfhir_signin")
 
 
 def test_the_sign_in_suite_really_runs_on_postgresql(launch_app: Any) -> None:  # noqa: F811

@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, context: FhirContext | None = N
     security = Security.from_context(ctx)
     app.state.security = security
     install(app, router, settings.base_path, settings.public_base_url, settings.max_body_bytes,
-            security)
+            security, settings.request_threads)
     install_auth(app, security, settings.public_base_url, settings.base_path)
     install_ig_docs(app)
     from fhir_service.http.app_ui import install as install_app_ui

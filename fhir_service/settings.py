@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         default_factory=_default_national)
     referential_integrity: bool = True
     max_body_bytes: Positive = 20 * 1024 * 1024
+    # threads of one process that run requests other than reads by id (searches, writes,
+    # operations): the interpreter runs one at a time, so more threads only hand it to each
+    # other; 2 keeps one free behind a slow request (docs/scaling.md, "request threads")
+    request_threads: Positive = 2
     default_count: Positive = 20
     max_count: Positive = 1000
     max_bundle_entries: Positive = 10_000

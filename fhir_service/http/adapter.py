@@ -15,9 +15,10 @@ import uuid
 from typing import Any
 from urllib.parse import unquote
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from fhir_service import fhir, logs
 from fhir_service.outcomes import FhirError, Issue, operation_outcome
@@ -123,8 +124,20 @@ PUBLIC_PATHS = (["metadata"], [".well-known", "smart-configuration"])
 
 
 def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
-            max_body_bytes: int, security: Security) -> None:
+            max_body_bytes: int, security: Security, request_threads: int = 2) -> None:
     base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    # Requests other than reads by id run in at most ``request_threads`` pool threads, the
+    # others wait their turn on the event loop. Python runs one thread at a time: with 16
+    # connections, 16 pool threads handed the interpreter to each other at every SQLite call
+    # and each search cost twice the CPU of a lone one (bench/README.md, "request threads").
+    # Created on first use: a limiter belongs to the running event loop.
+    limiter: list[anyio.CapacityLimiter] = []
+    app.state.request_limiter = limiter
+
+    async def in_thread(req: FhirRequest) -> FhirResponse:
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(request_threads))
+        return await anyio.to_thread.run_sync(router.handle, req, limiter=limiter[0])
 
     async def handle(request: Request) -> Response:
         request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
@@ -165,7 +178,7 @@ def install(app: FastAPI, router: Router, base_path: str, public_base_url: str,
                 # is awaited here without blocking the event loop
                 resp = await router.handle_read(req)
             else:
-                resp = await run_in_threadpool(router.handle, req)
+                resp = await in_thread(req)
             response = render(req, resp)
         except FhirError as exc:
             response = error_response(req, exc)

@@ -370,7 +370,7 @@ end
 function init(args)
   math.randomseed(7919 * (tid or 1))
 end
-local headers = {["Accept"] = "application/fhir+json"}
+local headers = {["Accept"] = "application/fhir+json"%(headers)s}
 function request()
   return wrk.format("GET", paths[math.random(#paths)], headers)
 end
@@ -392,9 +392,11 @@ def lua_string(s: str) -> str:
 
 
 def run_wrk(port: int, wl: Workload, duration: float, connections: int,
-            workdir: Path) -> dict[str, Any]:
+            workdir: Path, headers: dict[str, str] | None = None) -> dict[str, Any]:
     script = workdir / f"wrk-{wl.name}.lua"
-    script.write_text(LUA % {"paths": ",\n".join(lua_string(p) for p in wl.paths)})
+    extra = "".join(f", [{lua_string(k)}] = {lua_string(v)}" for k, v in (headers or {}).items())
+    script.write_text(LUA % {"paths": ",\n".join(lua_string(p) for p in wl.paths),
+                             "headers": extra})
     threads = max(1, min(2, connections))
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s",
            "--timeout", "10s", "-s", str(script), f"http://{HOST}:{port}{wl.paths[0]}"]

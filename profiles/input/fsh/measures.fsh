@@ -21,6 +21,10 @@ Description: "Codes des groupes et des stratificateurs des indicateurs de case m
 * #case-manager "Par case manager" "Stratification par case manager (EpisodeOfCare.careManager)."
 * #structure "Par structure" "Stratification par structure pivot (EpisodeOfCare.managingOrganization)."
 * #life-domain "Par domaine de vie" "Stratification par domaine de vie (Goal.category)."
+* #rupture-event "Ruptures enregistrées" "Ruptures de parcours enregistrées (Observation cm-rupture) commencées pendant la période au cours d'un accompagnement."
+* #episodes-ended "Fins d'accompagnement" "Accompagnements terminés (finished) dont la date de fin est dans la période."
+* #rupture-kind "Par type de rupture" "Stratification par type de rupture (Observation.code, cm-rupture-kind)."
+* #outcome "Par issue" "Stratification par issue de l'accompagnement (extension cm-episode-outcome)."
 * insert En(caseload, "Active caseload")
 * insert En(delay-median, "Referral to start delay\, median")
 * insert En(delay-p90, "Referral to start delay\, 90th percentile")
@@ -34,6 +38,10 @@ Description: "Codes des groupes et des stratificateurs des indicateurs de case m
 * insert En(case-manager, "By case manager")
 * insert En(structure, "By structure")
 * insert En(life-domain, "By life domain")
+* insert En(rupture-event, "Recorded ruptures")
+* insert En(episodes-ended, "Episodes ended")
+* insert En(rupture-kind, "By kind of rupture")
+* insert En(outcome, "By outcome")
 
 // Criteria are FHIRPath over one resource of the population, with the operation's
 // parameters as %periodStart and %periodEnd (dates, inclusive) and %contactGapDays.
@@ -186,7 +194,7 @@ Title: "Ruptures de parcours (Care pathway ruptures)"
 * subjectCodeableConcept = http://hl7.org/fhir/resource-types#EpisodeOfCare
 * name = "CMRuptures"
 * title = "Ruptures de parcours (Care pathway ruptures)"
-* description = "Deux mesures de rupture. (1) Interruptions enregistrées : accompagnements dont l'historique des statuts (statusHistory) a une période au statut onhold qui commence pendant la période (R4 n'a pas de motif de fin d'accompagnement : une fin prévue et un perdu de vue ne se distinguent pas, seules les suspensions sont comptées comme événements). (2) Sans contact : personnes dont un accompagnement est en cours à la fin de la période (comme pour la file active) et dont le dernier contact (Encounter de la personne, statut ni planned ni cancelled ni entered-in-error, commencé au plus tard à periodEnd ; à défaut le début de l'accompagnement) date de plus de N jours à periodEnd (N : paramètre contactGapDays, par défaut le réglage contact_gap_days du serveur, 60). Recorded interruptions and people without contact for more than N days."
+* description = "Deux mesures de rupture. (1) Interruptions enregistrées : accompagnements dont l'historique des statuts (statusHistory) a une période au statut onhold qui commence pendant la période (R4 n'a pas de motif de fin d'accompagnement : une fin prévue et un perdu de vue ne se distinguent pas, seules les suspensions sont comptées comme événements). (2) Sans contact : personnes dont un accompagnement est en cours à la fin de la période (comme pour la file active) et dont le dernier contact (Encounter de la personne, statut ni planned ni cancelled ni entered-in-error, commencé au plus tard à periodEnd ; à défaut le début de l'accompagnement) date de plus de N jours à periodEnd (N : paramètre contactGapDays, par défaut le réglage contact_gap_days du serveur, 60). (3) Ruptures enregistrées : événements de rupture (Observation du profil cm-rupture : code de cm-rupture-kind, statut final, amended ou corrected) dont la date (effective, ou le début de sa période) est dans la période, alors qu'un accompagnement de la personne était en cours (commencé ce jour-là ou avant, pas terminé avant), par type de rupture et par case manager. Recorded interruptions, people without contact for more than N days, and recorded rupture events by kind."
 * scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
 * improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#decrease
 * group[+].code = CMIndicator#interruption
@@ -203,6 +211,43 @@ Title: "Ruptures de parcours (Care pathway ruptures)"
 * group[=].population[=].description = "Personnes en accompagnement à la fin de la période dont le dernier contact (Encounter ni planned ni cancelled ni entered-in-error, à défaut le début de l'accompagnement) date de plus de %contactGapDays jours à periodEnd ; l'expression sélectionne les accompagnements en cours, le dernier contact est cherché parmi les Encounter de la personne."
 * group[=].population[=].criteria.language = #text/fhirpath
 * group[=].population[=].criteria.expression = "EpisodeOfCare.where(status in ('active' | 'onhold' | 'finished') and period.start <= %periodEnd and (period.end.empty() or period.end >= %periodEnd))"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
+* group[+].code = CMIndicator#rupture-event
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Ruptures enregistrées (Observation cm-rupture, statut final, amended ou corrected) commencées pendant la période au cours d'un accompagnement de la personne."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "Observation.where(code.coding.where(system = 'https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-rupture-kind').exists() and (status = 'final' or status = 'amended' or status = 'corrected') and (effective.ofType(dateTime) | effective.ofType(Period).start).first() >= %periodStart and (effective.ofType(dateTime) | effective.ofType(Period).start).first() <= %periodEnd)"
+* group[=].stratifier[+].code = CMIndicator#rupture-kind
+* group[=].stratifier[=].description = "Par type de rupture (Observation.code, cm-rupture-kind)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "Observation.code"
+* group[=].stratifier[+].code = CMIndicator#case-manager
+* group[=].stratifier[=].description = "Par case manager de l'accompagnement en cours à la date de la rupture (une rupture pendant deux accompagnements compte dans les deux strates, une fois dans le total)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.careManager"
+
+Instance: cm-episode-outcomes
+InstanceOf: Measure
+Usage: #definition
+Title: "Fins d'accompagnement par issue (Episodes ended by outcome)"
+* insert MeasureMetadata(cm-episode-outcomes)
+* subjectCodeableConcept = http://hl7.org/fhir/resource-types#EpisodeOfCare
+* name = "CMEpisodeOutcomes"
+* title = "Fins d'accompagnement par issue (Episodes ended by outcome)"
+* description = "Accompagnements terminés (statut finished) dont la date de fin (period.end) est dans la période, par issue (extension cm-episode-outcome : objectifs atteints, relais, déménagement, arrêt à la demande de la personne, perdu de vue, décès, autre ; « aucun » quand l'issue n'est pas renseignée) et par case manager. Seuls comptent les accompagnements que l'appelant peut lire ; un accompagnement annulé (cancelled) n'a pas commencé et ne compte pas. Episodes of care finished in the period, by outcome and by case manager."
+* scoring = http://terminology.hl7.org/CodeSystem/measure-scoring#cohort
+* group[+].code = CMIndicator#episodes-ended
+* group[=].population[+].code = $measure-population#initial-population
+* group[=].population[=].description = "Accompagnements terminés dont la date de fin est dans la période."
+* group[=].population[=].criteria.language = #text/fhirpath
+* group[=].population[=].criteria.expression = "EpisodeOfCare.where(status = 'finished' and period.end >= %periodStart and period.end <= %periodEnd)"
+* group[=].stratifier[+].code = CMIndicator#outcome
+* group[=].stratifier[=].description = "Par issue (extension cm-episode-outcome)."
+* group[=].stratifier[=].criteria.language = #text/fhirpath
+* group[=].stratifier[=].criteria.expression = "EpisodeOfCare.extension.where(url = 'https://interop.cm-sante-mentale.fr/fhir/StructureDefinition/cm-episode-outcome').value"
 * group[=].stratifier[+].code = CMIndicator#case-manager
 * group[=].stratifier[=].description = "Par case manager (EpisodeOfCare.careManager)."
 * group[=].stratifier[=].criteria.language = #text/fhirpath

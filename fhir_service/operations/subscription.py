@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fhir_service.context import instant
@@ -71,9 +72,18 @@ def _params(req: FhirRequest) -> list[tuple[str, str]]:
     return items
 
 
+def _visible(ctx: FhirContext, req: FhirRequest) -> Callable[[list[str]], set[str]]:
+    """Which of these Subscription ids the caller may see: its door decides (the policy's
+    owner-only rule), as for a read of each."""
+    def visible(ids: list[str]) -> set[str]:
+        with ctx.door(req.principal).read_session() as session:
+            return {rid for _, rid in session.existing([("Subscription", i) for i in ids])}
+    return visible
+
+
 def _one(ctx: FhirContext, req: FhirRequest) -> Any:
     rid = req.segments[1]
-    found = _service(ctx).owned(req.principal, [rid])
+    found = _service(ctx).owned(_visible(ctx, req), [rid])
     if not found:
         raise FhirError("not-found", f"Subscription/{rid[:64]} is not known", "Subscription")
     return found[0]
@@ -87,7 +97,7 @@ def status(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirResponse:
     else:
         ids = [v for k, value in items if k == "id" for v in value.split(",") if v]
         statuses = [v for k, value in items if k == "status" for v in value.split(",") if v]
-        subs = _service(ctx).owned(req.principal, ids or None, statuses or None)
+        subs = _service(ctx).owned(_visible(ctx, req), ids or None, statuses or None)
     now = time.time()
     entries = []
     for sub in subs:

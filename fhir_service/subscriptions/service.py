@@ -689,10 +689,12 @@ class SubscriptionService:
 
     # --- $status and $events -----------------------------------------------------------
 
-    def owned(self, principal: Principal | None, ids: list[str] | None = None,
+    def owned(self, visible: Callable[[list[str]], set[str]], ids: list[str] | None = None,
               statuses: list[str] | None = None) -> list[Sub]:
-        """The subscriptions ``principal``'s structure owns (all of them for the server
-        itself and operators), optionally by id and status."""
+        """The subscriptions among ``ids`` (all when None) with one of ``statuses`` that the
+        caller may see: ``visible`` answers which ids, from the caller's door (the access
+        rule's ``OWNER_ONLY``: its structure's, or its client's without a structure; all of
+        them for the server itself and operators), so no second rule is written here."""
         with self.repository.read_session() as s:
             conds = []
             if ids:
@@ -704,12 +706,10 @@ class SubscriptionService:
                                          sub_state.c.events, sub_state.c.last_sent,
                                          sub_state.c.created, sub_state.c.reason)
                                   .where(*conds).order_by(sub_state.c.sub_id)).all()
+        allowed = visible([r[0] for r in rows]) if rows else set()
         out = []
         for r in rows:
-            owner = owner_principal(r[3])
-            if principal is None or principal.system or principal.operator or \
-                    (owner.structure is not None and owner.structure == principal.structure) \
-                    or (owner.structure is None and owner.client_id == principal.client_id):
+            if r[0] in allowed:
                 sub = Sub(*r[:7])
                 sub.reason = r[7]  # type: ignore[attr-defined]
                 out.append(sub)

@@ -35,6 +35,16 @@ def test_another_structure_cannot_learn_of_a_subscription(router_factory: Any) -
         missing = call(router, other, "GET", path.replace(sid, "nosuchsub"))
         assert same(hidden, missing, sid, "nosuchsub"), path
     assert entries(call(router, other, "GET", "Subscription")) == []
+    # nor through the Backport operations, which ask the caller's door too
+    for path in (f"Subscription/{sid}/$status", f"Subscription/{sid}/$events"):
+        assert call(router, owner, "GET", path)[0] == 200, path
+        hidden = call(router, other, "GET", path)
+        assert hidden[0] == 404, path
+        assert same(hidden, call(router, other, "GET", path.replace(sid, "nosuchsub")),
+                    sid, "nosuchsub"), path
+    for query in ("", f"?id={sid}", "?status=requested,active,error,off"):
+        assert len(call(router, owner, "GET", f"Subscription/$status{query}")[1]["entry"]) == 1
+        assert call(router, other, "GET", f"Subscription/$status{query}")[1]["total"] == 0
     # nor take it over or remove it
     changed = {**SUBSCRIPTION, "id": sid,
                "channel": {**SUBSCRIPTION["channel"], "endpoint": "https://evil.example.fr/x"}}

@@ -615,6 +615,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_tool = "wrk" if shutil.which("wrk") and not args.python_load else "python"
     results["load_tool"] = load_tool
     source = None if args.source == "worktree" else export_source(args.source, out)
+    if args.token == "operator":
+        args.auth = "embedded"
+        JSON_HEADERS["Authorization"] = f"Bearer {operator_token(db, corpus)}"
+        results["options"]["token"] = "operator"
     server = Server(db, free_port(), out / "server.log",
                     referential_integrity=not args.no_referential_integrity, source=source,
                     auth=args.auth, rate_limit=args.rate_limit)
@@ -674,7 +678,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             info = check_workload(server.port, wl)
             with CpuMeter(server.pid) as meter:
                 if load_tool == "wrk":
-                    figures = run_wrk(server.port, wl, args.duration, conns, out)
+                    figures = run_wrk(server.port, wl, args.duration, conns, out,
+                                      headers={k: v for k, v in JSON_HEADERS.items()
+                                               if k == "Authorization"})
                 else:
                     figures = run_python_load(server.port, wl, args.duration, conns)
             row = {"name": wl.name, "what": wl.what, "connections": conns,
@@ -694,6 +700,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     print_table(results)
     return results
+
+
+def operator_token(db: Path, corpus: Path | None) -> str:
+    """Register an operator client (bound to the corpus's first structure) in ``db`` and mint
+    its token with the CLI, as an administrator would."""
+    exe = Path(sys.executable).parent / "cm-fhir"
+    structure = "org-0001"
+    if corpus is not None:
+        shared = json.loads((corpus / "shared.json").read_text())
+        structure = next(e["resource"]["id"] for e in shared["entry"]
+                         if e["resource"]["resourceType"] == "Organization")
+
+    def cli(*argv: str) -> str:
+        proc = subprocess.run([str(exe), *argv, "--database", f"sqlite:///{db}"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"cm-fhir {argv[0]}: {proc.stderr[-500:]}")
+        return proc.stdout
+
+    if "bench-operator" not in cli("client", "list"):
+        cli("client", "add", "bench-operator", "--structure", structure, "--operator",
+            "--scopes", "system/*.*", "--name", "bench operator")
+    return cli("token", "bench-operator", "--minutes", "240").strip().splitlines()[-1]
 
 
 def combined(parts: list[IngestResult]) -> dict[str, Any]:
@@ -775,6 +804,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--auth", default="off",
                     help="--auth passed to the server when its CLI has it (default off: the "
                          "harness has no token flow yet)")
+    ap.add_argument("--token", choices=["none", "operator"], default="none",
+                    help="operator: the server runs with --auth embedded and every request "
+                         "(ingest and workloads) carries the token of a registered operator "
+                         "client (token check, scopes, audit; directory writes need an "
+                         "operator). The door-filtered reads of one structure: "
+                         "bench/person_page.py")
     ap.add_argument("--rate-limit", action="store_true",
                     help="keep the server's per-client rate limit (lifted by default)")
     ap.add_argument("--database", type=Path, default=None, help="SQLite file to use")

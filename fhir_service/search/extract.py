@@ -15,6 +15,7 @@ import itertools
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -319,7 +320,7 @@ def _composites(param: SearchParam, resource: dict[str, Any], out: IndexRows,
     out.composite.extend(rows)
 
 
-def extract(resource: dict[str, Any], params: list[SearchParam]) -> IndexRows:
+def extract(resource: dict[str, Any], params: Sequence[SearchParam]) -> IndexRows:
     rows = IndexRows()
     cache: dict[tuple[int, str, str], tuple[Any, list[Slot]]] = {}
     for param in params:

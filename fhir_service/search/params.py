@@ -19,7 +19,7 @@ type that is not indexed, or more than :data:`COMPOSITE_SLOTS` components is not
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, KeysView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +144,7 @@ class SearchParamRegistry:
     def __init__(self, registry: Registry, resource_types: list[str]) -> None:
         self._by_type: dict[str, dict[str, SearchParam]] = {t: {} for t in resource_types}
         self._by_url: dict[str, dict[str, Any]] = {}
+        self._forget()
         for sp in registry.all_of("SearchParameter"):
             self.add(sp)
         self.link_composites()
@@ -156,6 +157,7 @@ class SearchParamRegistry:
         self = cls.__new__(cls)
         self._by_type = {t: {} for t in resource_types}
         self._by_url = {}
+        self._forget()
         for sp in definitions:
             self.add(sp)
         self.link_composites()
@@ -170,6 +172,7 @@ class SearchParamRegistry:
             return
         if sp.get("url"):
             self._by_url[sp["url"]] = sp
+        self._forget()
         for base in bases:
             types = list(self._by_type) if base in ("Resource", "DomainResource") else [base]
             for rtype in types:
@@ -208,6 +211,7 @@ class SearchParamRegistry:
     def link_composites(self) -> None:
         """Index the composite parameters whose components are all known (called once every
         SearchParameter has been added)."""
+        self._forget()
         for params in self._by_type.values():
             for param in params.values():
                 if param.type == "composite" and param.expression and param.evaluate is None:
@@ -267,8 +271,21 @@ class SearchParamRegistry:
     def get(self, rtype: str, code: str) -> SearchParam | None:
         return self._by_type.get(rtype, {}).get(code)
 
-    def indexed(self, rtype: str) -> list[SearchParam]:
-        return [p for p in self._by_type.get(rtype, {}).values() if p.indexed]
+    def indexed(self, rtype: str) -> tuple[SearchParam, ...]:
+        """The indexed parameters of a type (every write asks): computed once per type, until
+        a definition is added or composites are linked."""
+        found = self._indexed.get(rtype)
+        if found is None:
+            found = self._indexed[rtype] = tuple(
+                p for p in self._by_type.get(rtype, {}).values() if p.indexed)
+        return found
 
-    def types(self) -> list[str]:
-        return list(self._by_type)
+    def types(self) -> KeysView[str]:
+        """The resource types, in definition order: a read-only view, no copy, with a
+        set's membership test (``rtype in params.types()`` runs on every request)."""
+        return self._by_type.keys()
+
+    def _forget(self) -> None:
+        """Drop what :meth:`indexed` computed (whenever a definition is added or composites
+        are linked)."""
+        self._indexed: dict[str, tuple[SearchParam, ...]] = {}

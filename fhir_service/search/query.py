@@ -94,6 +94,9 @@ class Filter:
     chain: Filter | None = None  # for chained references: condition on the target
     chain_type: str | None = None  # target resource type of the chain
     has: HasFilter | None = None
+    # a chain without a type over several target types: one typed chain filter per type
+    # (each with ``chain`` and ``chain_type``), OR-ed
+    alternatives: list[Filter] = field(default_factory=list)
 
 
 @dataclass
@@ -134,6 +137,16 @@ class SearchQuery:
 
 class _ChainTooDeep(FhirError):
     """Raised where the chain gets too deep; reported under the whole parameter's name."""
+
+
+class _NoChainTarget(FhirError):
+    """A chain none of whose target types defines the chained parameter (a deeper hop of a
+    chain without a type drops the candidate that leads there)."""
+
+
+# the most typed hops one chained parameter may expand to (a chain without a type over
+# several types, at several depths): beyond, the client names the types
+MAX_CHAIN_HOPS = 64
 
 
 class QueryParser:
@@ -232,21 +245,13 @@ class QueryParser:
             if param.type != "reference":
                 raise FhirError("invalid", f"'{code}' is not a reference parameter, it cannot "
                                 "be chained", name)
-            targets = [t for t in narrowed_targets(param) if t in self.params.types()]
+            types = self.params.types()
+            targets = [t for t in narrowed_targets(param) if t in types]
             if modifier_or_none:
                 if modifier_or_none not in targets:
                     raise FhirError("invalid", f"'{modifier}' is not a target of '{code}'", name)
                 targets = [modifier_or_none]
-            inner_name = rest
-            inner_code = inner_name.split(":", 1)[0].split(".", 1)[0]
-            candidates = [t for t in targets if self.params.get(t, inner_code) or
-                          inner_code in SPECIAL or inner_code == "_has"]
-            if len(candidates) != 1:
-                raise FhirError("invalid", f"Chain '{name}' is ambiguous or unknown: name the "
-                                f"target type as '{code}:[type].{inner_name}' "
-                                f"(candidates: {', '.join(candidates) or 'none'})", name)
-            inner = self.parse_filter(candidates[0], inner_name, raw, True, depth + 1)
-            return Filter(param, code, None, values, chain=inner, chain_type=candidates[0])
+            return self._parse_chain(param, name, code, rest, raw, values, targets, depth)
         allowed = MODIFIERS_BY_TYPE.get(param.type, {"missing"})
         if modifier_or_none and modifier_or_none not in allowed:
             if param.type == "reference" and modifier_or_none in self.params.types():
@@ -269,6 +274,49 @@ class QueryParser:
         if param.type == "reference" and self._base:
             values = [v.removeprefix(self._base) for v in values]
         return Filter(param, code, modifier_or_none, values)
+
+    def _parse_chain(self, param: SearchParam, name: str, code: str, rest: str, raw: str,
+                     values: list[str], targets: list[str], depth: int) -> Filter:
+        """``code[:Type].rest``: a chain to the target types (``targets``) that define the
+        chained parameter. Without a type (https://hl7.org/fhir/R4/search.html#chaining:
+        ``DiagnosticReport?subject.name=peter``) a chain searches every candidate type that
+        defines it, the union of their matches (``Goal?subject.name=``: Patient and
+        Organization, Group has no ``name``). Refused, naming the types to choose, when no
+        target defines it, when the candidates define it with different types (the value
+        would be read one way here and another there), or when it expands to more than
+        :data:`MAX_CHAIN_HOPS` typed hops."""
+        inner_code = rest.split(":", 1)[0].split(".", 1)[0]
+        hint = f"name the target type as '{code}:[type].{rest}'"
+        defining = [t for t in targets if inner_code in SPECIAL or inner_code == "_has"
+                    or _indexed(self.params.get(t, inner_code))]
+        if not defining:
+            raise _NoChainTarget("invalid", f"Chain '{name}': no target type of '{code}' "
+                                 f"({', '.join(targets) or 'none'}) defines '{inner_code}'",
+                                 name)
+        kinds = {p.type for t in defining if (p := self.params.get(t, inner_code)) is not None}
+        if len(kinds) > 1:
+            raise FhirError("invalid", f"Chain '{name}' is ambiguous: '{inner_code}' is of "
+                            f"different types on {', '.join(defining)}: {hint}", name)
+        hops: list[Filter] = []
+        dropped: list[FhirError] = []
+        for target in defining:
+            try:
+                inner = self.parse_filter(target, rest, raw, True, depth + 1)
+            except _NoChainTarget as exc:
+                if len(defining) == 1:
+                    raise
+                dropped.append(exc)  # a deeper hop no type of this branch defines
+                continue
+            assert inner is not None
+            hops.append(Filter(param, code, None, values, chain=inner, chain_type=target))
+        if not hops:
+            raise dropped[0]
+        if len(hops) == 1:
+            return hops[0]
+        if sum(_hop_count(h) for h in hops) > MAX_CHAIN_HOPS:
+            raise FhirError("too-costly", f"Chain '{name}' goes through too many types "
+                            f"({', '.join(h.chain_type or '' for h in hops)}): {hint}", name)
+        return Filter(param, code, None, values, alternatives=hops)
 
     def _parse_special(self, name: str, raw: str) -> Filter:
         """``_id`` and ``_lastUpdated`` (columns of the resource table), at any level."""
@@ -414,6 +462,21 @@ class QueryParser:
                 raise FhirError("invalid", f"'{code}' is not a reference parameter of {source}",
                                 name)
         return Include(source, code, target, iterate, reverse)
+
+
+def _indexed(param: SearchParam | None) -> bool:
+    return param is not None and param.indexed
+
+
+def _hop_count(filt: Filter) -> int:
+    """The typed hops a filter goes through (its chains, at every depth and branch)."""
+    if filt.alternatives:
+        return sum(_hop_count(alt) for alt in filt.alternatives)
+    if filt.chain is not None:
+        return 1 + _hop_count(filt.chain)
+    if filt.has is not None:
+        return _hop_count(filt.has.inner)
+    return 0
 
 
 def narrowed_targets(param: SearchParam) -> tuple[str, ...]:

@@ -201,6 +201,7 @@ class CallerSession:
             for filt in level_filters:
                 if filt.chain is not None and filt.chain_type is not None:
                     levels.append((filt.chain_type, [filt.chain]))
+                levels.extend((alt.chain_type, [alt.chain]) for alt in filt.alternatives)
                 if filt.has is not None:
                     levels.append((filt.has.source_type, [filt.has.inner]))
             if level_type is None:
@@ -227,7 +228,7 @@ def _named_patients(filters: list[Any]) -> set[str] | None:
     them, so they are the people it aims at. None when no filter names them so."""
     from fhir_service.search.extract import parse_reference
 
-    if any(f.chain is not None or f.has is not None for f in filters):
+    if any(f.chain is not None or f.has is not None or f.alternatives for f in filters):
         return None  # (a hop may aim at someone else)
     for filt in filters:
         param = filt.param

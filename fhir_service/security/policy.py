@@ -297,6 +297,7 @@ def filter_types(filters: Any) -> set[str]:
         if filt.chain is not None and filt.chain_type is not None:
             out.add(filt.chain_type)
             out |= filter_types([filt.chain])
+        out |= filter_types(filt.alternatives)  # a chain without a type, over several types
     return out
 
 

@@ -38,7 +38,7 @@ from fhir_service.search.query import (
 )
 from fhir_service.security.policy import Grant, decide
 from fhir_service.store.repository import AccessFilter, RawAccess, SearchPage, Stored
-from fhir_service.store.sqlsearch import number_range
+from fhir_service.store.sqlsearch import date_margin, number_range, uri_above, value_margin
 
 _UNSUPPORTED = "not supported by the in-memory store"
 
@@ -80,8 +80,10 @@ class _State:
 # --- comparisons (the Python form of sqlsearch.range_condition and _point_condition) -----
 
 
-def _in_range(prefix: str, low_v: float, high_v: float, low: float, high: float) -> bool:
-    """Target range [low_v, high_v) against search range [low, high)."""
+def _in_range(prefix: str, low_v: float, high_v: float, low: float, high: float,
+              margin: float | None = None) -> bool:
+    """Target range [low_v, high_v) against search range [low, high); ``margin``: that of
+    ``ap`` (sqlsearch.range_condition)."""
     eq = low_v >= low and high_v <= high
     if prefix == "eq":
         return eq
@@ -100,8 +102,8 @@ def _in_range(prefix: str, low_v: float, high_v: float, low: float, high: float)
     if prefix == "eb":
         return high_v <= low
     if prefix == "ap":
-        width = (high - low) if high != float("inf") and low != float("-inf") else 0.0
-        margin = max(width, abs(low) * 0.1 if low != float("-inf") else 0.0)
+        if margin is None:
+            margin = value_margin(low, high)
         return low_v < high + margin and high_v > low - margin
     raise FhirError("invalid", f"Unknown prefix '{prefix}'")
 
@@ -156,6 +158,9 @@ class _Matcher:
         if filt.code == "_lastUpdated":
             instants = [self._updated(v) for v in filt.values]
             return lambda s, _rows: any(t(s.updated) for t in instants)
+        if filt.alternatives:  # a chain without a type, over several types
+            hops = [self.predicate(alt, session, access) for alt in filt.alternatives]
+            return lambda s, rows: any(hop(s, rows) for hop in hops)
         if filt.chain is not None:
             assert filt.chain_type is not None
             chain_type, code = filt.chain_type, filt.code
@@ -220,8 +225,7 @@ class _Matcher:
         if modifier == "below":
             return lambda r: r[1] is not None and r[1].startswith(raw)
         if modifier == "above":
-            prefixes = {raw[:i] for i in range(1, len(raw) + 1) if raw[i - 1 : i] in ("/", "")}
-            prefixes.add(raw)
+            prefixes = set(uri_above(raw))
             return lambda r: r[1] in prefixes
         return lambda r: r[1] == raw
 
@@ -230,8 +234,9 @@ class _Matcher:
         rng = date_range(bare)
         assert rng is not None  # checked by the parser
         low, high = rng
+        margin = date_margin(low, high) if prefix == "ap" else None
         return lambda r: r[1] is not None and r[2] is not None and \
-            _in_range(prefix, r[1], r[2], low, high)
+            _in_range(prefix, r[1], r[2], low, high, margin)
 
     def _number(self, value: str, modifier: str | None) -> Callable[[Any], bool]:
         prefix, bare = split_prefix(value)
@@ -332,8 +337,9 @@ class _Matcher:
         rng = date_range(bare)
         assert rng is not None
         low, high = rng
+        margin = date_margin(low, high) if prefix == "ap" else None
         # a lastUpdated instant is the point range [u, u + 1 µs)
-        return lambda u: _in_range(prefix, u, u + 0.000001, low, high)
+        return lambda u: _in_range(prefix, u, u + 0.000001, low, high, margin)
 
 
 def _sort_value(code: str, ptype: str, stored: Stored, rows: IndexRows,

@@ -11,6 +11,7 @@ target extends above it, and so on.
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,8 +41,54 @@ def number_range(text: str) -> tuple[float, float]:
     return float(dec - half), float(dec + half)
 
 
-def range_condition(prefix: str, low_col: Any, high_col: Any, low: float, high: float) -> Condition:
-    """Target range [low_col, high_col) against search range [low, high)."""
+def uri_above(raw: str) -> list[str]:
+    """The URIs ``:above`` matches for a searched ``raw``: itself, and every prefix of it that
+    ends a path segment, with and without its ``/`` (https://hl7.org/fhir/R4/search.html#uri:
+    ``url:above=http://acme.org/fhir/ValueSet/123/_history/5`` finds
+    ``http://acme.org/fhir/ValueSet/123``, ``…/ValueSet/`` and ``http://acme.org/fhir/``).
+    Prefixes start after the authority of a URL with one (``http://acme.org``, never
+    ``http:`` nor ``http://``) and stop at a query or fragment; a URI without ``/`` (a URN)
+    matches itself only."""
+    found = [raw]
+    path_end = min((i for i in (raw.find("?"), raw.find("#")) if i >= 0), default=len(raw))
+    scheme = raw.find("://")
+    start = raw.find("/", scheme + 3) if scheme >= 0 else raw.find("/")
+    if start < 0 or start >= path_end:
+        if scheme >= 0 and path_end < len(raw):
+            found.append(raw[:path_end])  # (http://acme.org?x: the authority alone)
+        return found
+    for i in range(start, path_end):
+        if raw[i] == "/":
+            found.extend((raw[:i], raw[: i + 1]))
+    if path_end < len(raw):
+        found.append(raw[:path_end])
+    return sorted(set(found) - {""})
+
+
+DAY = 86400.0
+
+
+def date_margin(low: float, high: float, now: float | None = None) -> float:
+    """The margin of a date ``ap`` search for the range [low, high) (epoch seconds).
+
+    https://hl7.org/fhir/R4/search.html#prefix: "the recommended value for the approximation
+    is 10% of the stated value (or for a date, 10% of the gap between now and the date),
+    but systems may choose other values where appropriate". The gap is between now and the
+    searched range (0 when the range holds now). Minimum one day: ``date`` has a day's
+    precision at best and most of what is searched (birth dates, due dates, periods of
+    care) is recorded to the day, so a value close to now (whose 10 % would be minutes)
+    still means "around that day", never less than an ``eq`` to the day would give."""
+    current = time.time() if now is None else now
+    gap = max(low - current, current - high, 0.0) if high != float("inf") else \
+        max(low - current, 0.0)
+    return max(0.1 * gap, DAY)
+
+
+def range_condition(prefix: str, low_col: Any, high_col: Any, low: float, high: float,
+                    margin: float | None = None) -> Condition:
+    """Target range [low_col, high_col) against search range [low, high). ``margin``: that of
+    ``ap`` (:func:`date_margin` for dates); by default, for quantity ranges, 10 % of the
+    value and at least the search range's width."""
     eq = and_(low_col >= low, high_col <= high)
     if prefix == "eq":
         return eq
@@ -60,10 +107,17 @@ def range_condition(prefix: str, low_col: Any, high_col: Any, low: float, high: 
     if prefix == "eb":
         return high_col <= low
     if prefix == "ap":
-        width = (high - low) if high != float("inf") and low != float("-inf") else 0.0
-        margin = max(width, abs(low) * 0.1 if low not in (float("-inf"),) else 0.0)
+        if margin is None:
+            margin = value_margin(low, high)
         return and_(low_col < high + margin, high_col > low - margin)
     raise FhirError("invalid", f"Unknown prefix '{prefix}'")
+
+
+def value_margin(low: float, high: float) -> float:
+    """The ``ap`` margin of a quantity range: 10 % of the value (the spec's recommendation),
+    at least the width of the search value's implicit range."""
+    width = (high - low) if high != float("inf") and low != float("-inf") else 0.0
+    return max(width, abs(low) * 0.1 if low != float("-inf") else 0.0)
 
 
 class FilterCompiler:
@@ -84,7 +138,7 @@ class FilterCompiler:
             return or_(*[self._updated(v, res) for v in filt.values])
         assert filt.param is not None
         ptype = filt.param.type
-        if filt.chain is not None:
+        if filt.chain is not None or filt.alternatives:
             return self._chain(filt, res, access)
         table = _TABLES[ptype]
         param = table.c.param == filt.code
@@ -141,18 +195,20 @@ class FilterCompiler:
     def _uri(self, value: str, modifier: str | None, t: Any) -> Condition:
         raw = unescape(value)
         if modifier == "below":
-            return t.c.value.like(_like_escape(raw) + "%", escape="\\")
+            # URIs are case-sensitive (RFC 3986): LIKE (case-insensitive on SQLite) narrows
+            # the rows, the comparison of the first characters decides, on both databases
+            return and_(t.c.value.like(_like_escape(raw) + "%", escape="\\"),
+                        func.substr(t.c.value, 1, len(raw)) == raw)
         if modifier == "above":
-            prefixes = [raw[:i] for i in range(1, len(raw) + 1) if raw[i - 1 : i] in ("/", "")]
-            prefixes.append(raw)
-            return t.c.value.in_(prefixes)
+            return t.c.value.in_(uri_above(raw))
         return t.c.value == raw
 
     def _date(self, value: str, modifier: str | None, t: Any) -> Condition:
         prefix, bare = split_prefix(value)
         rng = date_range(bare)
         assert rng is not None  # checked by the parser
-        return range_condition(prefix, t.c.low, t.c.high, rng[0], rng[1])
+        return range_condition(prefix, t.c.low, t.c.high, rng[0], rng[1],
+                               date_margin(*rng) if prefix == "ap" else None)
 
     def _number(self, value: str, modifier: str | None, t: Any) -> Condition:
         prefix, bare = split_prefix(value)
@@ -243,25 +299,27 @@ class FilterCompiler:
         rng = date_range(bare)
         assert rng is not None
         # a lastUpdated instant is the point range [u, u + 1 µs)
-        return range_condition(prefix, res.c.updated, res.c.updated + 0.000001, rng[0], rng[1])
+        return range_condition(prefix, res.c.updated, res.c.updated + 0.000001, rng[0], rng[1],
+                               date_margin(*rng) if prefix == "ap" else None)
 
     def _chain(self, filt: Filter, res: Any, access: Any) -> Condition:
-        assert filt.chain is not None and filt.chain_type is not None
-        target = resources.alias()
-        inner = self.condition(filt.chain, target, filt.chain_type, access)
+        """A reference of ``res`` (parameter ``filt.code``) to a resource of the chain's type
+        that matches the rest of the chain and that the caller may see; a chain without a
+        type over several types (``filt.alternatives``): to one of any of them."""
         ref = idx_reference
-        conds = [target.c.rtype == filt.chain_type, target.c.deleted == false(), inner]
-        if (visible := access.condition(target)) is not None:
-            conds.append(visible)
-        targets = select(target.c.rid).where(and_(*conds))
+        per_type = []
+        for hop in filt.alternatives or [filt]:
+            assert hop.chain is not None and hop.chain_type is not None
+            target = resources.alias()
+            inner = self.condition(hop.chain, target, hop.chain_type, access)
+            conds = [target.c.rtype == hop.chain_type, target.c.deleted == false(), inner]
+            if (visible := access.condition(target)) is not None:
+                conds.append(visible)
+            targets = select(target.c.rid).where(and_(*conds))
+            per_type.append(and_(ref.c.ref_type == hop.chain_type, ref.c.ref_id.in_(targets)))
         return exists(
             select(1).where(
-                and_(
-                    ref.c.res_pk == res.c.pk,
-                    ref.c.param == filt.code,
-                    ref.c.ref_type == filt.chain_type,
-                    ref.c.ref_id.in_(targets),
-                )
+                and_(ref.c.res_pk == res.c.pk, ref.c.param == filt.code, or_(*per_type))
             )
         )
 

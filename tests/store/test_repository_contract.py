@@ -359,8 +359,9 @@ def test_search_uri_below_above(people: Store) -> None:
     assert people.ids("Questionnaire", ("url", "http://cm.test/Questionnaire/intake")) == ["q1"]
     assert people.ids("Questionnaire", ("url:below", "http://cm.test/Questionnaire")) == [
         "q1", "q2"]
+    # R4 search.html#uri: .../intake (a prefix ending a path segment) is above .../intake/v2
     assert people.ids("Questionnaire", ("url:above", "http://cm.test/Questionnaire/intake/v2")
-                      ) == ["q2"]
+                      ) == ["q1", "q2"]
 
 
 def test_search_id_and_last_updated(people: Store) -> None:

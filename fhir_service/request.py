@@ -26,6 +26,9 @@ class FhirRequest:
     # what a refused write or a conditional match concerned. The audit record is indexed by
     # them too, so a structure's people show who probed for them (AuditEvent?patient=).
     probed: set[str] = field(default_factory=set)
+    # an aggregate read that concerns no one person (an indicator: $evaluate-measure): it is
+    # audited all the same, as a query event with this query string and no Patient entity
+    audit_query: str | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

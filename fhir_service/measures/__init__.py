@@ -18,9 +18,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from fhir_service.measures.sql import LIFE_DOMAIN, Queries, Scope
+from fhir_service.measures.sql import (
+    EPISODE_OUTCOME,
+    LIFE_DOMAIN,
+    RUPTURE_KIND,
+    Queries,
+    Scope,
+)
 
 IG = "https://interop.cm-sante-mentale.fr/fhir/"
 INDICATOR = IG + "CodeSystem/cm-indicator"
@@ -28,6 +34,9 @@ POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 DAY = 86400.0
 NONE_TEXT = "aucun"
 REPORT_STRUCTURE = IG + "StructureDefinition/cm-report-structure"
+# the code system of a coded stratifier's values
+STRATUM_SYSTEMS = {"life-domain": LIFE_DOMAIN, "rupture-kind": RUPTURE_KIND,
+                   "outcome": EPISODE_OUTCOME}
 
 
 def load_measures(ig_paths: tuple[Path, ...]) -> list[dict[str, Any]]:
@@ -65,7 +74,7 @@ def stratum_value(kind: str, key: str | None) -> dict[str, Any]:
         return {"text": f"Practitioner/{key}"}
     if kind == "structure":
         return {"text": f"Organization/{key}"}
-    return concept(key, LIFE_DOMAIN)
+    return concept(key, STRATUM_SYSTEMS[kind])
 
 
 def stratifier(kind: str, counts: dict[str | None, int]) -> dict[str, Any]:
@@ -186,6 +195,7 @@ def ruptures(q: Queries, scope: Scope, period: Period, params: dict[str, Any]
     for person in lost:
         for cm in managers[person]:
             by_cm[cm] += 1
+    events = q.ruptures(scope, period.start, period.end)
     return [
         {"code": concept("interruption"),
          "population": [population("initial-population", sum(held.values()))],
@@ -193,21 +203,44 @@ def ruptures(q: Queries, scope: Scope, period: Period, params: dict[str, Any]
         {"code": concept("contact-gap"),
          "population": [population("initial-population", len(lost))],
          "stratifier": [stratifier("case-manager", dict(by_cm))]},
+        {"code": concept("rupture-event"),
+         "population": [population("initial-population", len({r[0] for r in events}))],
+         "stratifier": [stratifier("rupture-kind", distinct_by(events, 3)),
+                        stratifier("case-manager", distinct_by(events, 2))]},
     ]
+
+
+def distinct_by(rows: list[tuple[int, str, str | None, str | None]], index: int
+                ) -> dict[str | None, int]:
+    """Distinct events (the rows' first column) by the value of column ``index``: an event
+    during two episodes, or with two codes, counts once in each of their strata."""
+    out: dict[str | None, set[int]] = defaultdict(set)
+    for row in rows:
+        out[cast("str | None", row[index])].add(row[0])
+    return {k: len(v) for k, v in out.items()}
+
+
+def episode_outcomes(q: Queries, scope: Scope, period: Period, _: dict[str, Any]
+                     ) -> list[dict[str, Any]]:
+    pairs, by_outcome = q.episode_outcomes(scope, period.start, period.end)
+    return [{"code": concept("episodes-ended"),
+             "population": [population("initial-population", sum(pairs.values()))],
+             "stratifier": [stratifier("outcome", by_outcome),
+                            stratifier("case-manager", split(pairs, 0))]}]
 
 
 def hospitalisations(q: Queries, scope: Scope, period: Period, _: dict[str, Any]
                      ) -> list[dict[str, Any]]:
     rows = q.hospital_stays(scope, period.start, period.end)
-    stays_by: dict[str | None, set[int]] = defaultdict(set)
     people_by: dict[str | None, set[str]] = defaultdict(set)
-    for stay, person, cm in rows:
-        stays_by[cm].add(stay)
+    for _stay, person, cm in rows:
         people_by[cm].add(person)
     return [
         {"code": concept("hospital-stays"),
          "population": [population("initial-population", len({r[0] for r in rows}))],
-         "stratifier": [stratifier("case-manager", {k: len(v) for k, v in stays_by.items()})]},
+         "stratifier": [stratifier("case-manager",
+                                   distinct_by([(stay, person, cm, None)
+                                                for stay, person, cm in rows], 2))]},
         {"code": concept("hospitalised-people"),
          "population": [population("initial-population", len({r[1] for r in rows}))],
          "stratifier": [stratifier("case-manager",
@@ -222,14 +255,16 @@ INDICATORS: dict[str, Callable[[Queries, Scope, Period, dict[str, Any]],
     IG + "Measure/cm-goals-by-domain": goals_by_domain,
     IG + "Measure/cm-ruptures": ruptures,
     IG + "Measure/cm-hospitalisations": hospitalisations,
+    IG + "Measure/cm-episode-outcomes": episode_outcomes,
 }
 # the types each indicator reads (the caller's token must allow searching them)
 READS: dict[str, tuple[str, ...]] = {
     IG + "Measure/cm-caseload": ("EpisodeOfCare",),
     IG + "Measure/cm-referral-delay": ("EpisodeOfCare", "ServiceRequest"),
     IG + "Measure/cm-goals-by-domain": ("Goal", "EpisodeOfCare"),
-    IG + "Measure/cm-ruptures": ("EpisodeOfCare", "Encounter"),
+    IG + "Measure/cm-ruptures": ("EpisodeOfCare", "Encounter", "Observation"),
     IG + "Measure/cm-hospitalisations": ("EpisodeOfCare", "Encounter"),
+    IG + "Measure/cm-episode-outcomes": ("EpisodeOfCare",),
 }
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 MEASURES = ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
-            "cm-hospitalisations")
+            "cm-hospitalisations", "cm-episode-outcomes")
 COLUMNS = ("measure", "period_start", "period_end", "subject", "group", "stratifier",
            "stratum", "population", "count", "score", "score_unit")
 

@@ -7,9 +7,11 @@ from the index rows the R4 (and the guide's) SearchParameters fill at write time
 
 * EpisodeOfCare: ``status`` (token), ``date`` (period: low = start, high = end, exclusive),
   ``care-manager``, ``organization`` (managingOrganization), ``incoming-referral``
-  (references), ``interruption`` (the guide's: statusHistory periods on hold);
+  (references), ``interruption`` (the guide's: statusHistory periods on hold), ``outcome``
+  (the guide's: the cm-episode-outcome extension);
 * ServiceRequest ``authored``; Goal ``lifecycle-status``, ``achievement-status``,
-  ``category``, ``start-date``; Encounter ``status``, ``date``; Organization ``partof``;
+  ``category``, ``start-date``; Encounter ``status``, ``date``; Observation (ruptures)
+  ``code``, ``status``, ``date``; Organization ``partof``;
 * the people of a resource: ``res_patient`` (its Patient compartment).
 
 Instants are epoch seconds (``search/extract.py``); an open period bound is infinite.
@@ -17,11 +19,11 @@ Instants are epoch seconds (``search/extract.py``); an open period bound is infi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, func, not_, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, not_, null, or_, select, true
 
 from fhir_service.store.schema import idx_date, idx_reference, idx_token, res_patient, resources
 
@@ -33,6 +35,9 @@ NOT_ACHIEVED = ("not-achieved", "not-attainable")
 NO_CONTACT = ("planned", "cancelled", "entered-in-error")
 INPATIENT = ("IMP", "ACUTE", "NONAC")  # v3-ActCode: inpatient encounter, acute, non-acute
 LIFE_DOMAIN = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-life-domain"
+RUPTURE_KIND = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-rupture-kind"
+EPISODE_OUTCOME = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-episode-outcome"
+RUPTURE_RECORDED = ("final", "amended", "corrected")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,12 @@ class Queries:
         t = idx_token.alias()
         return exists(select(1).where(t.c.res_pk == pk, t.c.param == param,
                                       t.c.code.in_(list(codes))))
+
+    @staticmethod
+    def coded(pk: Any, param: str, system: str) -> Any:
+        t = idx_token.alias()
+        return exists(select(1).where(t.c.res_pk == pk, t.c.param == param,
+                                      t.c.system == system))
 
     @staticmethod
     def scope(ep: Any, scope: Scope) -> Any:
@@ -221,21 +232,65 @@ class Queries:
         inpatient, acute or non-acute, not planned, cancelled or entered in error) that
         started in the period while one of the person's episodes in scope was under way
         (started, not yet ended)."""
+        rows = self.events_during(scope, start, end, "Encounter", lambda enc: [
+            self.token_in(enc.c.pk, "class", INPATIENT),
+            not_(self.token_in(enc.c.pk, "status", NO_CONTACT))])
+        return [(pk, person, cm) for pk, person, cm, _ in rows]
+
+    def ruptures(self, scope: Scope, start: float, end: float
+                 ) -> list[tuple[int, str, str | None, str | None]]:
+        """(rupture, person, case manager id, kind) for each recorded rupture (an Observation
+        coded in cm-rupture-kind, final, amended or corrected) whose date (or the start of
+        its period) is in the period while one of the person's episodes in scope was under
+        way; one row per kind when an event has several codes of cm-rupture-kind."""
+        return self.events_during(scope, start, end, "Observation", lambda obs: [
+            self.token_in(obs.c.pk, "status", RUPTURE_RECORDED),
+            self.coded(obs.c.pk, "code", RUPTURE_KIND)], label=("code", RUPTURE_KIND))
+
+    def events_during(self, scope: Scope, start: float, end: float, rtype: str,
+                      filters: Callable[[Any], list[Any]],
+                      label: tuple[str, str] | None = None
+                      ) -> list[tuple[int, str, str | None, str | None]]:
+        """(event, person, case manager id, code) for each ``rtype`` resource matching
+        ``filters`` whose ``date`` starts in the period while one of the person's episodes in
+        scope was under way at that instant (started on or before it, not ended before); the
+        code is that of ``label`` (search parameter, system), or None."""
         ep, conds = self.episodes(scope)
         d, people, cm = idx_date.alias(), res_patient.alias(), idx_reference.alias()
-        enc, ed, enc_people = resources.alias("enc"), idx_date.alias(), res_patient.alias()
-        stmt = (select(enc.c.pk, people.c.patient_id, cm.c.ref_id).distinct()
-                .select_from(
-                    ep.join(people, people.c.res_pk == ep.c.pk)
-                    .join(d, and_(d.c.res_pk == ep.c.pk, d.c.param == "date"))
-                    .join(enc_people, enc_people.c.patient_id == people.c.patient_id)
-                    .join(enc, enc.c.pk == enc_people.c.res_pk)
-                    .join(ed, and_(ed.c.res_pk == enc.c.pk, ed.c.param == "date"))
-                    .outerjoin(cm, and_(cm.c.res_pk == ep.c.pk, cm.c.param == "care-manager")))
-                .where(*conds, self.visible(enc, "Encounter"),
-                       self.token_in(enc.c.pk, "class", INPATIENT),
-                       not_(self.token_in(enc.c.pk, "status", NO_CONTACT)),
+        ev, ed, ev_people = resources.alias("ev"), idx_date.alias(), res_patient.alias()
+        code = idx_token.alias()
+        joined = (ep.join(people, people.c.res_pk == ep.c.pk)
+                  .join(d, and_(d.c.res_pk == ep.c.pk, d.c.param == "date"))
+                  .join(ev_people, ev_people.c.patient_id == people.c.patient_id)
+                  .join(ev, ev.c.pk == ev_people.c.res_pk)
+                  .join(ed, and_(ed.c.res_pk == ev.c.pk, ed.c.param == "date"))
+                  .outerjoin(cm, and_(cm.c.res_pk == ep.c.pk, cm.c.param == "care-manager")))
+        if label is not None:
+            joined = joined.outerjoin(code, and_(code.c.res_pk == ev.c.pk,
+                                                 code.c.param == label[0],
+                                                 code.c.system == label[1]))
+        stmt = (select(ev.c.pk, people.c.patient_id, cm.c.ref_id,
+                       code.c.code if label is not None else null()).distinct()
+                .select_from(joined)
+                .where(*conds, self.visible(ev, rtype), *filters(ev),
                        ed.c.low >= start, ed.c.low < end,
                        d.c.low > -FINITE, d.c.low <= ed.c.low, d.c.high > ed.c.low))
-        return [(row[0], row[1], row[2]) for row in self.conn.execute(stmt)]
+        return [(row[0], row[1], row[2], row[3]) for row in self.conn.execute(stmt)]
 
+    def episode_outcomes(self, scope: Scope, start: float, end: float
+                         ) -> tuple[dict[tuple[str | None, str | None], int],
+                                    dict[str | None, int]]:
+        """Episodes finished whose end day is in the period: counts by (case manager,
+        structure), and by outcome (cm-episode-outcome code, None when absent)."""
+        ep, conds = self.episodes(scope)
+        d = idx_date.alias()
+        ended = exists(select(1).where(d.c.res_pk == ep.c.pk, d.c.param == "date",
+                                       d.c.high > start, d.c.high <= end))
+        conds = [*conds, self.token_in(ep.c.pk, "status", ("finished",)), ended]
+        t = idx_token.alias()
+        stmt = (select(t.c.code, func.count(func.distinct(ep.c.pk)))
+                .select_from(ep.outerjoin(t, and_(t.c.res_pk == ep.c.pk, t.c.param == "outcome",
+                                                  t.c.system == EPISODE_OUTCOME)))
+                .where(*conds).group_by(t.c.code))
+        by_outcome = {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
+        return self.count_by(ep, conds), by_outcome

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import weakref
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from fhir_service import fhir
 from fhir_service.context import FhirContext, instant
@@ -60,8 +61,10 @@ def _measures(ctx: FhirContext) -> dict[str, dict[str, Any]]:
     return _MEASURES.get(ctx.registry, {})
 
 
-def _params(req: FhirRequest) -> dict[str, list[str]]:
-    """Query parameters, and those of a Parameters body (POST)."""
+def _params(req: FhirRequest, measure: str | None = None) -> dict[str, list[str]]:
+    """Query parameters, and those of a Parameters body (POST). Recorded first as the
+    request's audit query (an indicator is audited as a query event: see _audited)."""
+    _audited(req, measure, [(k, v) for k, v in req.query if k not in ("_format", "_pretty")])
     out: dict[str, list[str]] = {}
     for key, value in req.query:
         out.setdefault(key, []).append(value)
@@ -85,7 +88,18 @@ def _params(req: FhirRequest) -> dict[str, list[str]]:
                             name)
         if len(values) > 1:
             raise FhirError("invalid", f"Parameter '{name}' is given more than once", name)
+    _audited(req, measure, [(k, v) for k, values in out.items() for v in values
+                            if k not in ("_format", "_pretty")])
     return out
+
+
+def _audited(req: FhirRequest, measure: str | None, params: list[tuple[str, str]]) -> None:
+    """Every evaluation, answered or refused, leaves an AuditEvent attributable to the caller
+    (client, practitioner, structure). A MeasureReport is aggregate data: the event is a query
+    event — the Measure and the parameters, base64 in an entity of role query — and names no
+    person (docs/indicators.md, "Audit")."""
+    head = [("measure", measure)] if measure is not None else []
+    req.audit_query = urlencode([*head, *params])[:2048]
 
 
 def _one(params: dict[str, list[str]], name: str) -> str | None:
@@ -112,12 +126,13 @@ def _period(params: dict[str, list[str]]) -> Period:
 
 def evaluate_instance(ctx: FhirContext, req: FhirRequest, router: Router) -> FhirResponse:
     mid = req.segments[1]
+    _audited(req, f"Measure/{mid}", [])
     measure = next((m for m in _measures(ctx).values() if m.get("id") == mid), None)
     if measure is None:
         raise FhirError("not-found", f"Measure/{mid} is not a Measure this server evaluates "
                         f"({', '.join(sorted(m['id'] for m in _measures(ctx).values()))})",
                         "Measure")
-    params = _params(req)
+    params = _params(req, f"Measure/{mid}")
     if _one(params, "measure") is not None:
         raise FhirError("invalid", "Parameter 'measure' is for Measure/$evaluate-measure; "
                         "the instance is the measure here", "measure")

@@ -144,7 +144,7 @@ class AuditTrail:
             return False
         _, rtype = classify(req)
         return rtype != "AuditEvent" and (
-            rtype in PROTECTED_TYPES or bool(req.probed) or any(
+            rtype in PROTECTED_TYPES or bool(req.probed) or req.audit_query is not None or any(
                 s.rtype in PROTECTED_TYPES or self.ctx.policy is None or bool(s.patients)
                 or s.rtype not in DIRECTORY_TYPES for s in touched))
 
@@ -275,8 +275,8 @@ class AuditTrail:
         patients = sorted({p for s in item.touched for p in people.get(s.pk, ())}
                           | item.req.probed)
         interaction, rtype = classify(item.req)
-        if not patients and rtype not in PROTECTED_TYPES and \
-                not any(s.rtype in PROTECTED_TYPES for s in item.touched):
+        if not patients and rtype not in PROTECTED_TYPES and item.req.audit_query is None \
+                and not any(s.rtype in PROTECTED_TYPES for s in item.touched):
             return None
         updated = self.ctx.clock.wall()  # an instant per event, not a unique one
         rid = self.ctx.new_id()

@@ -84,8 +84,9 @@ def build_event(req: FhirRequest, interaction: str, rtype: str | None, status: i
                   "code": "2"}}
         for ref in resources[:200]
     )
-    if interaction == "search" and req.query:
-        query = "&".join(f"{k}={v}" for k, v in req.query)
+    query = ("&".join(f"{k}={v}" for k, v in req.query)
+             if interaction == "search" and req.query else req.audit_query)
+    if query:
         entities.append({
             "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
                      "code": "2"},

@@ -473,7 +473,7 @@ def test_reports_are_valid_for_the_hl7_validator(make_context: Any) -> None:
     assert resp.status == 200
     reports = {}
     for mid in ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
-                "cm-hospitalisations"):
+                "cm-hospitalisations", "cm-episode-outcomes"):
         for subject in ("", "Practitioner/pr-a1", "Organization/org-t"):
             params = {"subject": subject} if subject else {}
             reports[f"{mid} {subject}"] = json.loads(fhir.dumps(
@@ -493,7 +493,7 @@ def test_the_measures_can_be_stored_and_read(client: Any) -> None:
 
     folder = Path(__file__).resolve().parents[2] / "profiles" / "fsh-generated" / "resources"
     files = sorted(folder.glob("Measure-*.json"))
-    assert len(files) == 5
+    assert len(files) == 6
     for path in files:
         measure = json.loads(path.read_text(encoding="utf-8"))
         r = client.put(f"/fhir/Measure/{measure['id']}", json=measure,

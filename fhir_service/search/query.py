@@ -9,6 +9,7 @@ _total _summary _elements _include _revinclude``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -302,11 +303,15 @@ class QueryParser:
         for target in defining:
             try:
                 inner = self.parse_filter(target, rest, raw, True, depth + 1)
+            except _ChainTooDeep:
+                raise
             except _NoChainTarget as exc:
                 if len(defining) == 1:
-                    raise
-                dropped.append(exc)  # a deeper hop no type of this branch defines
+                    raise _named(exc, name) from None
+                dropped.append(_named(exc, name))  # a deeper hop no type here defines
                 continue
+            except FhirError as exc:  # (reported under the parameter as the client wrote it)
+                raise _named(exc, name) from None
             assert inner is not None
             hops.append(Filter(param, code, None, values, chain=inner, chain_type=target))
         if not hops:
@@ -314,8 +319,10 @@ class QueryParser:
         if len(hops) == 1:
             return hops[0]
         if sum(_hop_count(h) for h in hops) > MAX_CHAIN_HOPS:
-            raise FhirError("too-costly", f"Chain '{name}' goes through too many types "
-                            f"({', '.join(h.chain_type or '' for h in hops)}): {hint}", name)
+            message = (f"Chain '{name}' goes through too many types "
+                       f"({', '.join(h.chain_type or '' for h in hops)}): {hint}")
+            raise FhirError("invalid", message, issues=[
+                Issue("error", "too-costly", message, (name,))])
         return Filter(param, code, None, values, alternatives=hops)
 
     def _parse_special(self, name: str, raw: str) -> Filter:
@@ -462,6 +469,12 @@ class QueryParser:
                 raise FhirError("invalid", f"'{code}' is not a reference parameter of {source}",
                                 name)
         return Include(source, code, target, iterate, reverse)
+
+
+def _named(exc: FhirError, name: str) -> FhirError:
+    """The same error, its issues' expression the whole chained parameter ``name``."""
+    return type(exc)(exc.category, exc.message, name, issues=[
+        dataclasses.replace(issue, expression=(name,)) for issue in exc.issues])
 
 
 def _indexed(param: SearchParam | None) -> bool:

@@ -252,7 +252,13 @@ class SqlSession(AccessRows):
                 history.c.res_pk, history.c.rtype, history.c.rid, history.c.version,
                 history.c.updated, history.c.content.is_(None), history.c.content,
                 history.c.method,
-            ).where(history.c.rtype == rtype, history.c.rid == rid, history.c.version == version)
+            )
+            # through resources' (rtype, rid) key, then history's (res_pk, version): history
+            # has no (rtype, rid) index, and a filter on its own columns walked every version
+            # of the type (vread cost grew with the database)
+            .select_from(history.join(resources, resources.c.pk == history.c.res_pk))
+            .where(resources.c.rtype == rtype, resources.c.rid == rid,
+                   history.c.version == version)
         ).first()
         return _stored(row, row[7]) if row else None
 

@@ -140,13 +140,19 @@ class _ChainTooDeep(FhirError):
     """Raised where the chain gets too deep; reported under the whole parameter's name."""
 
 
+class _TooManyHops(FhirError):
+    """Raised where a chain without a type fans out too widely; reported under the whole
+    parameter's name."""
+
+
 class _NoChainTarget(FhirError):
     """A chain none of whose target types defines the chained parameter (a deeper hop of a
     chain without a type drops the candidate that leads there)."""
 
 
-# the most typed hops one chained parameter may expand to (a chain without a type over
-# several types, at several depths): beyond, the client names the types
+# the most typed hops one parameter may expand to (a chain without a type over several
+# types, at several depths, each candidate counted as it is parsed): beyond, the client
+# names the types
 MAX_CHAIN_HOPS = 64
 
 
@@ -160,6 +166,7 @@ class QueryParser:
         self.max_or_values = max_or_values
         self.max_value_length = max_value_length
         self._base: str | None = None
+        self._hops_left = MAX_CHAIN_HOPS  # (per parameter: reset for each by parse())
 
     def parse(
         self,
@@ -172,12 +179,18 @@ class QueryParser:
         self._base = base_url.rstrip("/") + "/" if base_url else None
         problems: list[Issue] = []
         for name, raw in items:
+            self._hops_left = MAX_CHAIN_HOPS
             try:
                 self._check_limits(name, raw)
                 self._parse_item(query, rtype, name, raw, strict)
             except _ChainTooDeep:
                 problems.append(Issue("error", "too-costly", f"Parameter '{name}' chains more "
                                       f"than {MAX_CHAIN_DEPTH} references", (name,)))
+            except _TooManyHops:
+                problems.append(Issue("error", "too-costly", f"Parameter '{name}' goes through "
+                                      f"more than {MAX_CHAIN_HOPS} types of reference: name "
+                                      "the target types ('reference:[type].parameter')",
+                                      (name,)))
             except FhirError as exc:
                 problems.extend(exc.issues)
         if problems:
@@ -301,9 +314,13 @@ class QueryParser:
         hops: list[Filter] = []
         dropped: list[FhirError] = []
         for target in defining:
+            self._hops_left -= 1  # counted as it goes: a wide fan-out stops early
+            if self._hops_left < 0:
+                raise _TooManyHops("invalid", f"Chain '{name}' goes through too many types",
+                                   name)
             try:
                 inner = self.parse_filter(target, rest, raw, True, depth + 1)
-            except _ChainTooDeep:
+            except (_ChainTooDeep, _TooManyHops):
                 raise
             except _NoChainTarget as exc:
                 if len(defining) == 1:
@@ -318,11 +335,6 @@ class QueryParser:
             raise dropped[0]
         if len(hops) == 1:
             return hops[0]
-        if sum(_hop_count(h) for h in hops) > MAX_CHAIN_HOPS:
-            message = (f"Chain '{name}' goes through too many types "
-                       f"({', '.join(h.chain_type or '' for h in hops)}): {hint}")
-            raise FhirError("invalid", message, issues=[
-                Issue("error", "too-costly", message, (name,))])
         return Filter(param, code, None, values, alternatives=hops)
 
     def _parse_special(self, name: str, raw: str) -> Filter:
@@ -479,17 +491,6 @@ def _named(exc: FhirError, name: str) -> FhirError:
 
 def _indexed(param: SearchParam | None) -> bool:
     return param is not None and param.indexed
-
-
-def _hop_count(filt: Filter) -> int:
-    """The typed hops a filter goes through (its chains, at every depth and branch)."""
-    if filt.alternatives:
-        return sum(_hop_count(alt) for alt in filt.alternatives)
-    if filt.chain is not None:
-        return 1 + _hop_count(filt.chain)
-    if filt.has is not None:
-        return _hop_count(filt.has.inner)
-    return 0
 
 
 def narrowed_targets(param: SearchParam) -> tuple[str, ...]:

@@ -6,11 +6,11 @@ import { formatDate, language, setLanguage, statusWord, t } from "./i18n.js";
 
 const CS = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/";
 const SD = "https://interop.cm-sante-mentale.fr/fhir/StructureDefinition/";
-const SYSTEMS = ["cm-life-domain", "cm-care-pillar", "cm-team-function", "cm-programme", "cm-indicator"].map((c) => CS + c);
+const SYSTEMS = ["cm-life-domain", "cm-care-pillar", "cm-team-function", "cm-programme", "cm-indicator", "cm-episode-outcome", "cm-rupture-kind"].map((c) => CS + c);
 const IG = "https://interop.cm-sante-mentale.fr/fhir/";
 // the guide's indicators (Measures), evaluated by the server through the signed-in
 // practitioner's door: the page draws what $evaluate-measure answers, nothing computed here
-const MEASURES = ["cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures", "cm-hospitalisations"];
+const MEASURES = ["cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures", "cm-hospitalisations", "cm-episode-outcomes"];
 const SVG = "http://www.w3.org/2000/svg";
 const main = document.getElementById("main");
 let labels = null; // system|code -> {fr, en}, and the order of each CodeSystem's concepts
@@ -191,13 +191,15 @@ async function caseloadView() {
 
 async function loadPerson(id) {
   const pid = encodeURIComponent(id);
-  const [patient, goals, plans, teams, episodes, consents] = await Promise.all([
+  const [patient, goals, plans, teams, episodes, consents, ruptures] = await Promise.all([
     fhir(`Patient/${pid}`),
     search(`Goal?patient=${pid}&_count=200`),
     search(`CarePlan?patient=${pid}&_count=50`),
     search(`CareTeam?patient=${pid}&_include=CareTeam:participant&_include:iterate=PractitionerRole:practitioner&_include:iterate=PractitionerRole:organization&_count=50`),
     search(`EpisodeOfCare?patient=${pid}&_include=EpisodeOfCare:incoming-referral&_count=50`),
     search(`Consent?patient=${pid}&_count=50`),
+    // ruptures recorded as events (Observation cm-rupture: a code of cm-rupture-kind)
+    search(`Observation?patient=${pid}&code=${encodeURIComponent(`${CS}cm-rupture-kind|`)}&_count=100`),
   ]);
   const refs = index([patient, ...goals, ...plans, ...teams, ...episodes, ...consents]);
   // the people and structures named but not included: the directory, read as any client
@@ -213,7 +215,8 @@ async function loadPerson(id) {
   const second = new Set();
   for (const key of roles) { const role = refs.get(key); if (role) { for (const r of [role.practitioner, role.organization]) if (r && !refs.has(r.reference)) second.add(r.reference); } }
   for (const r of await Promise.all([...second].map((key) => fhir(key).catch(() => null)))) if (r) refs.set(`${r.resourceType}/${r.id}`, r);
-  return { patient, goals, plans, teams: teams.filter((r) => r.resourceType === "CareTeam"), episodes: episodes.filter((r) => r.resourceType === "EpisodeOfCare"), consents, refs };
+  return { patient, goals, plans, teams: teams.filter((r) => r.resourceType === "CareTeam"), episodes: episodes.filter((r) => r.resourceType === "EpisodeOfCare"), consents,
+    ruptures: ruptures.filter((r) => r.resourceType === "Observation" && r.status !== "entered-in-error"), refs };
 }
 
 function who(ref, data) {
@@ -303,7 +306,20 @@ function timeline(data) {
         if (change.period.end) events.push({ date: change.period.end, text: t("resumed") });
       } else events.push({ date: change.period.start, text: `${t("statusChange")} : ${statusWord("episodeStatus", change.status)}` });
     }
-    if (episode.period?.end) events.push({ date: episode.period.end, text: t("end") });
+    if (episode.period?.end) {
+      const outcome = (episode.extension || []).find((x) => x.url === `${SD}cm-episode-outcome`)?.valueCodeableConcept;
+      const how = outcome ? (label(outcome) || outcome.text || "") : "";
+      events.push({ date: episode.period.end, text: how ? `${t("end")} — ${how}` : t("end"),
+        outcome: outcome ? (codeIn(outcome, `${CS}cm-episode-outcome`) || "other") : null });
+    }
+  }
+  for (const obs of data.ruptures || []) { // ruptures recorded as events, of any kind
+    const start = obs.effectiveDateTime || obs.effectivePeriod?.start;
+    if (!start) continue;
+    const kind = label(obs.code) || obs.code?.text || "";
+    const note = (obs.note || []).map((n) => n.text).filter(Boolean).join(" ");
+    events.push({ date: start, text: `${t("recordedRupture")} : ${kind}${note ? ` — ${note}` : ""}`, rupture: true, kind: codeIn(obs.code, `${CS}cm-rupture-kind`) });
+    if (obs.effectivePeriod?.end) events.push({ date: obs.effectivePeriod.end, text: `${t("ruptureResolved")} : ${kind}` });
   }
   return events.sort((a, b) => a.date.localeCompare(b.date));
 }
@@ -357,7 +373,7 @@ async function personView(id) {
         h("td", { "data-label": t("contact") }, row.contact),
         h("td", { "data-label": t("period") }, [row.start ? `${t("from")} ${formatDate(row.start)}` : "", row.end ? `${t("to")} ${formatDate(row.end)}` : ""].filter(Boolean).join(" ")))))));
   const timelineSection = h("section", { id: "timeline" }, h("h2", {}, t("timeline")),
-    h("ol", { class: "timeline" }, timeline(data).map((e) => h("li", { class: e.rupture ? "rupture" : null },
+    h("ol", { class: "timeline" }, timeline(data).map((e) => h("li", { class: e.rupture ? "rupture" : null, "data-kind": e.kind || null, "data-outcome": e.outcome || null },
       h("strong", {}, formatDate(e.date)), " — ", e.rupture ? h("span", { class: "tag late" }, e.text) : e.text))));
   const agreementSection = h("section", { id: "agreement" }, h("h2", {}, t("agreement")), agreement(data));
   const episode = data.episodes[0];

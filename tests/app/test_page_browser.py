@@ -335,8 +335,72 @@ def test_contacts_and_ruptures_show_in_the_caseload_and_the_timeline(server: Any
         _system(app, "DELETE", f"Encounter/{planned['id']}")
 
 
+def test_recorded_ruptures_and_the_outcome_show_in_the_timeline(server: Any,
+                                                                 browser: Any) -> None:
+    """Ruptures recorded as events (Observation cm-rupture) show in the person's timeline with
+    their kind and words, a resolved one with its end; an ended episode shows its outcome
+    (the cm-episode-outcome extension); a rupture entered in error does not show."""
+    base, app = server
+    person = diego(app)
+    ig = "https://interop.cm-sante-mentale.fr/fhir/"
+    episode = _system(app, "GET", "EpisodeOfCare",
+                      query=[("patient", person["id"])])["entry"][0]["resource"]
+    before = json.loads(json.dumps(episode))
+
+    def rupture(kind: str, effective: dict[str, Any], status: str = "final",
+                note: str | None = None) -> dict[str, Any]:
+        obs: dict[str, Any] = {
+            "resourceType": "Observation", "status": status,
+            "meta": {"profile": [ig + "StructureDefinition/cm-rupture"]},
+            "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare",
+                           "valueReference": {"reference": f"EpisodeOfCare/{episode['id']}"}}],
+            "code": {"coding": [{"system": ig + "CodeSystem/cm-rupture-kind", "code": kind}]},
+            "subject": {"reference": f"Patient/{person['id']}"}, **effective}
+        if note:
+            obs["note"] = [{"text": note}]
+        return _system(app, "POST", "Observation", obs)
+
+    made = [rupture("logement", {"effectivePeriod": {"start": "2026-02-10", "end": "2026-03-15"}},
+                    note="Expulsion du studio"),
+            rupture("scolarite-formation", {"effectiveDateTime": "2026-04-20"}),
+            rupture("emploi", {"effectiveDateTime": "2026-04-22"}, status="entered-in-error")]
+    ended = {**episode, "status": "finished",
+             "period": {**episode.get("period", {}), "end": "2026-05-30"},
+             "extension": [*episode.get("extension", []), {
+                 "url": ig + "StructureDefinition/cm-episode-outcome",
+                 "valueCodeableConcept": {"coding": [{
+                     "system": ig + "CodeSystem/cm-episode-outcome", "code": "relais"}]}}]}
+    _system(app, "PUT", f"EpisodeOfCare/{episode['id']}", ended)
+    try:
+        sign_in(browser, base, "ddurand")
+        browser.get(f"{base}/app/#/person/{person['id']}")
+        wait(browser, ec.presence_of_element_located(
+            (By.CSS_SELECTOR, '#timeline li[data-kind="logement"]')))
+        items = browser.find_elements(By.CSS_SELECTOR, "#timeline li")
+        texts = [li.text for li in items]
+        kinds = [li.get_attribute("data-kind") for li in items if li.get_attribute("data-kind")]
+        assert kinds == ["logement", "scolarite-formation"], texts  # in date order, no error
+        housing = next(t for t in texts if "Rupture de logement" in t)
+        assert "10 février 2026" in housing and "Expulsion du studio" in housing
+        assert any("15 mars 2026" in t and "Fin de la rupture" in t for t in texts), texts
+        assert any("20 avril 2026" in t and "Rupture scolaire ou de formation" in t
+                   for t in texts), texts
+        assert not any("Rupture professionnelle" in t for t in texts), texts
+        (end,) = browser.find_elements(By.CSS_SELECTOR, '#timeline li[data-outcome="relais"]')
+        assert "30 mai 2026" in end.text and "Relais vers un autre service" in end.text
+        # in English, the kinds and the outcome in English
+        browser.find_element(By.ID, "lang").click()
+        wait(browser, lambda d: "Handed over to another service" in d.find_element(
+            By.ID, "timeline").text)
+        assert "Housing rupture" in browser.find_element(By.ID, "timeline").text
+    finally:
+        _system(app, "PUT", f"EpisodeOfCare/{episode['id']}", before)
+        for obs in made:
+            _system(app, "DELETE", f"Observation/{obs['id']}")
+
+
 MEASURES = ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
-            "cm-hospitalisations")
+            "cm-hospitalisations", "cm-episode-outcomes")
 
 
 def _figure(part: dict[str, Any]) -> float:

@@ -270,7 +270,8 @@ def count_entries(bundle: bytes) -> int:
     return bundle.count(b'"request":')
 
 
-def ingest(port: int, bundles: Iterable[bytes], clients: int, label: str, server_pid: int,
+def ingest(port: int, bundles: Iterable[bytes | tuple[bytes, dict[str, str]]], clients: int,
+           label: str, server_pid: int,
            keep_locations: bool = False, deadline_s: float = 3600.0) -> IngestResult:
     """POST transaction bundles with ``clients`` parallel keep-alive connections."""
     result = IngestResult(label, clients)
@@ -280,7 +281,7 @@ def ingest(port: int, bundles: Iterable[bytes], clients: int, label: str, server
     stop_at = t_start + deadline_s
     last_mark = [t_start]
 
-    def next_bundle() -> bytes | None:
+    def next_bundle() -> bytes | tuple[bytes, dict[str, str]] | None:
         with lock:
             now = time.perf_counter()
             if now - last_mark[0] >= 5:
@@ -294,9 +295,11 @@ def ingest(port: int, bundles: Iterable[bytes], clients: int, label: str, server
     def worker() -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=600)
         try:
-            while (body := next_bundle()) is not None:
+            while (item := next_bundle()) is not None:
+                # a bundle, or a bundle and its headers (a structure's own token)
+                body, headers = item if isinstance(item, tuple) else (item, JSON_HEADERS)
                 t0 = time.perf_counter()
-                conn.request("POST", BASE, body=body, headers=JSON_HEADERS)
+                conn.request("POST", BASE, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 ms = (time.perf_counter() - t0) * 1000
@@ -615,10 +618,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_tool = "wrk" if shutil.which("wrk") and not args.python_load else "python"
     results["load_tool"] = load_tool
     source = None if args.source == "worktree" else export_source(args.source, out)
-    if args.token == "operator":
+    if args.token != "none":
+        if corpus is None:
+            raise SystemExit("--token needs the generated corpus")
         args.auth = "embedded"
-        JSON_HEADERS["Authorization"] = f"Bearer {operator_token(db, corpus)}"
-        results["options"]["token"] = "operator"
+        results["options"]["token"] = args.token
+        args.structure_bundles = structure_bundles(corpus)
+        tokens = bench_tokens(db, corpus, sorted({org for org, _ in args.structure_bundles}))
+        JSON_HEADERS["Authorization"] = f"Bearer {tokens['operator']}"
+        args.structure_tokens = tokens["structures"]
     server = Server(db, free_port(), out / "server.log",
                     referential_integrity=not args.no_referential_integrity, source=source,
                     auth=args.auth, rate_limit=args.rate_limit)
@@ -671,8 +679,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["db_size_mb"] = db_size_mb(db)
         kind = "synthea" if corpus is None else "generated"
         selected = set(args.workloads.split(",")) if args.workloads else None
+        if args.token == "structures":
+            selected = set()  # (an operator reads no person: bench/person_page.py does)
         for wl in workloads(read_keys, patients, kind):
-            if selected and wl.name not in selected:
+            if selected is not None and wl.name not in selected:
                 continue
             conns = wl.connections or args.connections
             info = check_workload(server.port, wl)
@@ -702,27 +712,58 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def operator_token(db: Path, corpus: Path | None) -> str:
-    """Register an operator client (bound to the corpus's first structure) in ``db`` and mint
-    its token with the CLI, as an administrator would."""
-    exe = Path(sys.executable).parent / "cm-fhir"
-    structure = "org-0001"
-    if corpus is not None:
-        shared = json.loads((corpus / "shared.json").read_text())
-        structure = next(e["resource"]["id"] for e in shared["entry"]
-                         if e["resource"]["resourceType"] == "Organization")
+def bench_tokens(db: Path, corpus: Path, structures: list[str]) -> dict[str, Any]:
+    """Register the operator client (bound to the corpus's first structure) and one client per
+    structure in ``db``, and mint their tokens (``bench/tokens.py``, one process)."""
+    # one signing key for the clients' tokens and the server (also when it runs from --source)
+    os.environ.setdefault("CM_FHIR_KEYS_DIR", str(ROOT / "var" / "keys"))
+    shared = json.loads((corpus / "shared.json").read_text())
+    operator = next(e["resource"]["id"] for e in shared["entry"]
+                    if e["resource"]["resourceType"] == "Organization")
+    proc = subprocess.run([sys.executable, "-m", "bench.tokens", "--database",
+                           f"sqlite:///{db}", "--operator", operator,
+                           "--structures", ",".join(structures)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench.tokens: {proc.stderr[-800:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
-    def cli(*argv: str) -> str:
-        proc = subprocess.run([str(exe), *argv, "--database", f"sqlite:///{db}"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300, check=False)
-        if proc.returncode != 0:
-            raise SystemExit(f"cm-fhir {argv[0]}: {proc.stderr[-500:]}")
-        return proc.stdout
 
-    if "bench-operator" not in cli("client", "list"):
-        cli("client", "add", "bench-operator", "--structure", structure, "--operator",
-            "--scopes", "system/*.*", "--name", "bench operator")
-    return cli("token", "bench-operator", "--minutes", "240").strip().splitlines()[-1]
+def structure_bundles(corpus: Path, per_bundle: int = 8) -> list[tuple[str, bytes]]:
+    """The person bundles regrouped by the structure that manages each person's episode:
+    (structure, transaction bundle of up to ``per_bundle`` of its people), in corpus order."""
+    import orjson
+
+    people: dict[str, list[list[Any]]] = {}
+    order: list[str] = []
+    bundles = iter_bundles(corpus)
+    next(bundles)  # the shared directory
+    for raw in bundles:
+        person: list[Any] = []
+        org = ""
+        for entry in orjson.loads(raw)["entry"]:
+            res = entry["resource"]
+            if res["resourceType"] == "Patient" and person:
+                people.setdefault(org, []).append(person)
+                person, org = [], ""
+            person.append(entry)
+            if res["resourceType"] == "EpisodeOfCare":
+                org = res["managingOrganization"]["reference"].split("/", 1)[1]
+                if org not in people:
+                    order.append(org)
+        if person:
+            people.setdefault(org, []).append(person)
+            if org not in order:
+                order.append(org)
+    out = []
+    for org in order:
+        group = people[org]
+        for i in range(0, len(group), per_bundle):
+            entries = [e for p in group[i:i + per_bundle] for e in p]
+            out.append((org, orjson.dumps({"resourceType": "Bundle", "type": "transaction",
+                                           "entry": entries})))
+    random.Random(1).shuffle(out)  # structures interleaved, as their pushes would arrive
+    return out
 
 
 def combined(parts: list[IngestResult]) -> dict[str, Any]:
@@ -743,8 +784,12 @@ def combined(parts: list[IngestResult]) -> dict[str, Any]:
 def ingest_corpus(server: Server, corpus: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     """The shared bundle, then 10% of the person bundles with one client, then the rest with
     ``--ingest-clients`` parallel clients (both rates are reported)."""
-    bundles = iter_bundles(corpus)
+    bundles: Iterator[Any] = iter_bundles(corpus)
     shared = ingest(server.port, [next(bundles)], 1, "shared directory", server.pid)
+    if getattr(args, "structure_bundles", None):  # each structure with its own token
+        tokens = args.structure_tokens
+        bundles = iter([(body, {**JSON_HEADERS, "Authorization": f"Bearer {tokens[org]}"})
+                        for org, body in args.structure_bundles])
     if shared.failures:
         raise SystemExit(f"the shared bundle was refused: {shared.first_error}")
     manifest = json.loads((corpus / "manifest.json").read_text())
@@ -764,7 +809,7 @@ def ingest_corpus(server: Server, corpus: Path, args: argparse.Namespace) -> lis
     return [p.summary() for p in parts] + [combined(parts)]
 
 
-def take(it: Iterator[bytes], n: int) -> Iterator[bytes]:
+def take(it: Iterator[Any], n: int) -> Iterator[Any]:
     for _ in range(n):
         item = next(it, None)
         if item is None:
@@ -804,12 +849,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--auth", default="off",
                     help="--auth passed to the server when its CLI has it (default off: the "
                          "harness has no token flow yet)")
-    ap.add_argument("--token", choices=["none", "operator"], default="none",
-                    help="operator: the server runs with --auth embedded and every request "
-                         "(ingest and workloads) carries the token of a registered operator "
-                         "client (token check, scopes, audit; directory writes need an "
-                         "operator). The door-filtered reads of one structure: "
-                         "bench/person_page.py")
+    ap.add_argument("--token", choices=["none", "structures"], default="none",
+                    help="structures: the server runs with --auth embedded; the shared "
+                         "directory is written by an operator client, then each structure "
+                         "pushes its own people (the person bundles regrouped by the "
+                         "structure managing each person's episode, 8 people per bundle, "
+                         "each posted with that structure's token: token, scopes, the trust "
+                         "rule's write checks and the audit on every write). The workloads "
+                         "are skipped (an operator sees no person): run bench/person_page.py "
+                         "on the database for the door-filtered reads")
     ap.add_argument("--rate-limit", action="store_true",
                     help="keep the server's per-client rate limit (lifted by default)")
     ap.add_argument("--database", type=Path, default=None, help="SQLite file to use")

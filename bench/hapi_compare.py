@@ -52,6 +52,7 @@ from bench.run import (
     Workload,
     check_workload,
     children,
+    export_source,
     free_port,
     git_commit,
     ingest,
@@ -238,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest-share", type=float, default=0.3,
                     help="share of the person bundles ingested with 1 client (the rest: N)")
     ap.add_argument("--h2", action="store_true", help="HAPI on H2 in memory, not PostgreSQL")
+    ap.add_argument("--source", default="worktree",
+                    help="our server's code: 'worktree' or a git revision such as HEAD "
+                         "(exported, as bench.run --source does)")
     ap.add_argument("--hapi-heap", default="2g")
     ap.add_argument("--hapi-search-cache", type=int, default=60000, metavar="MS",
                     help="HAPI reuses a repeated search's results for MS ms (its default: 60000; "
@@ -258,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "corpus": {"resources": manifest["resources"], "persons": manifest["persons"],
                    "synthea_bundles": len(files)},
-        "commit": git_commit("worktree"), "hapi_database": "H2" if args.h2 else "PostgreSQL",
+        "commit": git_commit(args.source), "hapi_database": "H2" if args.h2 else "PostgreSQL",
         "hapi_search_cache_ms": args.hapi_search_cache,
         "load_tool": tool, "loadavg_start": loadavg(), "cores": os.cpu_count(), "rounds": args.rounds,
         "duration_s": args.duration,
@@ -278,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         except HapiUnavailable as exc:
             raise SystemExit(f"HAPI unavailable: {exc}") from None
         stack.callback(hapi.stop)
-        ours = Server(workdir / "ours.sqlite", free_port(), workdir / "ours.log")
+        source = None if args.source == "worktree" else export_source(args.source, DEFAULT_OUT)
+        ours = Server(workdir / "ours.sqlite", free_port(), workdir / "ours.log", source=source)
         ours.start()
         stack.callback(ours.stop)
         peers = {

@@ -31,6 +31,9 @@ CONFORMANCE_TYPES = (
     "NamingSystem",
     "ImplementationGuide",
     "CompartmentDefinition",
+    # definitions of forms (the bilan fonctionnel): served by the server, and a response is
+    # checked against its Questionnaire when the Questionnaire is known
+    "Questionnaire",
 )
 
 

@@ -248,6 +248,15 @@ def _comparable(value: Any) -> str | None:
     return None
 
 
+def _active_required(env: RenderEnv, check: dict[str, Any]) -> bool:
+    """``active`` (the item's end is absent) holds only while ``active-while`` holds (e.g. the
+    episode is active: once it has ended, so have its memberships)."""
+    if "active" not in check:
+        return False
+    return "active-while" not in check or condition(env, Cursor(env.root, "$"),
+                                                    check["active-while"])
+
+
 def run_checks(mset: MappingSet, doc: dict[str, Any], problems: list[Problem]) -> None:
     for check in mset.entry.get("checks", []):
         if "each" in check:
@@ -293,10 +302,17 @@ def run_checks(mset: MappingSet, doc: dict[str, Any], problems: list[Problem]) -
             ok = any(
                 isinstance(item, dict) and item.get(check["key"]) == value
                 and ("where" not in check or condition(env, Cursor(item, path), check["where"]))
-                and ("active" not in check or absent(item.get(check["active"])))
+                and (not _active_required(env, check) or absent(item.get(check["active"])))
                 for item, path in items)
             if not ok:
                 problems.append(Problem(where, check["message"]))
+        if "exclusive" in check:
+            for item, path in items:
+                given = [name for name in check["exclusive"]
+                         if not absent(get(doc, "$", item, path, prefix + name)[0])]
+                if len(given) > 1:
+                    problems.append(Problem(f"{path}.{given[1]}", check.get(
+                        "message", f"{' and '.join(given)} exclude each other")))
         if "at-most-one" in check:
             env = RenderEnv(doc, {}, {}, lambda *a: None)
             hits = [path for item, path in items if isinstance(item, dict)

@@ -217,7 +217,7 @@ def _check_check(check: dict[str, Any], schema: Schema) -> None:
         if items is None:
             raise MapLoadError(f"check {check}: 'each' must name an array")
         node = items
-    for key in ("not-before",):
+    for key in ("not-before", "exclusive"):
         for path in check.get(key, []):
             src.resolve(node, path if "each" in check else "$." + path)
     for key in ("unique", "requires", "needs", "one-of"):
@@ -229,3 +229,5 @@ def _check_check(check: dict[str, Any], schema: Schema) -> None:
     for key in ("where", "at-most-one"):
         if key in check:
             src.resolve(node, check[key]["path"])
+    if "active-while" in check:
+        src.resolve(schema.document, check["active-while"]["path"])

@@ -3,8 +3,9 @@ carry ``$`` directives. Rendering walks the template in the context of a source 
 
 Directives (an object may combine them; they apply in this order):
 
-``$when``      condition(s) on source paths: ``{"path": p, "equals"|"in"|"not-in": v}`` or
-               ``{"path": p, "exists": bool}``; a list means all. False → the node is absent.
+``$when``      condition(s) on source paths: ``{"path": p, "equals"|"in"|"not-in": v}``,
+               ``{"path": p, "exists": bool}`` or ``{"path": p, "lacks": v}`` (an array
+               without v, or absent); a list means all. False → the node is absent.
 ``$each``      (inside an array) render the node once per item of the source array at path.
 ``$from``      move the context to a source path; absent value → the node is absent.
 ``$value``     a constant (for constants that look like directives).
@@ -75,6 +76,8 @@ def condition(env: RenderEnv, cur: Cursor, cond: Any) -> bool:
         return value in cond["in"]
     if "not-in" in cond:
         return value not in cond["not-in"]
+    if "lacks" in cond:
+        return not isinstance(value, list) or cond["lacks"] not in value
     raise ValueError(f"unknown condition {cond}")
 
 

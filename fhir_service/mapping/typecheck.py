@@ -99,6 +99,13 @@ class TargetChecker:
             return
         if not isinstance(template, dict):
             return
+        if tree_type == "Resource" and isinstance(template.get("resourceType"), str):
+            # a contained resource: checked as its own type
+            rtype = template["resourceType"]
+            if self.checker.tree(rtype) is None:
+                raise MapLoadError(f"{self.where}: unknown resource type {rtype} at {shown}")
+            tree_type = element = rtype
+            shown = f"{shown}({rtype})"
         if "$datatype" in template:
             self._object(self.datatypes[template["$datatype"]], tree_type, element, shown)
         for key, sub in template.items():

@@ -90,7 +90,8 @@ def _elements(schema: dict[str, Any], node: dict[str, Any], prefix: str) -> list
 
 
 def render(schema: dict[str, Any]) -> str:
-    contract = schema["properties"]["casefileVersion"]["const"]
+    version = schema["properties"]["casefileVersion"]
+    contract = version["const"] if "const" in version else version["enum"][-1]
     text = HEADER.format(contract=contract, version=schema["version"],
                          description=_fsh_string(schema["description"]))
     return text + "\n".join(_elements(schema, schema, "")) + "\n"

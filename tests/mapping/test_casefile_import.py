@@ -268,7 +268,7 @@ def test_operation_over_http(client: Any) -> None:
     params = {p["name"]: p["resource"] for p in resp.json()["parameter"]}
     assert params["outcome"]["issue"][0]["severity"] == "information"
     assert params["response"]["type"] == "transaction-response"
-    bad = client.post("/fhir/$import-casefile", content=b'{"casefileVersion": "2"}',
+    bad = client.post("/fhir/$import-casefile", content=b'{"casefileVersion": "3"}',
                       headers={"content-type": "application/json"})
     assert bad.status_code == 400
     exprs = {i["expression"][0] for i in bad.json()["issue"]}

@@ -48,6 +48,9 @@ Description: "L'équipe pluridisciplinaire et le réseau d'intervenants d'un acc
 * subject 1..1 MS
 * subject only Reference(CMPatient)
 * period MS
+* category MS
+* category ^short = "Modèle de la référence (cm-referral-model : interne | externe) | Referral model"
+* category ^comment = "The seeds' two models of the référence: interne (the case manager belongs to the care team of the structure) or externe (an external coordinator follows, regulates and relays). R4 CareTeam.category types the team; other categories (e.g. LOINC care team categories) may sit beside it."
 * participant 1..* MS
 * participant.role 1..* MS
 * participant.role from CMTeamFunctionVS (extensible)
@@ -77,6 +80,7 @@ Description: "Le projet personnalisé (projet de soins et de vie, PPCS) co-const
 * extension[episodeOfCare] ^short = "Accompagnement du projet | Episode of care"
 * extension[episodeOfCare].valueReference only Reference(CMEpisodeOfCare)
 * extension[personAgreement] ^short = "Accord de la personne | Agreement of the person"
+* extension[personAgreement] ^comment = "extension[date] is the date the person agreed (or not) to the plan; the case file's plan.agreedOn, which defaults to the plan's created date."
 * identifier 1..* MS
 * replaces MS
 * replaces only Reference(CMCarePlan)
@@ -118,6 +122,10 @@ Description: "Le projet personnalisé (projet de soins et de vie, PPCS) co-const
 * activity.detail.performer MS
 * activity.detail.performer only Reference(CMPractitionerRole or CMRelatedPerson or CMPatient or CMOrganization or CMCareTeam)
 * activity.detail.scheduled[x] MS
+* activity.detail.scheduled[x] ^short = "Quand : une date ou une période (scheduledPeriod), ou un texte (scheduledString, « tous les mardis ») | When"
+* activity.detail.location MS
+* activity.detail.location ^short = "Lieu d'intervention : Location contenue de mode kind, Location.type de CMInterventionPlaceVS | Place of the action"
+* activity.detail.location ^comment = "The kind of place (home visit, school, workplace, café…) is a contained Location with mode = kind (R4: 'a class of locations') whose type carries a cm-intervention-place code and its HL7 v3 ServiceDeliveryLocationRoleType equivalent (ConceptMap cm-intervention-place-to-v3); a named place of the directory may be referenced instead."
 * note MS
 
 Profile: CMGoal

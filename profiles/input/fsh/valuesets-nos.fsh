@@ -61,6 +61,7 @@ Description: "Catégories d'établissement FINESS (TRE_R66) des structures du r�
 * include $TRE-R66#606 "Dispositif d'appui à la coordination (DAC)"
 * include $TRE-R66#608 "Equipe mobile médico-sociale précarité (EMMSP)"
 * include $TRE-R66#609 "Maison Départementale pour Personnes Handicapées (MDPH)"
+* include codes from system CMOrganizationCategory
 
 ValueSet: CMRelatedPersonRoleVS
 Id: cm-related-person-role

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,45 +12,11 @@ import pytest
 from fhir_service.context import FhirContext
 from fhir_service.search.extract import date_range
 from fhir_service.store.sqlsearch import DAY, date_margin, uri_above
-from tests.pg import postgres_contexts, postgres_server
+from tests import test_search_chains as chains
 
-H = {"Content-Type": "application/fhir+json"}
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_client(request: pytest.FixtureRequest, make_context: Any,
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from fhir_service.app import create_app
-
-    if request.param == "postgres":
-        make = postgres_contexts(make_context, request.getfixturevalue("pg_server"),
-                                 tmp_path_factory, "uridate")
-        ctx = make()
-        assert ctx.repository.engine.dialect.name == "postgresql"
-    else:
-        ctx = make_context()
-    with TestClient(create_app(ctx.settings, ctx), base_url="http://test") as client:
-        yield client
-
-
-def _put(client: Any, resource: dict[str, Any]) -> None:
-    r = client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", json=resource,
-                   headers=H)
-    assert r.status_code in (200, 201), r.text
-
-
-def _ids(client: Any, url: str) -> list[str]:
-    r = client.get(f"/fhir/{url}")
-    assert r.status_code == 200, r.text
-    return sorted(e["resource"]["id"] for e in r.json().get("entry", [])
-                  if e["search"]["mode"] == "match")
+# the same PostgreSQL server and clients (SQLite, PostgreSQL) as the chain tests
+pg_server, db_client = chains.pg_server, chains.db_client
+_put, _ids = chains._put, chains._ids
 
 
 VALUE_SETS = {

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-import requests
 from typer.testing import CliRunner
 
-from fhir_service import fhir
 from fhir_service.cli import app
+from tests.measures.conftest import indicators_csv, serving
 from tests.measures.test_measures import (
     GAP,
     P_END,
@@ -21,29 +18,13 @@ from tests.measures.test_measures import (
     resources,
     seen_people,
 )
-from tests.testscripts.conftest import BackgroundServer
 
 
 def test_indicators_as_csv(make_context: Any, tmp_path: Any) -> None:
-    from fhir_service.app import create_app
-
-    ctx = make_context(auth="off", audit=False, provenance=False)
-    server = BackgroundServer(create_app(ctx.settings, ctx))
-    server.start()
-    try:
-        world = generate(seed=7, people=25)
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-            for r in resources(world)]}
-        resp = requests.post(f"{server.url}/fhir", data=fhir.dumps(bundle), timeout=60,
-                             headers={"Content-Type": "application/fhir+json"})
-        assert resp.status_code == 200, resp.text[:500]
-        out = tmp_path / "indicators.csv"
-        result = CliRunner().invoke(app, [
-            "indicators", "--from", P_START.isoformat(), "--to", P_END.isoformat(),
-            "--contact-gap-days", str(GAP), "--url", f"{server.url}/fhir", "-o", str(out)])
-        assert result.exit_code == 0, result.output
-        rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    world = generate(seed=7, people=25)
+    with serving(make_context, resources(world)) as url:
+        rows = indicators_csv(url, tmp_path / "indicators.csv", "--from", P_START.isoformat(),
+                              "--to", P_END.isoformat(), "--contact-gap-days", str(GAP))
         want = expected(world, seen_people(world, None))
 
         def total(measure: str, group: str, population: str = "initial-population") -> int:
@@ -67,10 +48,8 @@ def test_indicators_as_csv(make_context: Any, tmp_path: Any) -> None:
             assert float(median["score"]) == want["median"] and median["score_unit"] == "d"
 
         bad = CliRunner().invoke(app, ["indicators", "--from", "2026-07-01", "--to",
-                                       "2026-06-30", "--url", f"{server.url}/fhir"])
+                                       "2026-06-30", "--url", url])
         assert bad.exit_code == 1 and "400" in bad.output
-    finally:
-        server.stop()
     unreachable = CliRunner().invoke(app, ["indicators", "--from", "2026-01-01", "--to",
-                                           "2026-06-30", "--url", server.url + "/fhir"])
+                                           "2026-06-30", "--url", url])
     assert unreachable.exit_code == 2 and "cannot reach" in unreachable.output

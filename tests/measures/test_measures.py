@@ -9,7 +9,6 @@ import json
 import math
 import random
 import statistics
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -24,6 +23,7 @@ from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 from fhir_service.router import Router
 from fhir_service.security.principal import Principal, Scopes
+from tests.measures.conftest import load, loaded_router
 
 IG = "https://interop.cm-sante-mentale.fr/fhir/"
 LIFE_DOMAIN = IG + "CodeSystem/cm-life-domain"
@@ -86,7 +86,9 @@ def generate(seed: int, people: int = 40) -> dict[str, Any]:
     return world
 
 
-def resources(world: dict[str, Any]) -> list[dict[str, Any]]:
+def directory(world: dict[str, Any]) -> list[dict[str, Any]]:
+    """The territory (a PTSM; A and its antenna partOf it; B apart), the case managers of
+    STRUCTURES and the people of the world's episodes."""
     out: list[dict[str, Any]] = [
         {"resourceType": "Organization", "id": "org-t", "name": "Territoire (PTSM)"},
         {"resourceType": "Organization", "id": "org-a", "name": "CMP A",
@@ -98,7 +100,11 @@ def resources(world: dict[str, Any]) -> list[dict[str, Any]]:
         out += [{"resourceType": "Practitioner", "id": m, "name": [{"family": m}]}
                 for m in managers]
     people = sorted({e["patient"] for e in world["episodes"]})
-    out += [{"resourceType": "Patient", "id": p, "name": [{"family": p}]} for p in people]
+    return out + [{"resourceType": "Patient", "id": p, "name": [{"family": p}]} for p in people]
+
+
+def resources(world: dict[str, Any]) -> list[dict[str, Any]]:
+    out = directory(world)
     for sid, (pid, authored, with_time) in world["referrals"].items():
         out.append({"resourceType": "ServiceRequest", "id": sid, "status": "completed",
                     "intent": "order", "subject": {"reference": f"Patient/{pid}"},
@@ -236,36 +242,12 @@ def expected(world: dict[str, Any], people: set[str], orgs: set[str] | None = No
 # --- the server -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    from tests.pg import postgres_server
-
-    yield from postgres_server()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def loaded(request: pytest.FixtureRequest, make_context: Any) -> Iterator[tuple[Router,
                                                                                dict[str, Any]]]:
     """The generated world in a fresh store: SQLite, and PostgreSQL (the same SQL)."""
-    url = None
-    if request.param == "postgres":
-        from tests.pg import fresh_database
-
-        url = fresh_database(request.getfixturevalue("pg_server"),
-                             f"cmfhir_measures_{time.time_ns()}")
-    ctx = make_context(url, audit=False, provenance=False)
-    if url is not None:
-        assert ctx.repository.engine.dialect.name == "postgresql"
-    router = Router(ctx)
-    install_all(router)
     world = generate(seed=20261206)
-    entries = [{"resource": r, "request": {"method": "PUT",
-                                           "url": f"{r['resourceType']}/{r['id']}"}}
-               for r in resources(world)]
-    resp = router.dispatch(FhirRequest("POST", [], body=fhir.dumps({
-        "resourceType": "Bundle", "type": "transaction", "entry": entries}),
-        headers={"content-type": "application/fhir+json"}, base_url="http://test/fhir"))
-    assert resp.status == 200
+    router = loaded_router(request, make_context, resources(world))
     yield router, world
     router.close()
 
@@ -461,16 +443,10 @@ def test_reports_are_valid_for_the_hl7_validator(make_context: Any) -> None:
     ok, reason = available()
     if not ok or not PACKAGE.exists():
         pytest.skip(f"HL7 validator or {PACKAGE.name} unavailable: {reason}")
-    ctx = make_context(audit=False, provenance=False)
-    router = Router(ctx)
+    router = Router(make_context(audit=False, provenance=False))
     install_all(router)
     world = generate(seed=3, people=20)
-    resp = router.dispatch(FhirRequest("POST", [], body=fhir.dumps({
-        "resourceType": "Bundle", "type": "transaction", "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-            for r in resources(world)]}), headers={"content-type": "application/fhir+json"},
-        base_url="http://test/fhir"))
-    assert resp.status == 200
+    load(router, resources(world))
     reports = {}
     for mid in ("cm-caseload", "cm-referral-delay", "cm-goals-by-domain", "cm-ruptures",
                 "cm-hospitalisations", "cm-episode-outcomes"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import random
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -23,12 +22,14 @@ from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 from fhir_service.router import Router
 from fhir_service.security.principal import Principal, Scopes
+from tests.measures.conftest import indicators_csv, load, loaded_router, serving
 from tests.measures.test_measures import (
     IG,
     P_END,
     P_START,
     STRUCTURES,
     count,
+    directory,
     evaluate,
     group,
     strata,
@@ -82,17 +83,7 @@ def generate(seed: int, people: int = 50) -> dict[str, Any]:
 
 
 def resources(world: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [
-        {"resourceType": "Organization", "id": "org-t", "name": "Territoire (PTSM)"},
-        {"resourceType": "Organization", "id": "org-a", "name": "CMP A",
-         "partOf": {"reference": "Organization/org-t"}},
-        {"resourceType": "Organization", "id": "org-a2", "name": "Antenne de A",
-         "partOf": {"reference": "Organization/org-a"}},
-        {"resourceType": "Organization", "id": "org-b", "name": "SAMSAH B"}]
-    out += [{"resourceType": "Practitioner", "id": m, "name": [{"family": m}]}
-            for managers in STRUCTURES.values() for m in managers]
-    out += [{"resourceType": "Patient", "id": p, "name": [{"family": p}]}
-            for p in sorted({e["patient"] for e in world["episodes"]})]
+    out = directory(world)
     for ep in world["episodes"]:
         res: dict[str, Any] = {
             "resourceType": "EpisodeOfCare", "id": ep["id"], "status": ep["status"],
@@ -161,32 +152,11 @@ def expected(world: dict[str, Any], people: set[str], orgs: set[str] | None = No
     return out
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    from tests.pg import postgres_server
-
-    yield from postgres_server()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def loaded(request: pytest.FixtureRequest, make_context: Any
            ) -> Iterator[tuple[Router, dict[str, Any]]]:
-    url = None
-    if request.param == "postgres":
-        from tests.pg import fresh_database
-
-        url = fresh_database(request.getfixturevalue("pg_server"),
-                             f"cmfhir_outcomes_{time.time_ns()}")
-    router = Router(make_context(url, audit=False, provenance=False))
-    install_all(router)
     world = generate(seed=20261207)
-    entries = [{"resource": r, "request": {"method": "PUT",
-                                           "url": f"{r['resourceType']}/{r['id']}"}}
-               for r in resources(world)]
-    resp = router.dispatch(FhirRequest("POST", [], body=fhir.dumps({
-        "resourceType": "Bundle", "type": "transaction", "entry": entries}),
-        headers={"content-type": "application/fhir+json"}, base_url="http://test/fhir"))
-    assert resp.status == 200
+    router = loaded_router(request, make_context, resources(world))
     yield router, world
     router.close()
 
@@ -246,12 +216,7 @@ def test_every_evaluation_is_audited_as_a_query_without_people(make_context: Any
     router = Router(make_context(audit=True, provenance=False))
     install_all(router)
     world = generate(seed=5, people=8)
-    resp = router.dispatch(FhirRequest("POST", [], body=fhir.dumps({
-        "resourceType": "Bundle", "type": "transaction", "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-            for r in resources(world)]}), headers={"content-type": "application/fhir+json"},
-        base_url="http://test/fhir"))
-    assert resp.status == 200
+    load(router, resources(world))
     nurse = Principal("client-a", structure="org-a", practitioner="pr-a1",
                       scopes=Scopes.parse("system/*.rs"))
     evaluate(router, nurse, "cm-episode-outcomes", subject="Practitioner/pr-a1")
@@ -301,35 +266,10 @@ def test_every_evaluation_is_audited_as_a_query_without_people(make_context: Any
 def test_the_csv_export_has_them(make_context: Any, tmp_path: Any) -> None:
     """``cm-fhir indicators`` (every Measure by default) writes the new figures: episodes
     ended by outcome and recorded ruptures by kind, as the data says."""
-    import csv
-    import io
-
-    import requests
-    from typer.testing import CliRunner
-
-    from fhir_service.app import create_app
-    from fhir_service.cli import app
-    from tests.testscripts.conftest import BackgroundServer
-
-    ctx = make_context(auth="off", audit=False, provenance=False)
-    server = BackgroundServer(create_app(ctx.settings, ctx))
-    server.start()
-    try:
-        world = generate(seed=11, people=30)
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-            for r in resources(world)]}
-        resp = requests.post(f"{server.url}/fhir", data=fhir.dumps(bundle), timeout=60,
-                             headers={"Content-Type": "application/fhir+json"})
-        assert resp.status_code == 200, resp.text[:500]
-        out = tmp_path / "indicators.csv"
-        result = CliRunner().invoke(app, [
-            "indicators", "--from", P_START.isoformat(), "--to", P_END.isoformat(),
-            "--url", f"{server.url}/fhir", "-o", str(out)])
-        assert result.exit_code == 0, result.output
-    finally:
-        server.stop()
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    world = generate(seed=11, people=30)
+    with serving(make_context, resources(world)) as url:
+        rows = indicators_csv(url, tmp_path / "indicators.csv", "--from", P_START.isoformat(),
+                              "--to", P_END.isoformat())
     want = expected(world, seen_people(world, None))
 
     def by(measure: str, grp: str, stratifier: str) -> Counter[str]:

@@ -86,6 +86,7 @@ EXPECTED_PROFILES = {
     "cm-consent",
     "cm-provenance",
     "cm-functional-review",
+    "cm-rupture",
 }
 
 

@@ -308,7 +308,7 @@ def finished(doc: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_case_file_that_ends_an_episode_imports(service: CasefileService,
                                                   router: Any) -> None:
-    """« The case manager is an active member » holds while the episode is active only."""
+    """« The case manager is an active member » holds until the episode has ended."""
     doc = finished(example(NAMES[0]))
     exported = _round_trip(service, doc)
     episode, team = _one(router, "EpisodeOfCare"), _one(router, "CareTeam")
@@ -328,9 +328,11 @@ def test_a_finished_episode_still_names_a_case_manager_of_its_team(
     assert "$.episode.caseManager" in {i.expression[0] for i in err.value.issues}
 
 
-def test_an_active_episode_still_needs_an_active_case_manager(
-        service: CasefileService) -> None:
+@pytest.mark.parametrize("status", ["active", "onhold"])
+def test_an_episode_not_ended_still_needs_an_active_case_manager(
+        status: str, service: CasefileService) -> None:
     doc = example(NAMES[0])
+    doc["episode"]["status"] = status
     doc["team"][0]["end"] = "2026-03-01"
     with pytest.raises(FhirError) as err:
         service.import_json(doc)

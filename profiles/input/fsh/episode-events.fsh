@@ -112,15 +112,41 @@ Description: "Une rupture du parcours de la personne (de soins, scolaire, profes
 * value[x] 0..0
 * component 0..0
 
-Instance: cm-observation-episode-of-care
-InstanceOf: SearchParameter
-Usage: #definition
-Title: "Observations d'un accompagnement (Observation episode-of-care)"
-* insert SearchParameterMetadata(cm-observation-episode-of-care)
-* name = "EpisodeOfCare"
-* description = "Observations (dont les ruptures de parcours) rattachées à un accompagnement par l'extension core workflow-episodeOfCare. Observations, ruptures included, linked to an episode of care by the workflow-episodeOfCare extension."
-* code = #episode-of-care
-* base = #Observation
-* type = #reference
-* expression = "Observation.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference)"
-* target = #EpisodeOfCare
+// Observation?episode-of-care= is the guide's SearchParameter cm-episode-of-care
+// (searchparameters.fsh), whose bases include Observation.
+
+Instance: diego-rupture-etudes
+InstanceOf: CMRupture
+Usage: #example
+Title: "Rupture : décrochage des études de Diego (Diego drops out of his studies)"
+Description: "Une rupture scolaire enregistrée pendant l'accompagnement : Diego a cessé d'aller en cours pendant six semaines, puis a repris. A school rupture recorded during the accompaniment, resolved six weeks later."
+* extension[episodeOfCare].valueReference = Reference(diego-episode)
+* status = #final
+* code = CMRuptureKind#scolarite-formation "Rupture scolaire ou de formation"
+* subject = Reference(diego-patient)
+* effectivePeriod.start = "2026-02-23"
+* effectivePeriod.end = "2026-04-06"
+* performer = Reference(role-durand)
+* note.text = "N'allait plus en cours depuis la fin des vacances d'hiver ; reprise après un aménagement d'emploi du temps avec l'université."
+
+Instance: diego-episode-cmp-ended
+InstanceOf: CMEpisodeOfCare
+Usage: #example
+Title: "Premier accompagnement de Diego au CMP, terminé par un relais (Episode ended by a hand-over)"
+Description: "Un accompagnement terminé (finished) dont l'issue est un relais vers un autre service (extension cm-episode-outcome) : le CMP a accompagné Diego jusqu'à ce que le C'JAAD prenne le relais. An episode of care that ended with a hand-over to another service."
+* insert LocalId(https://ids.exemple-ghu-psy.fr/cmp14, CMP-EP-2025-0007)
+* extension[+].url = "https://interop.cm-sante-mentale.fr/fhir/StructureDefinition/cm-episode-outcome"
+* extension[=].valueCodeableConcept = CMEpisodeOutcome#relais "Relais vers un autre service"
+* extension[=].valueCodeableConcept.text = "Relais vers le C'JAAD (intervention précoce)"
+* status = #finished
+* statusHistory[0].status = #active
+* statusHistory[0].period.start = "2025-09-15"
+* statusHistory[0].period.end = "2026-01-12"
+* statusHistory[1].status = #finished
+* statusHistory[1].period.start = "2026-01-12"
+* type = CMProgramme#coordination-parcours-complexe
+* patient = Reference(diego-patient)
+* managingOrganization = Reference(org-cmp14)
+* period.start = "2025-09-15"
+* period.end = "2026-01-12"
+* careManager = Reference(pract-lefebvre)

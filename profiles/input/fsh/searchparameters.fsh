@@ -22,13 +22,14 @@ Usage: #definition
 Title: "Ressources d'un accompagnement (episode-of-care)"
 * insert SearchParameterMetadata(cm-episode-of-care)
 * name = "EpisodeOfCare"
-* description = "Projets, orientations et bilans rattachés à un accompagnement par l'extension core workflow-episodeOfCare (l'équipe l'est par EpisodeOfCare.team : CareTeam?_has:EpisodeOfCare:team:_id=…). CarePlan, ServiceRequest and QuestionnaireResponse linked to an EpisodeOfCare by the workflow-episodeOfCare extension; a CareTeam is linked by EpisodeOfCare.team."
+* description = "Projets, orientations, bilans et ruptures (Observation cm-rupture) rattachés à un accompagnement par l'extension core workflow-episodeOfCare (l'équipe l'est par EpisodeOfCare.team : CareTeam?_has:EpisodeOfCare:team:_id=…). CarePlan, ServiceRequest, QuestionnaireResponse and Observation (ruptures) linked to an EpisodeOfCare by the workflow-episodeOfCare extension; a CareTeam is linked by EpisodeOfCare.team."
 * code = #episode-of-care
 * base[+] = #CarePlan
 * base[+] = #ServiceRequest
 * base[+] = #QuestionnaireResponse
+* base[+] = #Observation
 * type = #reference
-* expression = "CarePlan.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference) | ServiceRequest.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference) | QuestionnaireResponse.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference)"
+* expression = "CarePlan.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference) | ServiceRequest.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference) | QuestionnaireResponse.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference) | Observation.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare').value.ofType(Reference)"
 * target = #EpisodeOfCare
 
 Instance: cm-episodeofcare-team

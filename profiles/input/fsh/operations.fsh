@@ -16,7 +16,7 @@ Title: "Importer un dossier d'accompagnement (import a case file)"
 * insert OperationMetadata(import-casefile)
 * name = "ImportCasefile"
 * title = "Importer un dossier d'accompagnement (import a case file)"
-* description = "Importe un dossier d'accompagnement (case file v1, JSON) ou une feuille d'objectifs (CSV) et le transforme, par les correspondances déclaratives du service, en ressources conformes aux profils, écrites en une transaction. Ré-importer le même fichier ne crée rien (identité = source.system + localId) ; un fichier qui viole le contrat est rejeté en entier, avec un OperationOutcome qui nomme chaque problème par son chemin JSON. Imports a case file (JSON) or a goals sheet (CSV) into profiled resources, in one transaction; idempotent; all-or-nothing."
+* description = "Importe un dossier d'accompagnement (case file v2, JSON ; un fichier v1 reste accepté) ou une feuille d'objectifs (CSV) et le transforme, par les correspondances déclaratives du service, en ressources conformes aux profils, écrites en une transaction. Ré-importer le même fichier ne crée rien (identité = source.system + localId) ; un fichier qui viole le contrat est rejeté en entier, avec un OperationOutcome qui nomme chaque problème par son chemin JSON. Imports a case file (JSON) or a goals sheet (CSV) into profiled resources, in one transaction; idempotent; all-or-nothing."
 * comment = "POST [base]/$import-casefile. Body: the case file itself (Content-Type application/json) or the goals sheet (text/csv); or a Parameters resource with the parameter `casefile`."
 * affectsState = true
 * code = #import-casefile
@@ -49,7 +49,7 @@ Title: "Exporter le dossier d'accompagnement (export the case file)"
 * insert OperationMetadata(casefile)
 * name = "Casefile"
 * title = "Exporter le dossier d'accompagnement (export the case file)"
-* description = "Produit le dossier d'accompagnement (case file v1, JSON) d'un accompagnement, pour les partenaires qui ne lisent que ce format. Returns the case file (JSON) of an episode of care, for partners that only read that format."
+* description = "Produit le dossier d'accompagnement (case file v2, JSON) d'un accompagnement, pour les partenaires qui ne lisent que ce format. Returns the case file (JSON) of an episode of care, for partners that only read that format."
 * comment = "GET [base]/EpisodeOfCare/[id]/$casefile[?plan=[CarePlan id]]. The response body is the case file JSON (the Binary's content) when the client accepts application/json; a Binary resource otherwise. Without `plan`: the episode's active plan, else the most recently updated one. FHIR written by other clients that does not make a valid case file is exported as it maps by default; with Prefer: handling=strict the export is checked against the case-file contract (JSON Schema and rules) and a file that breaks it is refused (422, an OperationOutcome naming each problem by JSON path). Only what the caller may read is exported (an episode it may not read: 404); a reference the export cannot follow is left out, or, with Prefer: handling=strict, is one more problem of the 422."
 * affectsState = false
 * code = #casefile

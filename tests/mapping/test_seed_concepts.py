@@ -359,9 +359,12 @@ def test_contract_version_2_and_unmodified_version_1_files(name: str,
     assert "$.casefileVersion" in {i.expression[0] for i in err.value.issues}
 
 
-def test_the_seeded_fhir_is_valid(router: Any, service: CasefileService) -> None:
-    """What the v2 fields produce conforms to the profiles (0 errors, our validator)."""
-    service.import_json(seeded())
+@pytest.mark.parametrize("which", ["seeded", "finished"])
+def test_the_fhir_of_the_new_fields_is_valid(which: str, router: Any,
+                                             service: CasefileService) -> None:
+    """What the v2 fields and a finished episode produce conforms to the profiles and their
+    invariants (cm-team-1, cm-ep-2…): 0 errors for our validator."""
+    service.import_json(seeded() if which == "seeded" else finished(example(NAMES[0])))
     for rtype in ("CarePlan", "CareTeam", "EpisodeOfCare", "Organization"):
         for resource in _all(router, rtype):
             resp = router.dispatch(FhirRequest(

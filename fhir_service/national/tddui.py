@@ -40,16 +40,39 @@ TDDUI = "https://interop.esante.gouv.fr/ig/fhir/tddui"
 TDDUI_PLAN = f"{TDDUI}/StructureDefinition/tddui-careplan-projet-perso"
 TDDUI_GOAL = f"{TDDUI}/StructureDefinition/tddui-goal-objectif"
 TDDUI_ACCORD = f"{TDDUI}/StructureDefinition/tddui-consent-accord"
+TDDUI_NEED = f"{TDDUI}/StructureDefinition/tddui-service-request-besoin"
+TDDUI_TASK = f"{TDDUI}/StructureDefinition/tddui-task-action"
+TDDUI_ATTENTE = f"{TDDUI}/StructureDefinition/tddui-goal-attente"
+TDDUI_PROJET_VIE = f"{TDDUI}/StructureDefinition/tddui-goal-projet-vie"
+TASK_INPUT = f"{TDDUI}/CodeSystem/input-tddui-task-action-codesystem"
+ACTION_IDS = "https://identifiant-medicosocial-action.esante.gouv.fr"
 PLAN_REF = f"{TDDUI}/StructureDefinition/tddui-careplan-reference"
 GOAL_NOTE = f"{TDDUI}/StructureDefinition/tddui-goal-note"
 CM_PLAN = f"{IG}/StructureDefinition/cm-care-plan"
 CM_GOAL = f"{IG}/StructureDefinition/cm-goal"
+CM_NEED = f"{IG}/StructureDefinition/cm-need"
+SERAFIN = "https://smt.esante.gouv.fr/terminologie-SERAFINPH"
+TO_SERAFIN = f"{IG}/ConceptMap/cm-life-domain-to-serafin-besoin"
+FROM_SERAFIN = f"{IG}/ConceptMap/cm-serafin-besoin-to-life-domain"
 PLAN_TYPE = f"{IG}/CodeSystem/cm-plan-type"
 LIFE_DOMAIN = f"{IG}/CodeSystem/cm-life-domain"
 R390 = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r390-type-projet-personnalise"
 TO_R390 = f"{IG}/ConceptMap/cm-plan-type-to-tre-r390"
 EPISODE_EXT = "http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare"
 AGREEMENT_EXT = f"{IG}/StructureDefinition/cm-person-agreement"
+PILLAR_EXT = f"{IG}/StructureDefinition/cm-care-pillar"
+PILLAR = f"{IG}/CodeSystem/cm-care-pillar"
+# our action (CarePlan.activity.detail.status) <-> TDDUI action (Task.status), both ways
+# lossless for our codes but 'unknown'; TDDUI's business statuses are draft, in-progress,
+# completed, cancelled
+TO_TASK_STATUS = {"not-started": "draft", "scheduled": "ready", "in-progress": "in-progress",
+                  "on-hold": "on-hold", "completed": "completed", "cancelled": "cancelled",
+                  "stopped": "failed", "entered-in-error": "entered-in-error"}
+FROM_TASK_STATUS = {"draft": "not-started", "requested": "scheduled", "received": "scheduled",
+                    "accepted": "scheduled", "ready": "scheduled", "in-progress": "in-progress",
+                    "on-hold": "on-hold", "completed": "completed", "cancelled": "cancelled",
+                    "rejected": "cancelled", "failed": "stopped",
+                    "entered-in-error": "entered-in-error"}
 LIFE_DOMAINS = ("sante", "loisirs", "scolarite-formation", "emploi", "vie-affective-sexualite",
                 "organisation-quotidien", "hygiene-de-vie", "vie-sociale", "logement",
                 "droits-demarches")
@@ -137,10 +160,8 @@ def to_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "") -> 
         issues.append(Issue("warning", "incomplete", "TDDUI carries one note: the others are "
                             "not carried", ("CarePlan.note",)))
         out["note"] = out["note"][:1]
-    if out.pop("activity", None):
-        issues.append(Issue("warning", "incomplete", "The plan's actions are not carried (TDDUI "
-                            "carries actions as Task resources, not supported here)",
-                            ("CarePlan.activity",)))
+    actions = _actions_to_tddui(plan, issues)
+    out.pop("activity", None)
     made: list[dict[str, Any]] = []
     author = (plan.get("author") or {}).get("reference")
     when = plan.get("created") or (plan.get("period") or {}).get("start")
@@ -148,8 +169,9 @@ def to_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "") -> 
             ("Consentement structure", "Consentement usager")]
     if any(i.get("display") == "Consentement structure" for i in sent):
         # a plan that came from TDDUI keeps the accords it was sent with
-        goals_out, needs = _goals_to_tddui(resources, plan, pid, issues)
-        return Conversion(_bundle([out, *goals_out, *needs], base_url), issues)
+        goals_out, needs = _goals_to_tddui(resources, plan, pid, issues, registry)
+        needs = [*_needs_to_tddui(resources, plan, registry, issues), *needs]
+        return Conversion(_bundle([out, *goals_out, *needs, *actions], base_url), issues)
     if not author or not when:
         return Conversion(None, [*issues, Issue(
             "error", "required", "TDDUI requires the structure's accord: the plan needs an "
@@ -171,19 +193,21 @@ def to_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "") -> 
             accords.insert(0, {"reference": f"Consent/{pid}-accord-usager",
                                "display": "Consentement usager"})
     out["supportingInfo"] = [*accords, *(plan.get("supportingInfo", []) or [])]
-    goals, needs = _goals_to_tddui(resources, plan, pid, issues)
-    return Conversion(_bundle([out, *goals, *made, *needs], base_url), issues)
+    goals, needs = _goals_to_tddui(resources, plan, pid, issues, registry)
+    needs = [*_needs_to_tddui(resources, plan, registry, issues), *needs]
+    return Conversion(_bundle([out, *goals, *made, *needs, *actions], base_url), issues)
 
 
 def _goals_to_tddui(resources: list[dict[str, Any]], plan: dict[str, Any], pid: str,
-                    issues: list[Issue]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                    issues: list[Issue], registry: Registry
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     goals: list[dict[str, Any]] = []
     made: list[dict[str, Any]] = []
     wanted = {_ref_id(g, "Goal") for g in plan.get("goal", []) or []}
     for goal in resources:
         if goal.get("resourceType") != "Goal" or goal.get("id") not in wanted:
             continue
-        converted, needs = _goal_to_tddui(goal, pid, plan, issues)
+        converted, needs = _goal_to_tddui(goal, pid, plan, issues, registry)
         goals.append(converted)
         made.extend(needs)
     missing = wanted - {g["id"] for g in goals}
@@ -213,8 +237,10 @@ def _accord(cid: str, plan: dict[str, Any], performer: str | None, when: str) ->
 
 
 def _goal_to_tddui(goal: dict[str, Any], pid: str, plan: dict[str, Any],
-                   issues: list[Issue]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    out = _profiled(goal, CM_GOAL, TDDUI_GOAL)
+                   issues: list[Issue], registry: Registry
+                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    attente = TDDUI_ATTENTE in (goal.get("meta") or {}).get("profile", [])
+    out = _profiled(goal, CM_GOAL, TDDUI_ATTENTE if attente else TDDUI_GOAL)
     where = f"Goal/{goal.get('id')}"
     if len(out.get("identifier", []) or []) > 1:
         out["identifier"] = out["identifier"][:1]
@@ -223,6 +249,9 @@ def _goal_to_tddui(goal: dict[str, Any], pid: str, plan: dict[str, Any],
     if not any(e.get("url") == PLAN_REF for e in out.get("extension", []) or []):
         out.setdefault("extension", []).append(
             {"url": PLAN_REF, "valueReference": {"reference": f"CarePlan/{pid}"}})
+    if attente:  # the person's expectation it came from: an attente again
+        out["meta"]["profile"] = [TDDUI_ATTENTE]
+        return out, []
     title = (goal.get("description") or {}).get("text", "")
     kept = [n for n in goal.get("note", []) or [] if any(
         e.get("url") == GOAL_NOTE for e in n.get("extension", []) or [])]
@@ -241,12 +270,19 @@ def _goal_to_tddui(goal: dict[str, Any], pid: str, plan: dict[str, Any],
             (c for cat in goal.get("category", []) or [] for c in cat.get("coding", []) or []
              if c.get("system") == LIFE_DOMAIN), {})
         nid = f"{goal.get('id')}-besoin"
-        needs.append({
-            "resourceType": "ServiceRequest", "id": nid, "status": "active", "intent": "plan",
+        derived: dict[str, Any] = {
+            "resourceType": "ServiceRequest", "id": nid, "meta": {"profile": [TDDUI_NEED]},
+            "identifier": [_derived_identifier(plan, "BESO", nid)],
+            "status": "active", "intent": "plan",
             "code": {"text": f"Besoin : {domain.get('display') or domain.get('code') or title}"},
             "subject": goal.get("subject") or plan.get("subject"),
             "basedOn": [{"reference": f"CarePlan/{pid}"}],
-        })
+        }
+        serafin = [m for m in map_code(registry, TO_SERAFIN, LIFE_DOMAIN, domain["code"])] \
+            if domain.get("code") else []
+        if serafin:
+            derived["category"] = [{"coding": [serafin[0]]}]
+        needs.append(derived)
         out["addresses"] = [{"reference": f"ServiceRequest/{nid}"}]
         issues.append(Issue("warning", "informational", "The need the goal addresses (required "
                             "by TDDUI) is derived from its life domain", (f"{where}.addresses",)))
@@ -255,6 +291,231 @@ def _goal_to_tddui(goal: dict[str, Any], pid: str, plan: dict[str, Any],
         issues.append(Issue("warning", "incomplete", "TDDUI carries one need per goal: the other "
                             "addresses are not carried", (f"{where}.addresses",)))
     return out, needs
+
+
+def _actions_to_tddui(plan: dict[str, Any], issues: list[Issue]) -> list[dict[str, Any]]:
+    """Our actions (CarePlan.activity) as TDDUI actions (TDDUITaskAction, one Task each, based
+    on the plan): title and description (our words), status, the goals served (input
+    objectif), the referent (owner: a professional), the planned period (executionPeriod);
+    the pillar travels as Task.code."""
+    pid = plan.get("id") or "plan"
+    tasks = []
+    for index, activity in enumerate(plan.get("activity", []) or []):
+        detail = activity.get("detail") or {}
+        aid = activity.get("id") or str(index + 1)
+        where = f"CarePlan.activity[{index}]"
+        words = detail.get("description") or "Action"
+        task: dict[str, Any] = {
+            "resourceType": "Task", "id": f"{pid}-action-{aid}",
+            "meta": {"profile": [TDDUI_TASK]},
+            "identifier": [{"system": ACTION_IDS, "value": _derived_identifier(
+                plan, "ACTI", aid)["value"]}],
+            "basedOn": [{"reference": f"CarePlan/{pid}"}],
+            "status": TO_TASK_STATUS.get(detail.get("status", ""), "draft"),
+            "intent": "plan", "description": words, "for": plan.get("subject"),
+        }
+        if detail.get("status") not in TO_TASK_STATUS:
+            issues.append(Issue("warning", "incomplete", f"The action's status "
+                                f"'{detail.get('status')}' has no TDDUI equivalent: 'draft' "
+                                "given", (f"{where}.detail.status",)))
+        pillar = [e["valueCodeableConcept"] for e in detail.get("extension", []) or []
+                  if e.get("url") == PILLAR_EXT and "valueCodeableConcept" in e]
+        if pillar:
+            task["code"] = pillar[0]
+        owners = [p for p in detail.get("performer", []) or [] if str(
+            p.get("reference", "")).split("/")[0] in ("Practitioner", "PractitionerRole")]
+        if owners:
+            task["owner"] = owners[0]
+        if len(owners) < len(detail.get("performer", []) or []) or len(owners) > 1:
+            issues.append(Issue("warning", "incomplete", "TDDUI's action has one referent, a "
+                                "professional: the other performers are not carried",
+                                (f"{where}.detail.performer",)))
+        period = detail.get("scheduledPeriod")
+        if period:
+            task["executionPeriod"] = period
+        for key in ("scheduledString", "scheduledTiming", "location"):
+            if detail.get(key):
+                issues.append(Issue("warning", "incomplete", f"TDDUI's action has no "
+                                    f"{'place' if key == 'location' else 'schedule but its period'}"
+                                    f": {key} is not carried", (f"{where}.detail.{key}",)))
+        task["input"] = [{"type": {"coding": [{"system": TASK_INPUT, "code": "titre"}]},
+                          "valueString": words}]
+        task["input"].extend({"type": {"coding": [{"system": TASK_INPUT, "code": "objectif"}]},
+                              "valueReference": {"reference": g["reference"]}}
+                             for g in detail.get("goal", []) or [] if g.get("reference"))
+        tasks.append({k: v for k, v in task.items() if v is not None})
+    return tasks
+
+
+def _actions_from_tddui(resources: list[dict[str, Any]], pid: str, goals: set[str],
+                        issues: list[Issue]) -> list[dict[str, Any]]:
+    """TDDUI actions (Tasks based on the plan) as our actions (CarePlan.activity)."""
+    out = []
+    for task in resources:
+        if task.get("resourceType") != "Task" or not any(
+                _ref_id(b, "CarePlan") == pid for b in task.get("basedOn", []) or []):
+            continue
+        where = f"Task/{task.get('id')}"
+        inputs: dict[str, list[Any]] = {}
+        for item in task.get("input", []) or []:
+            code = next((c.get("code") for c in (item.get("type") or {}).get("coding", []) or []
+                         if c.get("system") == TASK_INPUT), None)
+            value = next((v for k, v in item.items() if k.startswith("value")), None)
+            inputs.setdefault(code or "", []).append(value)
+        words = task.get("description") or next(iter(inputs.get("titre", [])), None)
+        if not words:
+            issues.append(Issue("warning", "incomplete", "An action without words (description "
+                                "nor title) is not carried", (where,)))
+            continue
+        pillar = [c for c in (task.get("code") or {}).get("coding", []) or []
+                  if c.get("system") == PILLAR]
+        if not pillar:
+            pillar = [{"system": PILLAR, "code": "soutien"}]
+            issues.append(Issue("warning", "informational", "Our action belongs to a pillar of "
+                                "care: 'soutien' given", (f"{where}.code",)))
+        detail: dict[str, Any] = {
+            "extension": [{"url": PILLAR_EXT, "valueCodeableConcept": {"coding": pillar[:1]}}],
+            "status": FROM_TASK_STATUS.get(task.get("status", ""), "unknown"),
+            "description": words,
+        }
+        served = [v for v in inputs.get("objectif", []) if isinstance(v, dict)
+                  and _ref_id(v, "Goal") in goals]
+        if served:
+            detail["goal"] = [{"reference": v["reference"]} for v in served]
+        if len(served) < len(inputs.get("objectif", [])):
+            issues.append(Issue("warning", "incomplete", "Goals of the action that are not "
+                                "goals of the plan are not carried", (f"{where}.input",)))
+        if task.get("owner"):
+            detail["performer"] = [task["owner"]]
+        if task.get("executionPeriod"):
+            detail["scheduledPeriod"] = task["executionPeriod"]
+        lost = sorted(k for k in inputs if k not in ("titre", "objectif"))
+        if words != next(iter(inputs.get("titre", [])), words):
+            lost.insert(0, "titre")
+        if lost:
+            issues.append(Issue("warning", "incomplete", "Our action has no home for "
+                                f"{', '.join(lost)}: not carried", (f"{where}.input",)))
+        issues.append(Issue("information", "informational", "Our action has no identifier: "
+                            "TDDUI's is not carried (the Task stays as sent)",
+                            (f"{where}.identifier",)))
+        tid = str(task.get("id"))
+        aid = tid[len(f"{pid}-action-"):] if tid.startswith(f"{pid}-action-") else tid
+        out.append({"id": aid, "detail": detail})
+    return out
+
+
+def _derived_identifier(plan: dict[str, Any], kind: str, rid: str) -> dict[str, Any]:
+    """An identifier in the plan's namespace for a resource TDDUI requires and ours lacks
+    (TDDUI's format: <plan identifier>-<kind>-<local id>)."""
+    ident = (plan.get("identifier") or [{}])[0]
+    out = {"value": f"{ident.get('value') or plan.get('id')}-{kind}-{rid}"}
+    if ident.get("system"):
+        out["system"] = ident["system"]
+    return out
+
+
+def _plan_needs(resources: list[dict[str, Any]], plan: dict[str, Any]
+                ) -> list[dict[str, Any]]:
+    """The needs of the plan in the Bundle: ServiceRequests based on it, or that its goals
+    address (a TDDUI besoin is based on its projet personnalisé)."""
+    pid = plan.get("id")
+    addressed = {_ref_id(a, "ServiceRequest") for r in resources if r.get("resourceType") == "Goal"
+                 for a in r.get("addresses", []) or []}
+    return [r for r in resources if r.get("resourceType") == "ServiceRequest" and (
+        any(_ref_id(b, "CarePlan") == pid for b in r.get("basedOn", []) or [])
+        or r.get("id") in addressed)]
+
+
+def _codings(res: dict[str, Any], system: str) -> list[dict[str, Any]]:
+    return [c for cat in res.get("category", []) or [] for c in cat.get("coding", []) or []
+            if c.get("system") == system]
+
+
+def _needs_to_tddui(resources: list[dict[str, Any]], plan: dict[str, Any],
+                    registry: Registry, issues: list[Issue]) -> list[dict[str, Any]]:
+    """Our needs (cm-need) as TDDUI besoins: one identifier, based on the plan, one category
+    from SERAFIN-PH (JDV_J285) — the need's own, else its life domain translated by the
+    ConceptMap cm-life-domain-to-serafin-besoin."""
+    out = []
+    for need in _plan_needs(resources, plan):
+        where = f"ServiceRequest/{need.get('id')}"
+        res = _profiled(need, CM_NEED, TDDUI_NEED)
+        if not res.get("identifier"):
+            res["identifier"] = [_derived_identifier(plan, "BESO", str(need.get("id")))]
+            issues.append(Issue("warning", "informational", "The need's identifier (required "
+                                "by TDDUI) is derived from the plan's", (f"{where}.identifier",)))
+        elif len(res["identifier"]) > 1:
+            res["identifier"] = res["identifier"][:1]
+            issues.append(Issue("warning", "incomplete", "TDDUI carries one identifier per "
+                                "need: the others are not carried", (f"{where}.identifier",)))
+        based = need.get("basedOn", []) or []
+        res["basedOn"] = [{"reference": f"CarePlan/{plan.get('id')}"}]
+        if len(based) > 1:
+            issues.append(Issue("warning", "incomplete", "TDDUI bases a need on its plan only: "
+                                "the other basedOn are not carried", (f"{where}.basedOn",)))
+        serafin = _codings(need, SERAFIN)
+        domains = _codings(need, LIFE_DOMAIN)
+        if not serafin:
+            serafin = [m for d in domains for m in map_code(registry, TO_SERAFIN, LIFE_DOMAIN,
+                                                            d.get("code", ""))]
+        for domain in domains:
+            back = [m.get("code") for s in serafin[:1] for m in
+                    map_code(registry, FROM_SERAFIN, SERAFIN, s.get("code", ""))]
+            if back[:1] != [domain.get("code")]:
+                issues.append(Issue("warning", "incomplete", f"TDDUI categorises a need with "
+                                    f"SERAFIN-PH only: the life domain '{domain.get('code')}' is "
+                                    "not carried" + (f" (it comes back as '{back[0]}')" if back
+                                                     else ""), (f"{where}.category",)))
+        others = [c for cat in need.get("category", []) or [] for c in cat.get("coding", []) or []
+                  if c.get("system") not in (SERAFIN, LIFE_DOMAIN)]
+        if others or len(serafin) > 1:
+            issues.append(Issue("warning", "incomplete", "TDDUI carries one SERAFIN-PH category "
+                                "per need: the other categories are not carried",
+                                (f"{where}.category",)))
+        if serafin:
+            res["category"] = [{"coding": [{k: v for k, v in serafin[0].items()
+                                            if k in ("system", "code", "display")}]}]
+        else:
+            res.pop("category", None)
+        out.append(res)
+    return out
+
+
+def _needs_from_tddui(resources: list[dict[str, Any]], plan: dict[str, Any],
+                      registry: Registry, issues: list[Issue], errors: list[Issue]
+                      ) -> list[dict[str, Any]]:
+    """TDDUI besoins as our needs (cm-need): the SERAFIN-PH category is kept and the life
+    domain added beside it (ConceptMap cm-serafin-besoin-to-life-domain)."""
+    out = []
+    for need in _plan_needs(resources, plan):
+        where = f"ServiceRequest/{need.get('id')}"
+        res = _profiled(need, TDDUI_NEED, CM_NEED)
+        if not res.get("identifier"):
+            errors.append(Issue("error", "required", "Our need has an identifier (TDDUI "
+                                "requires one too)", (f"{where}.identifier",)))
+            continue
+        code = res.get("code") or {}
+        if not code.get("text"):
+            words = next((c.get("display") for c in code.get("coding", []) or []
+                          if c.get("display")), None)
+            if not words:
+                errors.append(Issue("error", "required", "Our need is said in words "
+                                    "(code.text): no text nor display", (f"{where}.code",)))
+                continue
+            res["code"] = {**code, "text": words}
+        if res.get("intent") != "plan":
+            issues.append(Issue("warning", "incomplete", f"Our need is a request of the plan "
+                                f"(intent 'plan'): intent '{res.get('intent')}' is not carried",
+                                (f"{where}.intent",)))
+            res["intent"] = "plan"
+        res["basedOn"] = [{"reference": f"CarePlan/{plan.get('id')}"}]
+        if not _codings(need, LIFE_DOMAIN):
+            domains = [m for s in _codings(need, SERAFIN)
+                       for m in map_code(registry, FROM_SERAFIN, SERAFIN, s.get("code", ""))]
+            if domains:
+                res.setdefault("category", []).append({"coding": [domains[0]]})
+        out.append(res)
+    return out
 
 
 # --- TDDUI -> ours ---------------------------------------------------------------------------
@@ -313,35 +574,83 @@ def from_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "",
         refs = [e.get("valueReference", {}).get("reference") for e in
                 goal.get("extension", []) or [] if e.get("url") == PLAN_REF]
         listed = any(_ref_id(g, "Goal") == goal.get("id") for g in plan.get("goal", []) or [])
+        profiles = (goal.get("meta") or {}).get("profile", [])
+        where = f"Goal/{goal.get('id')}"
+        if TDDUI_PROJET_VIE in profiles:
+            issues.append(Issue("warning", "incomplete", "The person's projet de vie has no "
+                                "home in our plan: not carried (kept as sent)", (where,)))
+            continue
         if f"CarePlan/{pid}" not in refs and not listed:
             continue
-        converted = _goal_from_tddui(goal, errors)
+        if TDDUI_ATTENTE in profiles:
+            if not any(c.get("system") == LIFE_DOMAIN and c.get("code") in LIFE_DOMAINS
+                       for c in _codings(goal, LIFE_DOMAIN)):
+                issues.append(Issue("warning", "incomplete", "An expectation (attente) "
+                                    "becomes a goal of ours with a life domain: this one has "
+                                    "none and is not carried (kept as sent)", (where,)))
+                continue
+            attente = _goal_from_tddui(goal, errors, issues, [])
+            if attente is not None:  # claims cm-goal and tddui-goal-attente: goes back as one
+                goals.append(attente)
+            continue
+        converted = _goal_from_tddui(goal, errors, issues, _need_domains(resources, goal,
+                                                                          registry))
         if converted is not None:
             goals.append(converted)
     out["goal"] = [{"reference": f"Goal/{g['id']}"} for g in goals]
     if not out["goal"]:
         out.pop("goal")
+    needs = _needs_from_tddui(resources, plan, registry, issues, errors)
+    done = {f"ServiceRequest/{n['id']}" for n in needs}
+    activities = _actions_from_tddui(resources, pid, {g["id"] for g in goals}, issues)
+    if activities:
+        out["activity"] = [*(out.get("activity", []) or []), *activities]
+        done.update(f"Task/{t.get('id')}" for t in resources if t.get("resourceType") == "Task"
+                    and any(_ref_id(b, "CarePlan") == pid for b in t.get("basedOn", []) or []))
     others = sorted({r["resourceType"] for r in resources
-                     if r.get("resourceType") not in ("CarePlan", "Goal")})
+                     if r.get("resourceType") not in ("CarePlan", "Goal")
+                     and f"{r.get('resourceType')}/{r.get('id')}" not in done})
     if others:
         issues.append(Issue("information", "informational", f"Not converted (kept as sent): "
                             f"{', '.join(others)}", ("Bundle.entry",)))
     if errors:
         return Conversion(None, [*issues, *errors])
-    return Conversion(_bundle([out, *goals], base_url), issues)
+    return Conversion(_bundle([out, *goals, *needs], base_url), issues)
 
 
-def _goal_from_tddui(goal: dict[str, Any], errors: list[Issue]) -> dict[str, Any] | None:
+def _need_domains(resources: list[dict[str, Any]], goal: dict[str, Any],
+                  registry: Registry) -> list[dict[str, Any]]:
+    """The life domains of the needs a goal addresses (theirs, else their SERAFIN-PH
+    category translated by cm-serafin-besoin-to-life-domain)."""
+    wanted = {_ref_id(a, "ServiceRequest") for a in goal.get("addresses", []) or []}
+    out: list[dict[str, Any]] = []
+    for need in resources:
+        if need.get("resourceType") != "ServiceRequest" or need.get("id") not in wanted:
+            continue
+        out.extend(_codings(need, LIFE_DOMAIN) or [
+            m for c in _codings(need, SERAFIN)
+            for m in map_code(registry, FROM_SERAFIN, SERAFIN, c.get("code", ""))])
+    return [d for d in out if d.get("code") in LIFE_DOMAINS]
+
+
+def _goal_from_tddui(goal: dict[str, Any], errors: list[Issue], issues: list[Issue],
+                     need_domains: list[dict[str, Any]]) -> dict[str, Any] | None:
     out = _profiled(goal, TDDUI_GOAL, CM_GOAL)
     where = f"Goal/{goal.get('id')}"
     domains = [c for cat in goal.get("category", []) or [] for c in cat.get("coding", []) or []
                if c.get("system") == LIFE_DOMAIN and c.get("code") in LIFE_DOMAINS]
+    if not domains and need_domains:
+        domains = need_domains[:1]
+        issues.append(Issue("warning", "informational", "The goal's life domain is the one "
+                            "of the need it addresses", (f"{where}.category",)))
+        out.setdefault("category", [])
     if not domains:
         errors.append(Issue("error", "required", "Our goal has a life domain (cm-life-domain, "
                             "required) and no correspondence from TDDUI's domain is defined: "
                             "give the goal a category of ours", (f"{where}.category",)))
         return None
-    out["category"] = [{"coding": [domains[0]]}]
+    out["category"] = [{"coding": [{k: v for k, v in domains[0].items()
+                                    if k in ("system", "code", "display")}]}]
     if not (out.get("description") or {}).get("text"):
         title = next((n.get("text") for n in goal.get("note", []) or [] if any(
             e.get("url") == GOAL_NOTE and e.get("valueCode") == "titreObjectif"

@@ -5,7 +5,8 @@ https://interop.cm-sante-mentale.fr/fhir/OperationDefinition/convert —
 ``resource`` and ``target``) and ``GET [base]/CareTeam/[id]/$convert?target=…`` (a stored
 team the caller may read; one it may not is answered as a missing one, 404). The same on
 CarePlan, where a plan travels with its goals: the body may be a Bundle (the plan, its goals,
-and for TDDUI its accords); the instance form gathers the goals the caller may read; a TDDUI
+and for TDDUI its accords, needs and actions); the instance form gathers the goals, and the
+needs (ServiceRequest) and actions (Task) based on the plan, that the caller may read; a TDDUI
 plan converted to ours takes ``episode`` and ``author`` (references) in the query. ``target`` is a
 canonical URL or a key of :data:`fhir_service.national.PROFILES`. The answer is a Parameters
 with ``return`` (the converted resource) and ``outcome`` (what could not be carried, as
@@ -96,8 +97,22 @@ def convert_instance(ctx: FhirContext, req: FhirRequest, router: Router) -> Fhir
                 if goal is not None and not goal.deleted and goal.content is not None:
                     entries.append({"resource": orjson.loads(goal.content)})
                     touched.append(goal)
+        entries.extend({"resource": r} for r in _based_on(router, req, rid, touched))
         resource = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     return _answer(ctx, req, resource, target, touched)
+
+
+def _based_on(router: Router, req: FhirRequest, pid: str, touched: list[Any]
+              ) -> list[dict[str, Any]]:
+    """The plan's needs (ServiceRequest) and actions (Task) based on it, searched as the
+    caller (what it may not read is not sent)."""
+    from fhir_service.mapping.service import CallerReader
+
+    reader = CallerReader(router.dispatch, req.base_url, dict(req.headers), req.principal)
+    found = [r for rtype in ("ServiceRequest", "Task")
+             for r in reader.search(rtype, [("based-on", f"CarePlan/{pid}")])]
+    touched.extend(reader.touched)
+    return found
 
 
 def _answer(ctx: FhirContext, req: FhirRequest, resource: dict[str, Any], target: str,

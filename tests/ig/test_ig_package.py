@@ -87,6 +87,7 @@ EXPECTED_PROFILES = {
     "cm-provenance",
     "cm-functional-review",
     "cm-rupture",
+    "cm-need",
 }
 
 

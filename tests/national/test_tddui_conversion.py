@@ -67,15 +67,14 @@ def test_our_plan_to_tddui(registry: Registry, golden: Any) -> None:
     found = errors_by_resource(registry, result.resource)
     assert found == {k: [] for k in found}
     kinds = sorted(e["resource"]["resourceType"] for e in result.resource["entry"])
-    assert kinds == ["CarePlan", "Consent", "Consent", *["Goal"] * 4, *["ServiceRequest"] * 4]
+    assert kinds == ["CarePlan", "Consent", "Consent", *["Goal"] * 4, *["ServiceRequest"] * 4,
+                     *["Task"] * 4]  # the actions, as TDDUI actions
     plan = result.resource["entry"][0]["resource"]
     assert plan["meta"]["profile"][0] == PROFILES["tddui-projet-perso"]
     assert plan["category"][0]["coding"][0]["code"] == "PP"  # ConceptMap cm-plan-type-to-tre-r390
     assert [i["display"] for i in plan["supportingInfo"][:2]] == ["Consentement usager",
                                                                  "Consentement structure"]
     said = {(i.expression[0], i.diagnostics.split(":")[0]) for i in result.issues}
-    assert ("CarePlan.activity", "The plan's actions are not carried (TDDUI carries actions "
-            "as Task resources, not supported here)") in said
     assert ("Goal/diego-goal-4.note", "TDDUI notes on a goal are its title, the person's "
             "opinion or the strategy") in said
     golden(HERE / "golden" / "diego-careplan.tddui.json", dump(result.resource), as_json=True)
@@ -90,7 +89,9 @@ def test_tddui_plan_to_ours(registry: Registry, golden: Any) -> None:
     assert result.ok
     found = errors_by_resource(registry, result.resource)
     assert found == {k: [] for k in found}
-    plan, goal = (e["resource"] for e in result.resource["entry"])
+    plan, goal, need = (e["resource"] for e in result.resource["entry"])
+    assert need["meta"]["profile"][0] == "https://interop.cm-sante-mentale.fr/fhir/" \
+        "StructureDefinition/cm-need"  # the goal's need, as ours
     assert plan["goal"] == [{"reference": "Goal/tddui-objectif-logement"}]
     assert plan["contributor"] == [{"reference": "Patient/lea"}]  # the person's accord
     assert goal["category"][0]["coding"][0]["code"] == "logement"
@@ -164,4 +165,4 @@ def test_a_dui_plan_reaches_the_casefile_once_converted(router: Any,
     assert resp.status == 200, resp.body
     body = resp.body if isinstance(resp.body, dict) else json.loads(resp.body)
     kinds = [e["resource"]["resourceType"] for e in body["parameter"][0]["resource"]["entry"]]
-    assert kinds == ["CarePlan", "Goal"]
+    assert kinds == ["CarePlan", "Goal", "ServiceRequest"]  # its need, based on the plan

@@ -151,3 +151,204 @@ Title: "Types de projet → TRE_R390 (projet personnalisé médico-social)"
 * group[=].element[+].code = #ppcs
 * group[=].element[=].target[+].equivalence = #unmatched
 * group[=].element[=].target[=].comment = "Le PPCS est un plan de coordination sanitaire (DAC), pas un projet personnalisé médico-social. The PPCS is a health coordination plan."
+
+// Life domains <-> SERAFIN-PH needs (JDV_J285): the category of a need sent as a TDDUI besoin
+// (TDDUIServiceRequestBesoin.category, required binding to JDV_J285) and back.
+Instance: cm-life-domain-to-serafin-besoin
+InstanceOf: ConceptMap
+Usage: #definition
+Title: "Domaines de vie → besoins SERAFIN-PH (JDV_J285)"
+* url = "https://interop.cm-sante-mentale.fr/fhir/ConceptMap/cm-life-domain-to-serafin-besoin"
+* version = "0.1.0"
+* name = "CMLifeDomainToSerafinBesoin"
+* title = "Domaines de vie → besoins SERAFIN-PH / Life domains to SERAFIN-PH needs"
+* status = #draft
+* experimental = false
+* publisher = "Projet open source cm-fhir"
+* jurisdiction = urn:iso:std:iso:3166#FR "France"
+* description = "Catégorie SERAFIN-PH (JDV_J285) donnée à un besoin de ce guide transmis au format TDDUI (TDDUIServiceRequestBesoin), à partir de son domaine de vie. Maps the life domain of a need to the SERAFIN-PH need category when the need is sent as a TDDUI besoin."
+* sourceCanonical = Canonical(CMLifeDomainVS)
+* targetCanonical = "https://mos.esante.gouv.fr/NOS/JDV_J285-Besoins_SERAFIN/FHIR/JDV-J285-Besoins-SERAFIN"
+* group[+].source = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-life-domain"
+* group[=].target = "https://smt.esante.gouv.fr/terminologie-SERAFINPH"
+* group[=].element[+].code = #sante
+* group[=].element[=].target[+].code = #1.1
+* group[=].element[=].target[=].display = "Besoins en matière de santé somatique ou psychique"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #loisirs
+* group[=].element[=].target[+].code = #1.3.4.1
+* group[=].element[=].target[=].display = "Besoins pour participer à la vie sociale"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[=].target[=].comment = "Les loisirs relèvent de la participation à la vie sociale. Leisure is part of social participation."
+* group[=].element[+].code = #scolarite-formation
+* group[=].element[=].target[+].code = #1.3.3.1
+* group[=].element[=].target[=].display = "Besoins en lien avec la vie scolaire et étudiante"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[=].target[=].comment = "La formation continue relève aussi de 1.3.3.3 (apprentissages). Continuing training is also 1.3.3.3."
+* group[=].element[+].code = #emploi
+* group[=].element[=].target[+].code = #1.3.3.2
+* group[=].element[=].target[=].display = "Besoins en lien avec le travail et l'emploi"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #vie-affective-sexualite
+* group[=].element[=].target[+].code = #1.3.3.4
+* group[=].element[=].target[=].display = "Besoins pour la vie familiale, la parentalité, la vie affective et sexuelle"
+* group[=].element[=].target[=].equivalence = #wider
+* group[=].element[+].code = #organisation-quotidien
+* group[=].element[=].target[+].code = #1.3.2.2
+* group[=].element[=].target[=].display = "Besoins pour accomplir les activités domestiques"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[=].target[=].comment = "Le budget et les revenus relèvent de 1.3.5.1. Budget and income are 1.3.5.1."
+* group[=].element[+].code = #hygiene-de-vie
+* group[=].element[=].target[+].code = #1.2.1.1
+* group[=].element[=].target[=].display = "Besoins en lien avec l'entretien personnel"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[=].target[=].comment = "L'hygiène de vie (alimentation, sommeil, activité physique) relève aussi de 1.1.10 (prendre soin de sa santé). Lifestyle is also 1.1.10 (taking care of one's health)."
+* group[=].element[+].code = #vie-sociale
+* group[=].element[=].target[+].code = #1.3.4.1
+* group[=].element[=].target[=].display = "Besoins pour participer à la vie sociale"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #logement
+* group[=].element[=].target[+].code = #1.3.2.1
+* group[=].element[=].target[=].display = "Besoins pour vivre dans un logement"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #droits-demarches
+* group[=].element[=].target[+].code = #1.3.1.1
+* group[=].element[=].target[=].display = "Besoins pour accéder aux droits et à la citoyenneté"
+* group[=].element[=].target[=].equivalence = #equivalent
+
+Instance: cm-serafin-besoin-to-life-domain
+InstanceOf: ConceptMap
+Usage: #definition
+Title: "Besoins SERAFIN-PH (JDV_J285) → domaines de vie"
+* url = "https://interop.cm-sante-mentale.fr/fhir/ConceptMap/cm-serafin-besoin-to-life-domain"
+* version = "0.1.0"
+* name = "CMSerafinBesoinToLifeDomain"
+* title = "Besoins SERAFIN-PH → domaines de vie / SERAFIN-PH needs to life domains"
+* status = #draft
+* experimental = false
+* publisher = "Projet open source cm-fhir"
+* jurisdiction = urn:iso:std:iso:3166#FR "France"
+* description = "Domaine de vie donné à un besoin TDDUI reçu, à partir de sa catégorie SERAFIN-PH ; la catégorie SERAFIN-PH est conservée à côté. Les besoins sans correspondance (mobilité, décisions et sécurité, pair-aidance, transport) gardent leur seule catégorie SERAFIN-PH. Life domain given to a TDDUI besoin received, from its SERAFIN-PH category, which is kept beside it; needs without a match keep their SERAFIN-PH category only."
+* sourceCanonical = "https://mos.esante.gouv.fr/NOS/JDV_J285-Besoins_SERAFIN/FHIR/JDV-J285-Besoins-SERAFIN"
+* targetCanonical = Canonical(CMLifeDomainVS)
+* group[+].source = "https://smt.esante.gouv.fr/terminologie-SERAFINPH"
+* group[=].target = "https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-life-domain"
+* group[=].element[+].code = #1.1
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #1.1.1
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.2
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.3
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.4
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.5
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.6
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.7
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.8
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.9
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.1.10
+* group[=].element[=].target[+].code = #sante
+* group[=].element[=].target[=].display = "Santé"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.2.1.1
+* group[=].element[=].target[+].code = #hygiene-de-vie
+* group[=].element[=].target[=].display = "Hygiène de vie"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[+].code = #1.2.1.2
+* group[=].element[=].target[+].code = #vie-sociale
+* group[=].element[=].target[=].display = "Vie sociale"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[+].code = #1.3.1
+* group[=].element[=].target[+].code = #droits-demarches
+* group[=].element[=].target[=].display = "Accès aux droits et démarches"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #1.3.1.1
+* group[=].element[=].target[+].code = #droits-demarches
+* group[=].element[=].target[=].display = "Accès aux droits et démarches"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #1.3.2.1
+* group[=].element[=].target[+].code = #logement
+* group[=].element[=].target[=].display = "Logement"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #1.3.2.2
+* group[=].element[=].target[+].code = #organisation-quotidien
+* group[=].element[=].target[=].display = "Organisation du quotidien"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[+].code = #1.3.3.1
+* group[=].element[=].target[+].code = #scolarite-formation
+* group[=].element[=].target[=].display = "Scolarité / formation"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #1.3.3.2
+* group[=].element[=].target[+].code = #emploi
+* group[=].element[=].target[=].display = "Emploi"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #1.3.3.3
+* group[=].element[=].target[+].code = #scolarite-formation
+* group[=].element[=].target[=].display = "Scolarité / formation"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[+].code = #1.3.3.4
+* group[=].element[=].target[+].code = #vie-affective-sexualite
+* group[=].element[=].target[=].display = "Vie affective et sexuelle"
+* group[=].element[=].target[=].equivalence = #narrower
+* group[=].element[=].target[=].comment = "Le besoin SERAFIN-PH est une partie du domaine de vie. The SERAFIN-PH need is a part of the life domain."
+* group[=].element[+].code = #1.3.4.1
+* group[=].element[=].target[+].code = #vie-sociale
+* group[=].element[=].target[=].display = "Vie sociale"
+* group[=].element[=].target[=].equivalence = #equivalent
+* group[=].element[+].code = #1.3.5.1
+* group[=].element[=].target[+].code = #organisation-quotidien
+* group[=].element[=].target[=].display = "Organisation du quotidien"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[+].code = #1.3.5
+* group[=].element[=].target[+].code = #organisation-quotidien
+* group[=].element[=].target[=].display = "Organisation du quotidien"
+* group[=].element[=].target[=].equivalence = #relatedto
+* group[=].element[+].code = #1.2.1.3
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Pas de domaine de vie correspondant : la catégorie SERAFIN-PH est conservée seule. No matching life domain: the SERAFIN-PH category is kept alone."
+* group[=].element[+].code = #1.2.1.4
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Pas de domaine de vie correspondant : la catégorie SERAFIN-PH est conservée seule. No matching life domain: the SERAFIN-PH category is kept alone."
+* group[=].element[+].code = #1.3.3.5
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Pas de domaine de vie correspondant : la catégorie SERAFIN-PH est conservée seule. No matching life domain: the SERAFIN-PH category is kept alone."
+* group[=].element[+].code = #1.3.4.2
+* group[=].element[=].target[+].equivalence = #unmatched
+* group[=].element[=].target[=].comment = "Pas de domaine de vie correspondant : la catégorie SERAFIN-PH est conservée seule. No matching life domain: the SERAFIN-PH category is kept alone."

@@ -18,7 +18,7 @@ Description: "Profil de la ressource TDDUIGoalObjectif permettant de représente
 * expressedBy only Reference(PractitionerRole or Practitioner or FRCorePatientProfile or FRCorePatientINSProfile or FRCoreRelatedPersonProfile) // cm-fhir: was TDDUIPractitionerRole or TDDUIPractitioner or TDDUIPatient or TDDUIPatientINS (not vendored)
 
 * addresses 1..1
-* addresses only Reference(ServiceRequest) // cm-fhir: was TDDUIServiceRequestBesoin (not vendored)
+* addresses only Reference(TDDUIServiceRequestBesoin)
 
 * subject only Reference(FRCorePatientProfile or FRCorePatientINSProfile) // cm-fhir: was TDDUIPatient or TDDUIPatientINS (not vendored)
 

@@ -135,9 +135,8 @@ Usage: #example
 Title: "Premier accompagnement de Diego au CMP, terminé par un relais (Episode ended by a hand-over)"
 Description: "Un accompagnement terminé (finished) dont l'issue est un relais vers un autre service (extension cm-episode-outcome) : le CMP a accompagné Diego jusqu'à ce que le C'JAAD prenne le relais. An episode of care that ended with a hand-over to another service."
 * insert LocalId(https://ids.exemple-ghu-psy.fr/cmp14, CMP-EP-2025-0007)
-* extension[+].url = "https://interop.cm-sante-mentale.fr/fhir/StructureDefinition/cm-episode-outcome"
-* extension[=].valueCodeableConcept = CMEpisodeOutcome#relais "Relais vers un autre service"
-* extension[=].valueCodeableConcept.text = "Relais vers le C'JAAD (intervention précoce)"
+* extension[outcome].valueCodeableConcept = CMEpisodeOutcome#relais "Relais vers un autre service"
+* extension[outcome].valueCodeableConcept.text = "Relais vers le C'JAAD (intervention précoce)"
 * status = #finished
 * statusHistory[0].status = #active
 * statusHistory[0].period.start = "2025-09-15"

@@ -8,6 +8,8 @@ Description: "Un accompagnement de case management, de l'orientation (waitlist /
 * insert ConformanceMetadata
 * obeys cm-ep-1 and cm-ep-2
 * extension contains CMCaseManagementModelExtension named model 0..* MS
+* extension contains CMEpisodeOutcomeExtension named outcome 0..1 MS
+* extension[outcome] ^short = "Issue de l'accompagnement, quand il est terminé | Episode outcome"
 * identifier 1..* MS
 * identifier ^short = "Identifiant de l'accompagnement dans la structure | Business identifier"
 * status MS

@@ -21,12 +21,11 @@ KEYED = ("relatedPersons", "structures", "professionals", "consents")
 
 
 def as_version_2(doc: dict[str, Any]) -> dict[str, Any]:
-    """A contract version 1 file as the export writes it back: version 2, with the status
-    history that version 1 leaves implied (derived from the referral date, start, end and
+    """A case file as the export writes it back: contract version 2, with the status history
+    that a file without one leaves implied (derived from the referral date, start, end and
     status by mappings/casefile/resources/episode-of-care.json) written out."""
-    if doc.get("casefileVersion") != "1":
-        return doc
-    doc["casefileVersion"] = "2"
+    if "casefileVersion" in doc:
+        doc["casefileVersion"] = "2"
     episode = doc.get("episode")
     if isinstance(episode, dict) and "statusHistory" not in episode:
         referred = (episode.get("referral") or {}).get("date")

@@ -1,5 +1,6 @@
-"""Property tests (hypothesis): generated valid case files always import, and export back
-to the same case file (case file → FHIR → case file), on a fresh store each."""
+"""Property tests (hypothesis): generated valid case files (contract version 1, and 2 with its
+added fields) always import, and export back to the same case file (case file → FHIR →
+case file), on a fresh store each."""
 
 from __future__ import annotations
 
@@ -96,6 +97,11 @@ def casefiles(draw: Any) -> dict[str, Any]:
         _put(p, "specialty", draw(st.one_of(st.none(), st.sampled_from(codes("specialty")))))
         professionals.append(p)
     p_ids = [p["localId"] for p in professionals]
+    # a structure nothing in the file refers to is no part of the episode's export (the
+    # export gathers structures by reference): only referenced ones
+    used = {s_ids[0], *(p["structure"] for p in professionals)}
+    structures = [s for s in structures if s["localId"] in used]
+    s_ids = [s["localId"] for s in structures]
     status = draw(st.sampled_from(codes("episode-status")))
     start = _date(base, 10)
     episode: dict[str, Any] = {
@@ -156,7 +162,38 @@ def casefiles(draw: Any) -> dict[str, Any]:
                                                         unique=True)),
                             "scope": "shared-care-plan", "date": _date(base, 20),
                             "status": draw(st.sampled_from(codes("consent-status")))}]
+    if draw(st.booleans()):
+        version_2(draw, doc, base)
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def version_2(draw: Any, doc: dict[str, Any], base: dt.date) -> None:
+    """The fields contract version 2 adds (tests/mapping/test_seed_concepts.py), at random."""
+    doc["casefileVersion"] = "2"
+    episode, plan, team = doc["episode"], doc["plan"], doc["team"]
+    if draw(st.booleans()):
+        episode["referralModel"] = draw(st.sampled_from(codes("referral-model")))
+    if draw(st.booleans()):
+        history = [{"status": "waitlist", "start": _date(base, 0), "end": _date(base, 3)},
+                   {"status": "planned", "start": _date(base, 3), "end": episode["start"]}]
+        if episode["status"] in ("active", "onhold", "finished"):
+            history.append({"status": episode["status"], "start": episode["start"]})
+        episode["statusHistory"] = history
+    if episode["status"] == "finished" and draw(st.booleans()):
+        for member in team:  # an episode that ended: every membership ended with it
+            member["end"] = episode["end"]
+    _put(plan, "agreedOn", draw(st.one_of(st.none(), st.just(_date(base, 25)))))
+    others = [m["member"] for m in team[1:] if m["member"] != "person"]
+    if not plan["agreedByPerson"]:
+        others.append("person")
+    if others and draw(st.booleans()):
+        plan["contributors"] = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
+    for action in plan["actions"]:
+        _put(action, "place", draw(st.one_of(st.none(),
+                                             st.sampled_from(codes("intervention-place")))))
+        if draw(st.booleans()):
+            del action["scheduled"]
+            action["scheduleText"] = draw(text)
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, phases=[Phase.generate],

@@ -72,7 +72,7 @@ def test_tddui_actions_and_attentes_to_ours(registry: Registry, golden: Any) -> 
     assert action["id"] == "tddui-action-visites-ines"
     assert action["detail"]["description"] == "Visiter trois appartements avec l'éducatrice"
     assert action["detail"]["status"] == "in-progress"
-    assert action["detail"]["goal"] == [{"reference": "Goal/tddui-objectif-appartement"}]
+    assert action["detail"]["goal"] == [{"reference": "Goal/tddui-objectif-logement-ines"}]
     assert action["detail"]["performer"] == [{"reference": "PractitionerRole/savs-referent"}]
     assert action["detail"]["scheduledPeriod"] == {"start": "2026-03-15", "end": "2026-06-30"}
     # the attente with a life domain is a goal of the plan, still an attente

@@ -52,8 +52,7 @@ def test_outcome_and_ruptures_in_fhir(router: Any, service: CasefileService) -> 
     assert episode["status"] == "finished" and episode["period"]["end"] == "2026-06-15"
     assert [x for x in episode["extension"] if x["url"].endswith("/cm-episode-outcome")] == [
         {"url": IG + "StructureDefinition/cm-episode-outcome", "valueCodeableConcept": {
-            "coding": [{"system": IG + "CodeSystem/cm-episode-outcome", "code": "relais",
-                        "display": "Relais vers un autre service"}]}}]
+            "coding": [{"system": IG + "CodeSystem/cm-episode-outcome", "code": "relais"}]}}]
     assert [e["id"] for e in _search(router, "EpisodeOfCare", [("outcome", "relais")])] == \
         [episode["id"]]
     (patient,) = _search(router, "Patient", [])

@@ -122,7 +122,7 @@ Title: "Rupture : décrochage des études de Diego (Diego drops out of his studi
 Description: "Une rupture scolaire enregistrée pendant l'accompagnement : Diego a cessé d'aller en cours pendant six semaines, puis a repris. A school rupture recorded during the accompaniment, resolved six weeks later."
 * extension[episodeOfCare].valueReference = Reference(diego-episode)
 * status = #final
-* code = CMRuptureKind#scolarite-formation "Rupture scolaire ou de formation"
+* code = CMRuptureKind#scolarite-formation
 * subject = Reference(diego-patient)
 * effectivePeriod.start = "2026-02-23"
 * effectivePeriod.end = "2026-04-06"
@@ -135,7 +135,7 @@ Usage: #example
 Title: "Premier accompagnement de Diego au CMP, terminé par un relais (Episode ended by a hand-over)"
 Description: "Un accompagnement terminé (finished) dont l'issue est un relais vers un autre service (extension cm-episode-outcome) : le CMP a accompagné Diego jusqu'à ce que le C'JAAD prenne le relais. An episode of care that ended with a hand-over to another service."
 * insert LocalId(https://ids.exemple-ghu-psy.fr/cmp14, CMP-EP-2025-0007)
-* extension[outcome].valueCodeableConcept = CMEpisodeOutcome#relais "Relais vers un autre service"
+* extension[outcome].valueCodeableConcept = CMEpisodeOutcome#relais
 * extension[outcome].valueCodeableConcept.text = "Relais vers le C'JAAD (intervention précoce)"
 * status = #finished
 * statusHistory[0].status = #active

@@ -2,8 +2,9 @@
 a resource to or from the French national guides, offline (the same conversions as ``$convert``).
 
 TARGET is a profile's canonical URL or a key: ``cds-careteam`` (ANS Cercle de Soins CareTeam),
-``cm-care-team`` (ours), ``tddui-projet-perso`` (a plan and its goals, as a Bundle, to TDDUI) or
-``cm-care-plan`` (a TDDUI plan Bundle to ours, with ``--episode`` and ``--author``). The
+``cm-care-team`` (ours), ``tddui-projet-perso`` (a plan with its goals, needs and actions, as a
+Bundle, to TDDUI) or ``cm-care-plan`` (a TDDUI plan Bundle — projet personnalisé, objectifs,
+besoins, actions, attentes, accords — to ours, with ``--episode`` and ``--author``). The
 converted resource is written to ``--out`` (or standard output); what could not be carried
 is printed as warnings on standard error. Exit code 1 when the resource cannot be converted
 (the reasons on standard error), 2 when the command cannot run (unreadable file, unknown

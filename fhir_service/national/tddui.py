@@ -2,29 +2,39 @@
 (``tddui-careplan-projet-perso`` + ``tddui-goal-objectif`` + ``tddui-consent-accord``).
 
 A plan travels with its goals: both directions take and give a Bundle (``collection``)
-holding one CarePlan and its Goals (and, for TDDUI, the accords and needs they reference).
+holding one CarePlan, its Goals, its needs (ServiceRequest ``cm-need`` ⇄
+``tddui-service-request-besoin``) and, for TDDUI, its accords and actions (Task
+``tddui-task-action``).
 
 To TDDUI:
 - the plan: one identifier, one category — the TRE_R390 type of the plan, else ours mapped by
   ConceptMap ``cm-plan-type-to-tre-r390`` (a type without one is not carried); one note;
-  actions (``activity``) are not carried (TDDUI carries them as Task resources, not vendored);
   our extensions (episode, person's agreement) stay;
+- each action (``activity``): a TDDUI action (Task based on the plan: words, status, pillar as
+  ``Task.code``, goals served, one professional referent, period);
+- each need: a TDDUI besoin (one identifier, based on the plan, one SERAFIN-PH category: its
+  own, else its life domain by ConceptMap ``cm-life-domain-to-serafin-besoin``);
 - the accords TDDUI requires: the structure's (``supportingInfo`` "Consentement structure",
   required there) is **derived** from the plan's author and date (a warning says so); the
   person's from our ``cm-person-agreement`` when it says ``agree``;
 - each goal: its plan (extension ``tddui-careplan-reference``), its title (note
   ``titreObjectif``: our description), and the need it addresses (``addresses``, required
   there): our goal's own ``addresses`` when it has one, else a need (ServiceRequest) **derived**
-  from its life domain (warning).
+  from its life domain (warning); a goal that came from a TDDUI attente goes back as one.
 
 From TDDUI:
 - the plan needs our episode (``episode`` option, or the extension already there) and an
   author (``author`` option, or the plan's); the TRE_R390 category is kept (our plan types
   include PP, PPA, PPI); the person's accord (a referenced Consent in the Bundle performed by
   the subject) becomes ``cm-person-agreement``; the goals become ``CarePlan.goal``;
-- each goal needs a life domain (``category``, required here): a goal without one of ours is
-  refused (no correspondence from TDDUI's free domain is defined); its description comes from
-  ``description.text`` or the ``titreObjectif`` note.
+- each goal needs a life domain (``category``, required here): its own, else the one of the
+  need it addresses; a goal with neither is refused (TDDUI's own domain is free text); its
+  description comes from ``description.text`` or the ``titreObjectif`` note;
+- besoins become our needs (SERAFIN-PH kept, life domain added by ConceptMap
+  ``cm-serafin-besoin-to-life-domain``); actions (Tasks based on the plan) become
+  ``CarePlan.activity``; an attente with one of our life domains becomes a goal that still
+  claims ``tddui-goal-attente``; the projet de vie, attentes without a life domain and what an
+  action carries that we have no home for are warnings (kept as sent).
 """
 
 from __future__ import annotations

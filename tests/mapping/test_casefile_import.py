@@ -68,6 +68,9 @@ def check_invariants(ctx: Any, router: Any, bundle: dict[str, Any]) -> None:
                 env = {"resource": resource, "rootResource": resource}
                 assert evaluate(resource, expression, env, models["r4"]) == [True], (key, resource["id"])
         for ref in _refs(resource):
+            if ref.startswith("#"):  # a contained resource
+                assert ref[1:] in {c.get("id") for c in resource.get("contained", [])}, ref
+                continue
             if ref in local:
                 continue
             rtype, rid = ref.split("/")[:2]

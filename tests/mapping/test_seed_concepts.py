@@ -15,8 +15,9 @@ from fhir_service.mapping.service import CasefileService
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 
-from .conftest import NAMES, ROOT, example
+from .conftest import GOLDEN, NAMES, ROOT, example
 from .test_casefile_export import episode_id, normalised
+from .test_casefile_import import check_invariants
 
 BASE = "https://interop.cm-sante-mentale.fr/fhir"
 AGREEMENT = f"{BASE}/StructureDefinition/cm-person-agreement"
@@ -89,8 +90,7 @@ def test_referral_model_interne_externe(router: Any, imported: dict[str, Any],
     CareTeam.category (cm-referral-model)."""
     team = _one(router, "CareTeam")
     assert team["category"] == [{"coding": [{"system": f"{BASE}/CodeSystem/cm-referral-model",
-                                              "code": "interne",
-                                              "display": "Référence interne"}]}]
+                                              "code": "interne"}]}]
     assert imported["episode"]["referralModel"] == "interne"
     doc = seeded()
     doc["episode"]["referralModel"] = "externe"
@@ -374,3 +374,15 @@ def test_the_fhir_of_the_new_fields_is_valid(which: str, router: Any,
             errors = [i for i in outcome.get("issue", [])
                       if i["severity"] in ("error", "fatal")]
             assert errors == [], (rtype, errors)
+
+
+@pytest.mark.parametrize("which", ["seed-concepts", "seed-concepts-finished"])
+def test_golden_transaction_of_the_new_fields(which: str, ctx: Any, router: Any,
+                                              service: CasefileService, golden: Any) -> None:
+    """The transactions of the v2 fields and of a finished episode, kept as goldens: the HL7
+    validator and HAPI oracles (tests/oracle) check every golden transaction too."""
+    doc = seeded() if which == "seed-concepts" else finished(example(NAMES[0]))
+    result = service.import_json(doc)
+    produced = fhir.dumps(result.bundle, pretty=True).decode() + "\n"
+    golden(GOLDEN / f"{which}.transaction.json", produced, as_json=True)
+    check_invariants(ctx, router, result.bundle)

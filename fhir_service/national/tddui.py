@@ -129,6 +129,13 @@ def _ref_id(ref: Any, rtype: str) -> str | None:
     return None
 
 
+def _one(res: dict[str, Any], key: str, message: str, where: str, issues: list[Issue]) -> None:
+    """Keep the first value of a list TDDUI carries once; say that the others are not."""
+    if len(res.get(key, []) or []) > 1:
+        res[key] = res[key][:1]
+        issues.append(Issue("warning", "incomplete", message, (f"{where}.{key}",)))
+
+
 def _one_plan(resources: list[dict[str, Any]]) -> dict[str, Any] | None:
     plans = [r for r in resources if r.get("resourceType") == "CarePlan"]
     return plans[0] if len(plans) == 1 else None
@@ -149,10 +156,8 @@ def to_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "") -> 
     if not out.get("identifier"):
         return Conversion(None, [Issue("error", "required", "TDDUI requires the plan's "
                                        "identifier", ("CarePlan.identifier",))])
-    if len(out["identifier"]) > 1:
-        issues.append(Issue("warning", "incomplete", "TDDUI carries one identifier: the others "
-                            "are not carried", ("CarePlan.identifier",)))
-        out["identifier"] = out["identifier"][:1]
+    _one(out, "identifier", "TDDUI carries one identifier: the others are not carried",
+         "CarePlan", issues)
     codings = [c for cat in plan.get("category", []) or [] for c in cat.get("coding", []) or []]
     r390 = [c for c in codings if c.get("system") == R390]
     if not r390:
@@ -166,10 +171,7 @@ def to_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "") -> 
         issues.append(Issue("warning", "incomplete", "TDDUI carries one plan type, from "
                             "TRE_R390: the other categories are not carried",
                             ("CarePlan.category",)))
-    if len(out.get("note", []) or []) > 1:
-        issues.append(Issue("warning", "incomplete", "TDDUI carries one note: the others are "
-                            "not carried", ("CarePlan.note",)))
-        out["note"] = out["note"][:1]
+    _one(out, "note", "TDDUI carries one note: the others are not carried", "CarePlan", issues)
     actions = _actions_to_tddui(plan, issues)
     out.pop("activity", None)
     made: list[dict[str, Any]] = []
@@ -252,10 +254,8 @@ def _goal_to_tddui(goal: dict[str, Any], pid: str, plan: dict[str, Any],
     attente = TDDUI_ATTENTE in (goal.get("meta") or {}).get("profile", [])
     out = _profiled(goal, CM_GOAL, TDDUI_ATTENTE if attente else TDDUI_GOAL)
     where = f"Goal/{goal.get('id')}"
-    if len(out.get("identifier", []) or []) > 1:
-        out["identifier"] = out["identifier"][:1]
-        issues.append(Issue("warning", "incomplete", "TDDUI carries one identifier per goal: "
-                            "the others are not carried", (f"{where}.identifier",)))
+    _one(out, "identifier", "TDDUI carries one identifier per goal: the others are not "
+         "carried", where, issues)
     if not any(e.get("url") == PLAN_REF for e in out.get("extension", []) or []):
         out.setdefault("extension", []).append(
             {"url": PLAN_REF, "valueReference": {"reference": f"CarePlan/{pid}"}})
@@ -296,10 +296,9 @@ def _goal_to_tddui(goal: dict[str, Any], pid: str, plan: dict[str, Any],
         out["addresses"] = [{"reference": f"ServiceRequest/{nid}"}]
         issues.append(Issue("warning", "informational", "The need the goal addresses (required "
                             "by TDDUI) is derived from its life domain", (f"{where}.addresses",)))
-    elif len(goal["addresses"]) > 1:
-        out["addresses"] = goal["addresses"][:1]
-        issues.append(Issue("warning", "incomplete", "TDDUI carries one need per goal: the other "
-                            "addresses are not carried", (f"{where}.addresses",)))
+    else:
+        _one(out, "addresses", "TDDUI carries one need per goal: the other addresses are not "
+             "carried", where, issues)
     return out, needs
 
 
@@ -436,6 +435,12 @@ def _plan_needs(resources: list[dict[str, Any]], plan: dict[str, Any]
         or r.get("id") in addressed)]
 
 
+def _bare(coding: dict[str, Any]) -> dict[str, Any]:
+    """System and code only: a display from a ConceptMap is in one language, which a
+    validator working in another refuses (our CodeSystems carry the translations)."""
+    return {k: v for k, v in coding.items() if k in ("system", "code")}
+
+
 def _codings(res: dict[str, Any], system: str) -> list[dict[str, Any]]:
     return [c for cat in res.get("category", []) or [] for c in cat.get("coding", []) or []
             if c.get("system") == system]
@@ -454,10 +459,9 @@ def _needs_to_tddui(resources: list[dict[str, Any]], plan: dict[str, Any],
             res["identifier"] = [_derived_identifier(plan, "BESO", str(need.get("id")))]
             issues.append(Issue("warning", "informational", "The need's identifier (required "
                                 "by TDDUI) is derived from the plan's", (f"{where}.identifier",)))
-        elif len(res["identifier"]) > 1:
-            res["identifier"] = res["identifier"][:1]
-            issues.append(Issue("warning", "incomplete", "TDDUI carries one identifier per "
-                                "need: the others are not carried", (f"{where}.identifier",)))
+        else:
+            _one(res, "identifier", "TDDUI carries one identifier per need: the others are "
+                 "not carried", where, issues)
         based = need.get("basedOn", []) or []
         res["basedOn"] = [{"reference": f"CarePlan/{plan.get('id')}"}]
         if len(based) > 1:
@@ -523,7 +527,7 @@ def _needs_from_tddui(resources: list[dict[str, Any]], plan: dict[str, Any],
             domains = [m for s in _codings(need, SERAFIN)
                        for m in map_code(registry, FROM_SERAFIN, SERAFIN, s.get("code", ""))]
             if domains:
-                res.setdefault("category", []).append({"coding": [domains[0]]})
+                res.setdefault("category", []).append({"coding": [_bare(domains[0])]})
         out.append(res)
     return out
 
@@ -659,8 +663,7 @@ def _goal_from_tddui(goal: dict[str, Any], errors: list[Issue], issues: list[Iss
                             "required) and no correspondence from TDDUI's domain is defined: "
                             "give the goal a category of ours", (f"{where}.category",)))
         return None
-    out["category"] = [{"coding": [{k: v for k, v in domains[0].items()
-                                    if k in ("system", "code", "display")}]}]
+    out["category"] = [{"coding": [_bare(domains[0])]}]
     if not (out.get("description") or {}).get("text"):
         title = next((n.get("text") for n in goal.get("note", []) or [] if any(
             e.get("url") == GOAL_NOTE and e.get("valueCode") == "titreObjectif"

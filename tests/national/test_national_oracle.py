@@ -1,5 +1,6 @@
 """The HL7 validator (tests/oracle) on the national shapes: our CareTeam converted to Cercle
-de Soins and back, our plan converted to TDDUI and a TDDUI plan converted to ours validate
+de Soins and back, our plan converted to TDDUI (goals, needs, actions) and the TDDUI plans
+(besoins, actions, attentes, projet de vie) converted to ours validate
 with 0 errors against their profiles, with the vendored national guides and our IG loaded
 (marker jvm)."""
 
@@ -54,7 +55,11 @@ def test_tddui_conversions_are_valid_for_the_hl7_validator(hl7: HL7Validator) ->
     it claims."""
     found = {}
     for name in ("golden/diego-careplan.tddui.json", "golden/tddui-projet-perso-samsah.cm.json",
-                 "examples/tddui-projet-perso-samsah.json"):
+                 "examples/tddui-projet-perso-samsah.json",
+                 "examples/tddui-projet-perso-besoins.json",  # needs (besoins)
+                 "golden/tddui-projet-perso-besoins.cm.json",
+                 "examples/tddui-projet-perso-actions.json",  # actions, attentes, projet de vie
+                 "golden/tddui-projet-perso-actions.cm.json"):
         bundle = json.loads((HERE / name).read_text(encoding="utf-8"))
         resources = [e["resource"] for e in bundle["entry"]]
         results = hl7.validate(resources, igs=[str(OURS), *map(str, NATIONAL)],

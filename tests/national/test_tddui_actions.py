@@ -17,7 +17,7 @@ import pytest
 from fhir_service.conformance.registry import Registry
 from fhir_service.national import convert
 from fhir_service.national.tddui import CM_GOAL, TDDUI_ATTENTE, TDDUI_TASK
-from tests.national.test_tddui_conversion import dump, errors_by_resource, load, our_plan
+from tests.national.test_tddui_conversion import assert_valid, dui_to_ours, dump, our_plan
 
 HERE = Path(__file__).resolve().parent
 ACTIONS = HERE / "examples" / "tddui-projet-perso-actions.json"
@@ -41,8 +41,7 @@ def test_our_actions_to_tddui_and_back(registry: Registry) -> None:
     plan = sent["entry"][0]["resource"]
     tddui = convert(sent, "tddui-projet-perso", registry, "https://fhir.example.org/fhir")
     assert tddui.ok
-    errors = errors_by_resource(registry, tddui.resource)
-    assert errors == {k: [] for k in errors}
+    assert_valid(registry, tddui.resource)
     tasks = [r for r in by_id(tddui.resource).values() if r["resourceType"] == "Task"]
     assert [t["id"] for t in tasks] == [f"diego-careplan-action-A-{i}" for i in range(1, 5)]
     assert all(t["meta"]["profile"] == [TDDUI_TASK] for t in tasks)
@@ -53,19 +52,12 @@ def test_our_actions_to_tddui_and_back(registry: Registry) -> None:
     back = convert(tddui.resource, "cm-care-plan", registry, "",
                    episode="EpisodeOfCare/diego-episode")
     assert back.ok, back.issues
-    errors = errors_by_resource(registry, back.resource)
-    assert errors == {k: [] for k in errors}
+    assert_valid(registry, back.resource)
     assert back.resource["entry"][0]["resource"]["activity"] == plan["activity"]
 
 
 def test_tddui_actions_and_attentes_to_ours(registry: Registry, golden: Any) -> None:
-    sent = load(ACTIONS)
-    errors = errors_by_resource(registry, sent)
-    assert errors == {k: [] for k in errors}  # the example is valid TDDUI
-    result = convert(sent, "cm-care-plan", registry, "", episode="EpisodeOfCare/ep-ines")
-    assert result.ok, result.issues
-    errors = errors_by_resource(registry, result.resource)
-    assert errors == {k: [] for k in errors}
+    sent, result = dui_to_ours(registry, ACTIONS, "EpisodeOfCare/ep-ines")
     out = by_id(result.resource)
     plan = out["tddui-pp-ines"]
     [action] = plan["activity"]
@@ -96,8 +88,7 @@ def test_tddui_actions_and_attentes_to_ours(registry: Registry, golden: Any) -> 
     # and back to TDDUI: the action is a Task again, the attente an attente
     again = convert(result.resource, "tddui-projet-perso", registry)
     assert again.ok, again.issues
-    errors = errors_by_resource(registry, again.resource)
-    assert errors == {k: [] for k in errors}
+    assert_valid(registry, again.resource)
     back = by_id(again.resource)
     task = back["tddui-pp-ines-action-tddui-action-visites-ines"]
     original = by_id(sent)["tddui-action-visites-ines"]

@@ -57,6 +57,22 @@ def errors_by_resource(registry: Registry, bundle: dict[str, Any]) -> dict[str, 
     return out
 
 
+def assert_valid(registry: Registry, bundle: dict[str, Any]) -> None:
+    """Every resource of the Bundle: 0 errors with our validator."""
+    errors = errors_by_resource(registry, bundle)
+    assert errors == {k: [] for k in errors}
+
+
+def dui_to_ours(registry: Registry, path: Path, episode: str) -> tuple[dict[str, Any], Any]:
+    """A DUI's plan (a valid TDDUI example) converted to ours, valid too."""
+    sent = load(path)
+    assert_valid(registry, sent)
+    result = convert(sent, "cm-care-plan", registry, "", episode=episode)
+    assert result.ok, result.issues
+    assert_valid(registry, result.resource)
+    return sent, result
+
+
 def dump(resource: Any) -> str:
     return json.dumps(resource, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 

@@ -22,7 +22,7 @@ from fhir_service.national import convert
 from fhir_service.national.tddui import CM_NEED, SERAFIN, TDDUI_NEED
 from tests.mapping.conftest import NAMES, example, router, service
 from tests.mapping.test_casefile_export import episode_id
-from tests.national.test_tddui_conversion import dump, errors_by_resource, load, our_plan
+from tests.national.test_tddui_conversion import assert_valid, dui_to_ours, dump, our_plan
 
 __all__ = ["router", "service"]  # the mapping tests' fixtures, used here
 
@@ -64,8 +64,7 @@ def test_casefile_needs_survive_the_round_trip(router: Any, service: CasefileSer
     found = service.reader.search("ServiceRequest", [("_profile", CM_NEED)])
     assert sorted(n["code"]["text"] for n in found) == sorted(n["description"] for n in NEEDS)
     bundle = {"entry": [{"resource": n} for n in found]}
-    errors = errors_by_resource(registry, bundle)
-    assert errors == {k: [] for k in errors}
+    assert_valid(registry, bundle)
     assert all(n["basedOn"][0]["reference"].startswith("CarePlan/") for n in found)
 
 
@@ -102,12 +101,10 @@ def our_plan_with_needs() -> dict[str, Any]:
 
 def test_our_needs_to_tddui_and_back(registry: Registry) -> None:
     sent = our_plan_with_needs()
-    errors = errors_by_resource(registry, sent)
-    assert errors == {k: [] for k in errors}  # our needs are valid cm-need
+    assert_valid(registry, sent)  # our needs are valid cm-need
     tddui = convert(sent, "tddui-projet-perso", registry, "https://fhir.example.org/fhir")
     assert tddui.ok, tddui.issues
-    errors = errors_by_resource(registry, tddui.resource)
-    assert errors == {k: [] for k in errors}
+    assert_valid(registry, tddui.resource)
     besoins = {e["resource"]["id"]: e["resource"] for e in tddui.resource["entry"]
                if e["resource"]["resourceType"] == "ServiceRequest"}
     # our three needs, and the one derived for the goal that addresses none
@@ -121,8 +118,7 @@ def test_our_needs_to_tddui_and_back(registry: Registry) -> None:
     back = convert(tddui.resource, "cm-care-plan", registry, "",
                    episode="EpisodeOfCare/diego-episode")
     assert back.ok, back.issues
-    errors = errors_by_resource(registry, back.resource)
-    assert errors == {k: [] for k in errors}
+    assert_valid(registry, back.resource)
     before = {e["resource"]["id"]: e["resource"] for e in sent["entry"]}
     after = {e["resource"]["id"]: e["resource"] for e in back.resource["entry"]}
     for nid in ("diego-need-1", "diego-need-2", "diego-need-3"):
@@ -148,13 +144,7 @@ def test_a_life_domain_without_serafin_equivalent_is_said(registry: Registry) ->
 
 
 def test_tddui_besoins_to_ours(registry: Registry, golden: Any) -> None:
-    sent = load(BESOINS)
-    errors = errors_by_resource(registry, sent)
-    assert errors == {k: [] for k in errors}  # the example is valid TDDUI
-    result = convert(sent, "cm-care-plan", registry, "", episode="EpisodeOfCare/ep-malik")
-    assert result.ok, result.issues
-    errors = errors_by_resource(registry, result.resource)
-    assert errors == {k: [] for k in errors}
+    sent, result = dui_to_ours(registry, BESOINS, "EpisodeOfCare/ep-malik")
     out = {e["resource"]["id"]: e["resource"] for e in result.resource["entry"]}
     logement = out["tddui-besoin-logement-malik"]
     assert logement["meta"]["profile"][0] == CM_NEED
@@ -177,8 +167,7 @@ def test_tddui_besoins_to_ours(registry: Registry, golden: Any) -> None:
         sent_need = next(e["resource"] for e in sent["entry"] if e["resource"]["id"] == nid)
         assert back[nid]["category"] == sent_need["category"]
         assert back[nid]["meta"]["profile"] == [TDDUI_NEED]
-    errors = errors_by_resource(registry, again.resource)
-    assert errors == {k: [] for k in errors}
+    assert_valid(registry, again.resource)
 
 
 def test_instance_convert_sends_the_stored_needs(router: Any, service: CasefileService) -> None:

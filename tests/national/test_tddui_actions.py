@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from fhir_service.cli import app
 from fhir_service.conformance.registry import Registry
 from fhir_service.national import convert
 from fhir_service.national.tddui import CM_GOAL, TDDUI_ATTENTE, TDDUI_TASK
-from tests.national.test_tddui_conversion import assert_valid, dui_to_ours, dump, our_plan
+from tests.national.test_tddui_conversion import assert_valid, dui_to_ours, dump, load, our_plan
 
 HERE = Path(__file__).resolve().parent
 ACTIONS = HERE / "examples" / "tddui-projet-perso-actions.json"
@@ -104,3 +106,13 @@ def test_an_unknown_action_status_is_said(registry: Registry) -> None:
     assert result.ok
     assert ("CarePlan.activity[0].detail.status", "The action's status 'unknown' has no "
             "TDDUI equivalent: 'draft' given") in said(result)
+
+
+def test_cli_converts_a_dui_plan_and_says_what_is_not_carried(tmp_path: Path) -> None:
+    out = tmp_path / "ours.json"
+    result = CliRunner().invoke(app, ["convert", str(ACTIONS), "--to", "cm-care-plan",
+                                      "--episode", "EpisodeOfCare/ep-ines", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = load(out)["entry"][0]["resource"]
+    assert [a["id"] for a in plan["activity"]] == ["tddui-action-visites-ines"]
+    assert "Goal/tddui-projet-vie-ines: The person's projet de vie has no home" in result.output

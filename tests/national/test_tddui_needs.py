@@ -68,6 +68,17 @@ def test_casefile_needs_survive_the_round_trip(router: Any, service: CasefileSer
     assert all(n["basedOn"][0]["reference"].startswith("CarePlan/") for n in found)
 
 
+def test_reimporting_the_exported_needs_writes_nothing(service: CasefileService) -> None:
+    """FHIR → case file → FHIR: the exported case file, needs included, re-imports without
+    changing anything."""
+    eid = episode_id(service, with_needs(example(NAMES[0])))
+    first = service.export(eid).document
+    assert len(first["plan"]["needs"]) == len(NEEDS)
+    result = service.import_json(first)
+    assert not result.changed, result.summary
+    assert service.export(eid).document["plan"]["needs"] == first["plan"]["needs"]
+
+
 def test_a_goal_naming_an_unknown_need_is_refused(service: CasefileService) -> None:
     doc = with_needs(example(NAMES[0]))
     doc["plan"]["goals"][0]["needs"] = ["B-9"]

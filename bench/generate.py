@@ -52,6 +52,9 @@ R66 = ("https://mos.esante.gouv.fr/NOS/TRE_R66-CategorieEtablissement/FHIR/"
 R260 = "https://mos.esante.gouv.fr/NOS/TRE_R260-HL7RoleClass/FHIR/TRE-R260-HL7RoleClass"
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 INS_NIR_TEST = "urn:oid:1.2.250.1.213.1.4.10"
+# bumped when the same seed gives other bundles: a cached corpus of another version is rebuilt
+# (2: an INS per person number, never drawn twice)
+GENERATOR = 2
 LOCAL_IDS = "https://ids.exemple-bench.fr"
 START = date(2024, 1, 8)
 
@@ -557,7 +560,7 @@ def generate(resources: int, seed: int = 1, persons_per_bundle: int = 8,
             n_bundles += 1
     tmp.replace(out_dir / "bundles.ndjson")
     manifest = {
-        "resources": total, "requested": resources, "seed": seed,
+        "generator": GENERATOR, "resources": total, "requested": resources, "seed": seed,
         "persons": len(patients), "bundles": n_bundles + 1,
         "persons_per_bundle": persons_per_bundle,
         "counts": dict(sorted(counts.items())),
@@ -583,7 +586,8 @@ def iter_bundles(corpus: Path) -> Iterator[bytes]:
 def ensure_corpus(resources: int, seed: int = 1, out: Path = DEFAULT_OUT) -> Path:
     """The corpus directory, generated unless a complete one is already there."""
     path = corpus_dir(resources, seed, out)
-    if (path / "manifest.json").exists() and (path / "bundles.ndjson").exists():
+    if (path / "manifest.json").exists() and (path / "bundles.ndjson").exists() and \
+            orjson.loads((path / "manifest.json").read_text()).get("generator") == GENERATOR:
         return path
     return generate(resources, seed, out_dir=path)
 

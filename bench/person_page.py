@@ -44,11 +44,14 @@ from bench.run import (
     BASE,
     DEFAULT_OUT,
     HOST,
+    ROOT,
     CpuMeter,
     Server,
     Workload,
     db_size_mb,
+    export_source,
     free_port,
+    git_commit,
     loadavg,
     percentile,
     run_wrk,
@@ -183,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--source", default="worktree",
+                    help="server code: 'worktree' or a git revision (as bench.run --source)")
     args = ap.parse_args(argv)
     out: Path = args.out
     db = out / f"db-{args.resources}.sqlite"
@@ -201,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         "db_size_mb": db_size_mb(db), "structure": f"Organization/{structure}",
         "machine": {"cores": os.cpu_count(), "loadavg_start": loadavg()}, "runs": [],
     }
-    server = Server(db, free_port(), out / "server-person-page.log", auth="embedded")
+    source = None if args.source == "worktree" else export_source(args.source, out)
+    results["commit"] = git_commit(args.source)
+    os.environ.setdefault("CM_FHIR_KEYS_DIR", str(ROOT / "var" / "keys"))  # as the CLI's
+    server = Server(db, free_port(), out / "server-person-page.log", auth="embedded",
+                    source=source)
     server.start(timeout=600)
     try:
         client = Client(server.port, token)

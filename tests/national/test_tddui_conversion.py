@@ -1,6 +1,8 @@
 """Our projet personnalisé (CarePlan + Goals) ⇄ ANS TDDUI: the conversions (golden files),
-what they derive or refuse, $convert on CarePlan, and a DUI's plan seen by $casefile once
-converted (stored as sent, it has no episode of ours and stays out of the case file)."""
+what they derive or refuse, $convert on CarePlan, and a DUI's plan in the case file once
+converted and stored as ours (the case-file service alone does not see a plan stored as the
+DUI sent it; the $casefile operation offers it converted on the fly:
+test_tddui_casefile.py)."""
 
 from __future__ import annotations
 

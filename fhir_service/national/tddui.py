@@ -603,9 +603,12 @@ def from_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "",
                                     "becomes a goal of ours with a life domain: this one has "
                                     "none and is not carried (kept as sent)", (where,)))
                 continue
-            attente = _goal_from_tddui(goal, errors, issues, [])
+            refused: list[Issue] = []
+            attente = _goal_from_tddui(goal, refused, issues, [])
             if attente is not None:  # claims cm-goal and tddui-goal-attente: goes back as one
                 goals.append(attente)
+            issues.extend(Issue("warning", "incomplete", f"{i.diagnostics}: this attente is "
+                                "not carried (kept as sent)", i.expression) for i in refused)
             continue
         converted = _goal_from_tddui(goal, errors, issues, _need_domains(resources, goal,
                                                                           registry))

@@ -99,6 +99,18 @@ def test_tddui_actions_and_attentes_to_ours(registry: Registry, golden: Any) -> 
     assert back["tddui-attente-travail-ines"]["meta"]["profile"] == [TDDUI_ATTENTE]
 
 
+def test_an_attente_without_words_is_said_not_refused(registry: Registry) -> None:
+    sent = load(ACTIONS)
+    attente = next(e["resource"] for e in sent["entry"]
+                   if e["resource"]["id"] == "tddui-attente-travail-ines")
+    attente.pop("description")
+    result = convert(sent, "cm-care-plan", registry, "", episode="EpisodeOfCare/ep-ines")
+    assert result.ok, result.issues
+    assert "tddui-attente-travail-ines" not in by_id(result.resource)
+    assert ("Goal/tddui-attente-travail-ines.description", "Our goal is described in words: "
+            "no description nor title: this attente is not carried (kept as sent)") in said(result)
+
+
 def test_an_unknown_action_status_is_said(registry: Registry) -> None:
     sent = our_plan()
     sent["entry"][0]["resource"]["activity"][0]["detail"]["status"] = "unknown"

@@ -496,8 +496,7 @@ def _needs_to_tddui(resources: list[dict[str, Any]], plan: dict[str, Any],
 
 
 def _needs_from_tddui(resources: list[dict[str, Any]], plan: dict[str, Any],
-                      registry: Registry, issues: list[Issue], errors: list[Issue]
-                      ) -> list[dict[str, Any]]:
+                      registry: Registry, issues: list[Issue]) -> list[dict[str, Any]]:
     """TDDUI besoins as our needs (cm-need): the SERAFIN-PH category is kept and the life
     domain added beside it (ConceptMap cm-serafin-besoin-to-life-domain)."""
     out = []
@@ -505,16 +504,18 @@ def _needs_from_tddui(resources: list[dict[str, Any]], plan: dict[str, Any],
         where = f"ServiceRequest/{need.get('id')}"
         res = _profiled(need, TDDUI_NEED, CM_NEED)
         if not res.get("identifier"):
-            errors.append(Issue("error", "required", "Our need has an identifier (TDDUI "
-                                "requires one too)", (f"{where}.identifier",)))
+            issues.append(Issue("warning", "incomplete", "Our need has an identifier (TDDUI "
+                                "requires one too): this besoin is not carried (kept as sent)",
+                                (f"{where}.identifier",)))
             continue
         code = res.get("code") or {}
         if not code.get("text"):
             words = next((c.get("display") for c in code.get("coding", []) or []
                           if c.get("display")), None)
             if not words:
-                errors.append(Issue("error", "required", "Our need is said in words "
-                                    "(code.text): no text nor display", (f"{where}.code",)))
+                issues.append(Issue("warning", "incomplete", "Our need is said in words "
+                                    "(code.text): no text nor display, this besoin is not "
+                                    "carried (kept as sent)", (f"{where}.code",)))
                 continue
             res["code"] = {**code, "text": words}
         if res.get("intent") != "plan":
@@ -617,7 +618,7 @@ def from_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "",
     out["goal"] = [{"reference": f"Goal/{g['id']}"} for g in goals]
     if not out["goal"]:
         out.pop("goal")
-    needs = _needs_from_tddui(resources, plan, registry, issues, errors)
+    needs = _needs_from_tddui(resources, plan, registry, issues)
     done = {f"ServiceRequest/{n['id']}" for n in needs}
     activities = _actions_from_tddui(resources, pid, {g["id"] for g in goals}, issues)
     if activities:

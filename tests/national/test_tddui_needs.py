@@ -22,7 +22,7 @@ from fhir_service.national import convert
 from fhir_service.national.tddui import CM_NEED, SERAFIN, TDDUI_NEED
 from tests.mapping.conftest import NAMES, example, router, service
 from tests.mapping.test_casefile_export import episode_id
-from tests.national.test_tddui_conversion import assert_valid, dui_to_ours, dump, our_plan
+from tests.national.test_tddui_conversion import assert_valid, dui_to_ours, dump, load, our_plan
 
 __all__ = ["router", "service"]  # the mapping tests' fixtures, used here
 
@@ -179,6 +179,19 @@ def test_tddui_besoins_to_ours(registry: Registry, golden: Any) -> None:
         assert back[nid]["category"] == sent_need["category"]
         assert back[nid]["meta"]["profile"] == [TDDUI_NEED]
     assert_valid(registry, again.resource)
+
+
+def test_a_besoin_without_words_is_said_not_refused(registry: Registry) -> None:
+    sent = load(BESOINS)
+    need = next(e["resource"] for e in sent["entry"]
+                if e["resource"]["id"] == "tddui-besoin-transport-malik")
+    need["code"] = {"coding": [{"system": SERAFIN, "code": "1.3.4.2"}]}
+    result = convert(sent, "cm-care-plan", registry, "", episode="EpisodeOfCare/ep-malik")
+    assert result.ok, result.issues
+    kept = [e["resource"]["id"] for e in result.resource["entry"]]
+    assert "tddui-besoin-transport-malik" not in kept and "tddui-objectif-bus" in kept
+    assert any(i.expression == ("ServiceRequest/tddui-besoin-transport-malik.code",)
+               and i.severity == "warning" for i in result.issues)
 
 
 def test_instance_convert_sends_the_stored_needs(router: Any, service: CasefileService) -> None:

@@ -357,14 +357,22 @@ def _actions_to_tddui(plan: dict[str, Any], issues: list[Issue]) -> list[dict[st
 
 
 def _actions_from_tddui(resources: list[dict[str, Any]], pid: str, goals: set[str],
-                        issues: list[Issue]) -> list[dict[str, Any]]:
-    """TDDUI actions (Tasks based on the plan) as our actions (CarePlan.activity)."""
+                        issues: list[Issue], done: set[str]) -> list[dict[str, Any]]:
+    """TDDUI actions (Tasks based on the plan) as our actions (CarePlan.activity); the
+    Tasks converted are added to ``done``."""
     out = []
     for task in resources:
         if task.get("resourceType") != "Task" or not any(
                 _ref_id(b, "CarePlan") == pid for b in task.get("basedOn", []) or []):
             continue
         where = f"Task/{task.get('id')}"
+        other = [p for p in (task.get("meta") or {}).get("profile", [])
+                 if p.startswith(f"{TDDUI}/") and p.split("|")[0] != TDDUI_TASK]
+        if other:  # a prestation, transport, moyen or bilan: not an action of ours
+            issues.append(Issue("warning", "incomplete", f"A TDDUI Task other than an action "
+                                f"({other[0].rsplit('/', 1)[-1]}) has no home in our plan: not "
+                                "carried (kept as sent)", (where,)))
+            continue
         inputs: dict[str, list[Any]] = {}
         for item in task.get("input", []) or []:
             code = next((c.get("code") for c in (item.get("type") or {}).get("coding", []) or []
@@ -410,6 +418,7 @@ def _actions_from_tddui(resources: list[dict[str, Any]], pid: str, goals: set[st
         tid = str(task.get("id"))
         aid = tid[len(f"{pid}-action-"):] if tid.startswith(f"{pid}-action-") else tid
         out.append({"id": aid, "detail": detail})
+        done.add(where)
     return out
 
 
@@ -620,11 +629,9 @@ def from_tddui(bundle: dict[str, Any], registry: Registry, base_url: str = "",
         out.pop("goal")
     needs = _needs_from_tddui(resources, plan, registry, issues)
     done = {f"ServiceRequest/{n['id']}" for n in needs}
-    activities = _actions_from_tddui(resources, pid, {g["id"] for g in goals}, issues)
+    activities = _actions_from_tddui(resources, pid, {g["id"] for g in goals}, issues, done)
     if activities:
         out["activity"] = [*(out.get("activity", []) or []), *activities]
-        done.update(f"Task/{t.get('id')}" for t in resources if t.get("resourceType") == "Task"
-                    and any(_ref_id(b, "CarePlan") == pid for b in t.get("basedOn", []) or []))
     others = sorted({r["resourceType"] for r in resources
                      if r.get("resourceType") not in ("CarePlan", "Goal")
                      and f"{r.get('resourceType')}/{r.get('id')}" not in done})

@@ -56,6 +56,7 @@ def test_our_actions_to_tddui_and_back(registry: Registry) -> None:
     assert back.ok, back.issues
     assert_valid(registry, back.resource)
     assert back.resource["entry"][0]["resource"]["activity"] == plan["activity"]
+    assert not [i for i in back.issues if "Task" in i.diagnostics]  # every Task converted
 
 
 def test_tddui_actions_and_attentes_to_ours(registry: Registry, golden: Any) -> None:
@@ -109,6 +110,20 @@ def test_an_attente_without_words_is_said_not_refused(registry: Registry) -> Non
     assert "tddui-attente-travail-ines" not in by_id(result.resource)
     assert ("Goal/tddui-attente-travail-ines.description", "Our goal is described in words: "
             "no description nor title: this attente is not carried (kept as sent)") in said(result)
+
+
+def test_a_tddui_task_other_than_an_action_is_said(registry: Registry) -> None:
+    sent = load(ACTIONS)
+    task = next(e["resource"] for e in sent["entry"]
+                if e["resource"]["id"] == "tddui-action-visites-ines")
+    task["meta"]["profile"] = [
+        "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/tddui-task-transport"]
+    result = convert(sent, "cm-care-plan", registry, "", episode="EpisodeOfCare/ep-ines")
+    assert result.ok, result.issues
+    assert "activity" not in result.resource["entry"][0]["resource"]
+    assert ("Task/tddui-action-visites-ines", "A TDDUI Task other than an action "
+            "(tddui-task-transport) has no home in our plan: not carried (kept as sent)") \
+        in said(result)
 
 
 def test_an_unknown_action_status_is_said(registry: Registry) -> None:

@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest-share", type=float, default=0.3,
                     help="share of the person bundles ingested with 1 client (the rest: N)")
     ap.add_argument("--h2", action="store_true", help="HAPI on H2 in memory, not PostgreSQL")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="our server's worker processes (cm-fhir serve --workers; HAPI's JVM "
+                         "uses every core)")
     ap.add_argument("--source", default="worktree",
                     help="our server's code: 'worktree' or a git revision such as HEAD "
                          "(exported, as bench.run --source does)")
@@ -262,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "corpus": {"resources": manifest["resources"], "persons": manifest["persons"],
                    "synthea_bundles": len(files)},
-        "commit": git_commit(args.source), "hapi_database": "H2" if args.h2 else "PostgreSQL",
+        "commit": git_commit(args.source), "workers": args.workers,
+        "hapi_database": "H2" if args.h2 else "PostgreSQL",
         "hapi_search_cache_ms": args.hapi_search_cache,
         "load_tool": tool, "loadavg_start": loadavg(), "cores": os.cpu_count(), "rounds": args.rounds,
         "duration_s": args.duration,
@@ -283,11 +287,13 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"HAPI unavailable: {exc}") from None
         stack.callback(hapi.stop)
         source = None if args.source == "worktree" else export_source(args.source, DEFAULT_OUT)
-        ours = Server(workdir / "ours.sqlite", free_port(), workdir / "ours.log", source=source)
+        ours = Server(workdir / "ours.sqlite", free_port(), workdir / "ours.log", source=source,
+                      workers=args.workers)
         ours.start()
         stack.callback(ours.stop)
         peers = {
-            "ours": Peer("ours", ours.port, lambda: [ours.pid, *children(ours.pid)]),
+            "ours": Peer("ours", ours.port, lambda: [ours.pid, *(
+                p for c in children(ours.pid) for p in (c, *children(c)))]),
             "hapi": Peer("hapi", hapi.port,
                          lambda: [hapi.process.pid, *(postgres_pids(pg_port[0]) if pg_port else [])]),
         }

@@ -145,8 +145,9 @@ class Server:
 
     def __init__(self, db: Path, port: int, log: Path, extra_env: dict[str, str] | None = None,
                  referential_integrity: bool = True, source: Path | None = None,
-                 auth: str = "off", rate_limit: bool = False):
+                 auth: str = "off", rate_limit: bool = False, workers: int = 1):
         self.db, self.port, self.log = db, port, log
+        self.workers = workers
         self.auth = auth
         self.rate_limit = rate_limit
         self.source = source  # an exported source tree to run instead of the work tree
@@ -162,7 +163,8 @@ class Server:
         return [*prefix, "serve", "--no-demo", "--host", HOST, "--port", str(self.port),
                 "--database", f"sqlite:///{self.db}",
                 *([] if self.referential_integrity else ["--no-referential-integrity"]),
-                *(["--auth", self.auth] if self.supports("--auth") else [])]
+                *(["--auth", self.auth] if self.supports("--auth") else []),
+                *(["--workers", str(self.workers)] if self.workers > 1 else [])]
 
     def supports(self, option: str) -> bool:
         """Whether the server's CLI has an option (the code under test changes over time)."""
@@ -629,7 +631,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.structure_tokens = tokens["structures"]
     server = Server(db, free_port(), out / "server.log",
                     referential_integrity=not args.no_referential_integrity, source=source,
-                    auth=args.auth, rate_limit=args.rate_limit)
+                    auth=args.auth, rate_limit=args.rate_limit, workers=args.workers)
+    results["options"]["workers"] = args.workers
     results["options"]["auth"] = args.auth if server.supports("--auth") else "(no auth)"
     results["options"]["rate_limit"] = args.rate_limit
     server.start()
@@ -858,6 +861,9 @@ def main(argv: list[str] | None = None) -> int:
                          "rule's write checks and the audit on every write). The workloads "
                          "are skipped (an operator sees no person): run bench/person_page.py "
                          "on the database for the door-filtered reads")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="cm-fhir serve --workers N (server processes; CPU and memory are "
+                         "read for the supervisor and its children)")
     ap.add_argument("--rate-limit", action="store_true",
                     help="keep the server's per-client rate limit (lifted by default)")
     ap.add_argument("--database", type=Path, default=None, help="SQLite file to use")

@@ -160,6 +160,11 @@ def test_parallel_ingest_on_postgresql_loses_nothing(pg_server: str, tmp_path: P
     """``workers``: ``serve --workers 2`` (one port); ``two-ports``: two ``serve`` processes
     on two ports, as two stateless instances behind a load balancer (clients alternate)."""
     url = fresh_database(pg_server, f"cmfhir_parallel_{deployment.replace('-', '_')}")
+    run_parallel_ingest(url, tmp_path, deployment)
+
+
+def run_parallel_ingest(url: str, tmp_path: Path, deployment: str) -> None:
+    """The scenario on the database at ``url`` (also run on SQLite: test_parallel_sqlite)."""
     journal = tmp_path / "journal"
     env = {**os.environ, "CM_FHIR_DATABASE_URL": url, "CM_FHIR_KEYS_DIR": str(tmp_path / "keys"),
            "CM_FHIR_AUDIT_JOURNAL": str(journal), "CM_FHIR_RATE_LIMIT_PER_SECOND": "0",

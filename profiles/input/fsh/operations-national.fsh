@@ -9,7 +9,7 @@ Title: "Convertir vers / depuis un guide national (convert to / from a national 
 * name = "Convert"
 * title = "Convertir vers / depuis un guide national (convert to / from a national guide)"
 * description = "Convertit une ressource vers le profil cible demandé : une équipe (CareTeam cm-care-team) en cercle de soins ANS (cds-ihe-careteam) et inversement. Ce qui ne peut pas être porté est listé en avertissement dans `outcome`, jamais perdu en silence ; une ressource qui ne peut pas être convertie est refusée (422) avec la raison. Converts a resource to the requested target profile (our CareTeam to an ANS Cercle de Soins CareTeam and back); what cannot be carried is listed as warnings."
-* comment = "POST [base]/CareTeam/$convert?target=[profile URL or key] with the resource as body (or a Parameters with `resource` and `target`); GET [base]/CareTeam/[id]/$convert?target=… converts a stored team the caller may read. The same on CarePlan, where a plan travels with its goals in a Bundle (and, for TDDUI, its accords and needs); a TDDUI plan converted to ours takes `episode` and `author` (references). Keys: cds-careteam, cm-care-team, tddui-projet-perso, cm-care-plan."
+* comment = "POST [base]/CareTeam/$convert?target=[profile URL or key] with the resource as body (or a Parameters with `resource` and `target`); GET [base]/CareTeam/[id]/$convert?target=… converts a stored team the caller may read. The same on CarePlan, where a plan travels with its goals in a Bundle (and, for TDDUI, its accords, needs and actions as TDDUITaskAction Tasks); a TDDUI plan converted to ours takes `episode` and `author` (references). Keys: cds-careteam, cm-care-team, tddui-projet-perso, cm-care-plan."
 * affectsState = false
 * code = #convert
 * resource[+] = #CareTeam

@@ -45,7 +45,7 @@ Description: "Un besoin du projet de Diego, dans ses mots, rattaché au domaine 
 * basedOn = Reference(CarePlan/diego-careplan)
 * status = #active
 * intent = #plan
-* category[+] = https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-life-domain#scolarite-formation "Scolarité / formation"
+* category[+] = https://interop.cm-sante-mentale.fr/fhir/CodeSystem/cm-life-domain#scolarite-formation
 * category[+] = https://smt.esante.gouv.fr/terminologie-SERAFINPH#1.3.3.1 "Besoins en lien avec la vie scolaire et étudiante"
 * code.text = "Être aidé pour reprendre mes études à mon rythme"
 * subject = Reference(Patient/diego-patient)

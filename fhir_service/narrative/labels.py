@@ -107,6 +107,10 @@ STATUS: dict[str, dict[str, str]] = {
     "QuestionnaireResponse": {"in-progress": "en cours", "completed": "complété",
                               "amended": "modifié", "entered-in-error": "saisi par erreur",
                               "stopped": "interrompu"},
+    "Observation": {"registered": "enregistrée", "preliminary": "provisoire",
+                    "final": "constatée", "amended": "modifiée", "corrected": "corrigée",
+                    "cancelled": "annulée", "entered-in-error": "saisie par erreur",
+                    "unknown": "inconnu"},
     "agreement": {"agree": "d'accord", "disagree": "pas d'accord", "pending": "en attente"},
     "intent": {"proposal": "proposition", "plan": "plan", "directive": "directive",
                "order": "demande", "original-order": "demande initiale",
@@ -132,7 +136,8 @@ TYPE_NAMES = {
     "RelatedPerson": "Personne de l'entourage", "EpisodeOfCare": "Accompagnement",
     "CarePlan": "Projet personnalisé", "Goal": "Objectif", "CareTeam": "Équipe",
     "ServiceRequest": "Orientation", "Consent": "Consentement au partage",
-    "QuestionnaireResponse": "Bilan fonctionnel", "Provenance": "Traçabilité d'une écriture",
+    "QuestionnaireResponse": "Bilan fonctionnel", "Observation": "Événement constaté",
+    "Provenance": "Traçabilité d'une écriture",
 }
 
 

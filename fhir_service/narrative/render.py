@@ -337,6 +337,21 @@ def service_request(r: dict[str, Any], t: Terms) -> Page:
     return page
 
 
+def observation(r: dict[str, Any], t: Terms) -> Page:
+    """An Observation (our profile: a rupture, recorded as an event of the accompaniment)."""
+    page = Page("Observation", t.concept(r.get("code")))
+    page.row("Statut", status("Observation", r.get("status")))
+    page.row("Personne", ref(r.get("subject")))
+    if r.get("effectiveDateTime"):
+        page.row("Date", french_date(r["effectiveDateTime"]))
+    page.row("Période", french_period(r.get("effectivePeriod")))
+    page.row("Constatée par", refs(r.get("performer")))
+    value = r.get("valueString") or t.concept(r.get("valueCodeableConcept"))
+    page.row("Valeur", value if isinstance(value, str) else "")
+    _notes(page, r)
+    return page
+
+
 def consent(r: dict[str, Any], t: Terms) -> Page:
     page = Page("Consent", concepts(r.get("category"), t))
     page.row("Statut", status("Consent", r.get("status")))
@@ -430,6 +445,7 @@ RENDERERS: dict[str, Callable[..., Page]] = {
     "CareTeam": care_team,
     "ServiceRequest": service_request,
     "Consent": consent,
+    "Observation": observation,
     "QuestionnaireResponse": questionnaire_response,
     "Provenance": provenance,
 }

@@ -374,11 +374,21 @@ def test_recorded_ruptures_and_the_outcome_show_in_the_timeline(server: Any,
     try:
         sign_in(browser, base, "ddurand")
         browser.get(f"{base}/app/#/person/{person['id']}")
-        wait(browser, ec.presence_of_element_located(
-            (By.CSS_SELECTOR, '#timeline li[data-kind="logement"]')))
-        items = browser.find_elements(By.CSS_SELECTOR, "#timeline li")
-        texts = [li.text for li in items]
-        kinds = [li.get_attribute("data-kind") for li in items if li.get_attribute("data-kind")]
+        # the timeline as one snapshot (text, kind, outcome of each item), read in one script
+        # once the page has drawn both the ruptures and the outcome: the page re-renders as
+        # its requests answer, so elements found earlier may be replaced (stale)
+        snapshot = ("return [...document.querySelectorAll('#timeline li')].map(li => "
+                    "[li.innerText, li.dataset.kind || '', li.dataset.outcome || ''])")
+
+        def drawn(d: Any) -> Any:
+            items = d.execute_script(snapshot)
+            ready = any(k == "logement" for _, k, _ in items) and \
+                any(o == "relais" for _, _, o in items)
+            return items if ready else False
+
+        items = wait(browser, drawn)
+        texts = [text for text, _, _ in items]
+        kinds = [kind for _, kind, _ in items if kind]
         assert kinds == ["logement", "scolarite-formation"], texts  # in date order, no error
         housing = next(t for t in texts if "Rupture de logement" in t)
         assert "10 février 2026" in housing and "Expulsion du studio" in housing
@@ -386,13 +396,14 @@ def test_recorded_ruptures_and_the_outcome_show_in_the_timeline(server: Any,
         assert any("20 avril 2026" in t and "Rupture scolaire ou de formation" in t
                    for t in texts), texts
         assert not any("Rupture professionnelle" in t for t in texts), texts
-        (end,) = browser.find_elements(By.CSS_SELECTOR, '#timeline li[data-outcome="relais"]')
-        assert "30 mai 2026" in end.text and "Relais vers un autre service" in end.text
+        (end,) = [text for text, _, outcome in items if outcome == "relais"]
+        assert "30 mai 2026" in end and "Relais vers un autre service" in end
         # in English, the kinds and the outcome in English
         browser.find_element(By.ID, "lang").click()
-        wait(browser, lambda d: "Handed over to another service" in d.find_element(
-            By.ID, "timeline").text)
-        assert "Housing rupture" in browser.find_element(By.ID, "timeline").text
+        english = wait(browser, lambda d: (text := d.execute_script(
+            "return document.getElementById('timeline').innerText")) and
+            "Handed over to another service" in text and text)
+        assert "Housing rupture" in english
     finally:
         _system(app, "PUT", f"EpisodeOfCare/{episode['id']}", before)
         for obs in made:

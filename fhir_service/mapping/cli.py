@@ -30,6 +30,7 @@ def _local_service(database: str | None) -> Any:
     from fhir_service.cli import load_settings  # (a wrong setting: a clear error)
     from fhir_service.context import build_context
     from fhir_service.mapping.service import CasefileService
+    from fhir_service.national.dui import offer_dui_plans
     from fhir_service.operations import install_all
     from fhir_service.router import Router
 
@@ -37,7 +38,9 @@ def _local_service(database: str | None) -> Any:
     ctx = build_context(settings)
     router = Router(ctx)
     install_all(router)
-    return ctx, CasefileService.for_context(ctx, router.dispatch)
+    # as $casefile: a DUI's (TDDUI) plans are offered too (docs/national-guides.md)
+    return ctx, offer_dui_plans(CasefileService.for_context(ctx, router.dispatch),
+                                ctx.registry)
 
 
 def _outcome_text(exc: FhirError) -> str:

@@ -78,3 +78,11 @@ class DuiPlanReader(CallerReader):
             self.converted[f"{res['resourceType']}/{res['id']}"] = res
         plan_out: dict[str, Any] = result.resource["entry"][0]["resource"]
         return plan_out
+
+
+def offer_dui_plans(service: Any, registry: Registry) -> Any:
+    """The case-file service ``service`` whose reader also offers the DUI's plans: one place
+    for ``$casefile`` and ``cm-fhir export``."""
+    service.reader = DuiPlanReader(service.reader, registry)
+    return service
+

@@ -40,12 +40,11 @@ def install(router: Router) -> None:
 
 def _service(ctx: FhirContext, router: Router, req: FhirRequest) -> Any:
     from fhir_service.mapping.service import CasefileService
-    from fhir_service.national.dui import DuiPlanReader
+    from fhir_service.national.dui import offer_dui_plans
 
     service = CasefileService.for_context(ctx, router.dispatch, req.base_url, req.headers,
                                           req.principal)
-    service.reader = DuiPlanReader(service.reader, ctx.registry)  # a DUI's (TDDUI) plans too
-    return service
+    return offer_dui_plans(service, ctx.registry)  # a DUI's (TDDUI) plans too
 
 
 def _body(req: FhirRequest) -> tuple[str, bytes]:

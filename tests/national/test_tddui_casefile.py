@@ -88,3 +88,24 @@ def test_another_persons_dui_plan_is_not_offered(router: Any, service: CasefileS
         router.dispatch(FhirRequest("GET", ["EpisodeOfCare", eid, "$casefile"],
                                     query=[("plan", "tddui-pp-malik")]))
     assert answer.value.status == 404
+
+
+def test_cli_export_offers_the_dui_plan_too(router: Any, service: CasefileService,
+                                            ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cm-fhir export`` builds its case-file service as ``$casefile`` does: the DUI's plan
+    of the episode's person can be exported from the command line too."""
+    from fhir_service.mapping.cli import _local_service
+
+    eid = episode_id(service, example(NAMES[0]))
+    episode = json.loads(router.dispatch(FhirRequest("GET", ["EpisodeOfCare", eid])).body)
+    text = (HERE / "examples" / "tddui-projet-perso-besoins.json").read_text(encoding="utf-8")
+    text = text.replace("Patient/malik", episode["patient"]["reference"])
+    put_all(router, [e["resource"] for e in json.loads(text)["entry"]])
+    monkeypatch.setenv("CM_FHIR_KEYS_DIR", str(ctx.settings.keys_dir))
+    local, cli_service = _local_service(ctx.settings.database_url)
+    try:
+        exported = cli_service.export(eid, "tddui-pp-malik").document
+    finally:
+        local.close()
+    assert exported["plan"]["title"] == "Projet personnalisé de Malik 2026-2027"
+    assert len(exported["plan"]["needs"]) == 2

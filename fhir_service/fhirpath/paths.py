@@ -132,6 +132,11 @@ def compile_native(expression: str) -> Evaluator | None:
         if parsed is None:
             return None
         parts.append(_evaluator(*parsed))
+    return _union(parts)
+
+
+def _union(parts: list[Evaluator], distinct: bool = False) -> Evaluator:
+    """The parts' results in order (``|``); ``distinct``: each element once (by identity)."""
     if len(parts) == 1:
         return parts[0]
 
@@ -141,7 +146,17 @@ def compile_native(expression: str) -> Evaluator | None:
             out.extend(fn(resource))
         return out
 
-    return union
+    def distinct_union(resource: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        seen: set[int] = set()
+        for fn in parts:
+            for value in fn(resource):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    out.append(value)
+        return out
+
+    return distinct_union if distinct else union
 
 
 # --- composite parameters -------------------------------------------------------------------
@@ -171,21 +186,7 @@ def compile_elements(expression: str) -> Evaluator | None:
         if parsed is None:
             return None
         parts.append(_evaluator(*parsed))
-
-    if len(parts) == 1:
-        return parts[0]
-
-    def union(resource: dict[str, Any]) -> list[Any]:
-        out: list[Any] = []
-        seen: set[int] = set()
-        for fn in parts:
-            for value in fn(resource):
-                if id(value) not in seen:
-                    seen.add(id(value))
-                    out.append(value)
-        return out
-
-    return union
+    return _union(parts, distinct=True)
 
 
 def compile_relative(expression: str) -> RelativeEvaluator | None:

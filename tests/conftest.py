@@ -171,6 +171,15 @@ def golden(request: pytest.FixtureRequest) -> Callable[..., None]:
     return check
 
 
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server for the module's tests (tests/pg.py: a private cluster, or
+    CM_FHIR_TEST_POSTGRES_URL); skips with the reason when PostgreSQL is absent."""
+    from tests.pg import postgres_server
+
+    yield from postgres_server()
+
+
 def require_testdata(sub: str = "") -> Path:
     path = TESTDATA / sub if sub else TESTDATA
     if not path.exists():

@@ -21,14 +21,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.pg import fresh_database, postgres_server
+from tests.pg import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 4
@@ -37,10 +36,6 @@ IPP = "urn:oid:1.2.250.1.71.4.2.7.999"  # a test hospital's patient numbers
 
 pytestmark = pytest.mark.postgres
 
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
 
 
 def _free_port() -> int:

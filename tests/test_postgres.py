@@ -4,23 +4,19 @@ run here unchanged with a PostgreSQL-backed context (module-level ``ctx`` overri
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from fhir_service.context import FhirContext
-from tests.pg import fresh_database, postgres_server
+from tests.pg import fresh_database
 from tests.test_bundles import *
 from tests.test_rest_crud import *
 from tests.test_search import *
 
 _counter = itertools.count()
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
 
 
 @pytest.fixture

@@ -19,14 +19,10 @@ import pytest
 from fhir_service.context import FhirContext
 from fhir_service.outcomes import FhirError
 from fhir_service.search.query import Filter
-from tests.pg import postgres_contexts, postgres_server
+from tests.pg import postgres_contexts
 
 H = {"Content-Type": "application/fhir+json"}
 
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

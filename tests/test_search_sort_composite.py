@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,12 +17,6 @@ from fhir_service.context import FhirContext
 H = {"Content-Type": "application/fhir+json"}
 _counter = itertools.count()
 
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    from tests.pg import postgres_server
-
-    yield from postgres_server()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

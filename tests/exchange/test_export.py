@@ -416,12 +416,6 @@ def test_any_worker_process_answers_for_any_job(make_context: Any, tmp_path: Any
         router.close()
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    from tests.pg import postgres_server
-
-    yield from postgres_server()
-
 
 def test_everything_and_exports_on_postgresql(make_context: Any, pg_server: str,
                                               tmp_path: Any) -> None:

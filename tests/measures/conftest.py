@@ -20,13 +20,6 @@ from fhir_service.request import FhirRequest
 from fhir_service.router import Router
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    from tests.pg import postgres_server
-
-    yield from postgres_server()
-
-
 def transaction(items: list[dict[str, Any]]) -> dict[str, Any]:
     """A transaction Bundle that PUTs every resource at its id."""
     return {"resourceType": "Bundle", "type": "transaction", "entry": [

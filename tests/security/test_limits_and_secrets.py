@@ -283,12 +283,6 @@ def test_a_client_assertion_is_accepted_once_by_every_worker_and_restart(
             key.assertion("partner", TOKEN_URL))).status_code == 200
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Any:
-    from tests.pg import postgres_server
-
-    yield from postgres_server()
-
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_racing_workers_accept_an_assertion_once(database: str, tmp_path: Path,

@@ -7,13 +7,13 @@ PostgreSQL is absent; CI installs it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from fhir_service.context import FhirContext
-from tests.pg import postgres_contexts, postgres_server
+from tests.pg import postgres_contexts
 from tests.security.test_access_matrix import *  # noqa: F403
 from tests.security.test_audit_provenance import (  # noqa: F401 (collected here too)
     test_auditor_searches_wait_for_the_journal,
@@ -36,11 +36,6 @@ from tests.security.test_trust import (  # noqa: F401 (collected here too)
     test_probing_is_recorded_under_the_person_probed,
     test_scopes_apply_to_every_type_a_search_reads_or_returns,
 )
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ engine as the data (skips with a reason when PostgreSQL is absent; CI installs i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from fhir_service.context import FhirContext
-from tests.pg import postgres_contexts, postgres_server
+from tests.pg import postgres_contexts
 from tests.security.test_smart_launch import (  # noqa: F401 (collected here too)
     launch_app,
     test_a_code_for_another_client_or_redirect_is_refused_and_spent,
@@ -23,11 +23,6 @@ from tests.security.test_smart_launch import (  # noqa: F401 (collected here too
     test_refresh_tokens_are_used_once_and_keep_checking_the_role,
     test_sign_in_gives_the_practitioners_view_with_an_id_token,
 )
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from fhir_service import fhir
 from fhir_service.outcomes import FhirError
 from fhir_service.request import FhirRequest
 from fhir_service.security.principal import Principal, Scopes
-from tests.pg import postgres_contexts, postgres_server
+from tests.pg import postgres_contexts
 from tests.security.test_access_matrix import ORGS, build_world, call, put
 
 AUDITOR = Principal("auditor", scopes=Scopes.parse("system/AuditEvent.rs"), operator=True)
@@ -27,10 +27,6 @@ AUDITOR = Principal("auditor", scopes=Scopes.parse("system/AuditEvent.rs"), oper
 def caller(org: str, scopes: str = "system/*.cruds") -> Principal:
     return Principal(client_id=f"client-{org}", structure=org, scopes=Scopes.parse(scopes))
 
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

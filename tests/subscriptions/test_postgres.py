@@ -6,21 +6,14 @@ with no gap. Two services with their own engines stand for two worker processes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.pg import fresh_database, postgres_server
+from tests.pg import fresh_database
 from tests.security.test_access_matrix import call, principal
 from tests.subscriptions.conftest import topic_subscription
 
 _names = itertools.count()
 
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
 
 
 def test_two_workers_on_postgres_deliver_each_event_once_in_order(

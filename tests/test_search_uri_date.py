@@ -14,8 +14,8 @@ from fhir_service.search.extract import date_range
 from fhir_service.store.sqlsearch import DAY, date_margin, uri_above
 from tests import test_search_chains as chains
 
-# the same PostgreSQL server and clients (SQLite, PostgreSQL) as the chain tests
-pg_server, db_client = chains.pg_server, chains.db_client
+# the same clients (SQLite, PostgreSQL) as the chain tests (pg_server: tests/conftest.py)
+db_client = chains.db_client
 _put, _ids = chains._put, chains._ids
 
 
